@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layout: C enters only through the three system-library targets and the three small
+// Swift wrappers above them (RedisClient, SQLiteStore, SystemdNotify). FlashCore, the
+// transaction engine, imports no C and no wrapper: it sees storage only through protocols.
+// flashsalectl links Control only, so it carries neither hiredis nor sqlite.
+let package = Package(
+    name: "flashd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "flashd", targets: ["flashd"]),
+        .executable(name: "flashsalectl", targets: ["flashsalectl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", providers: [.apt(["libsystemd-dev"])]),
+
+        .target(name: "RedisClient", dependencies: ["CHiredis"]),
+        .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        .target(name: "SystemdNotify", dependencies: ["CSystemd"]),
+
+        .target(name: "FlashCore", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "FlashStorage", dependencies: [
+            "FlashCore", "RedisClient", "SQLiteStore",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "Control", dependencies: []),
+
+        .executableTarget(name: "flashd", dependencies: [
+            "FlashCore", "FlashStorage", "Control", "SystemdNotify",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "flashsalectl", dependencies: [
+            "Control",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore"]),
+        .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Control"]),
+    ]
+)

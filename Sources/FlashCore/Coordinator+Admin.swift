@@ -1,0 +1,156 @@
+/// Sales administration, audit and status.
+extension Coordinator {
+    public static let maxStock = 1_000_000_000
+
+    public func createSale(item: String, stock count: Int, limitPerUser: Int) async throws -> SaleInfo {
+        try Names.check(item, field: "item")
+        try checkStock(count, field: "stock", allowZero: true)
+        try checkLimit(limitPerUser)
+        let sale = try await redis { try await self.stock.createSale(item: item, stock: count, limitPerUser: limitPerUser) }
+        sales[item] = sale
+        logger.notice("sale created", metadata: ["item": "\(item)", "stock": "\(count)", "limit": "\(limitPerUser)"])
+        return sale
+    }
+
+    public func restock(item: String, add: Int) async throws -> SaleInfo {
+        try Names.check(item, field: "item")
+        try checkStock(add, field: "add", allowZero: false)
+        let sale = try await redis { try await self.stock.restock(item: item, add: add) }
+        sales[item] = sale
+        logger.notice("sale restocked", metadata: ["item": "\(item)", "add": "\(add)", "remaining": "\(sale.remaining)"])
+        return sale
+    }
+
+    /// Starts a new round of the sale. Refused while any transaction of the current round is
+    /// prepared: their barriers and deductions belong to the round being replaced.
+    public func reset(item: String, stock count: Int, limitPerUser: Int?) async throws -> SaleInfo {
+        try Names.check(item, field: "item")
+        try checkStock(count, field: "stock", allowZero: true)
+        if let limitPerUser { try checkLimit(limitPerUser) }
+        guard let current = try await redis({ try await self.stock.sale(item: item) }) else { throw EngineError.unknownSale(item) }
+        // New purchases of this item wait out the reset, so none can journal between the
+        // pending count below and the new round (the Lua round check covers other nodes).
+        guard !resetting.contains(item) else { throw EngineError(.saleBusy, "sale \(item) is being reset") }
+        resetting.insert(item)
+        defer { resetting.remove(item) }
+        let pending = try await journalCall { try await self.journal.counts(item: item, round: current.round).pending }
+        if pending > 0 || inflightItems[item] != nil {
+            throw EngineError(.salePending, "sale \(item) has \(pending) pending transaction(s); retry once they settle")
+        }
+        let sale = try await redis {
+            try await self.stock.reset(item: item, expectedRound: current.round, stock: count,
+                                       limitPerUser: limitPerUser ?? current.limitPerUser)
+        }
+        sales[item] = sale
+        logger.notice("sale reset", metadata: ["item": "\(item)", "round": "\(sale.round)", "stock": "\(count)"])
+        return sale
+    }
+
+    public struct SaleView: Sendable, Equatable {
+        public var sale: SaleInfo
+        public var orders: Int
+        public var pending: Int
+    }
+
+    public func showSale(item: String) async throws -> SaleView {
+        try Names.check(item, field: "item")
+        guard let sale = try await redis({ try await self.stock.sale(item: item) }) else { throw EngineError.unknownSale(item) }
+        sales[item] = sale
+        let (orders, pending) = try await journalCall { try await self.journal.counts(item: item, round: sale.round) }
+        return SaleView(sale: sale, orders: orders, pending: pending)
+    }
+
+    public func listSales() async throws -> [SaleView] {
+        let all = try await redis { try await self.stock.sales() }
+        var views: [SaleView] = []
+        for sale in all {
+            sales[sale.item] = sale
+            let (orders, pending) = try await journalCall { try await self.journal.counts(item: sale.item, round: sale.round) }
+            views.append(SaleView(sale: sale, orders: orders, pending: pending))
+        }
+        return views
+    }
+
+    /// Per item: stock taken in Redis against this node's orders and pending transactions.
+    public func audit() async throws -> [AuditLine] {
+        try await listSales().map {
+            AuditLine(item: $0.sale.item, round: $0.sale.round, total: $0.sale.total, taken: $0.sale.taken,
+                      orders: $0.orders, pending: $0.pending)
+        }
+    }
+
+    public struct Status: Sendable {
+        public var node: String
+        public var uptimeSeconds: Double
+        public var redisOK: Bool
+        public var redisError: String?
+        public var journalOK: Bool
+        public var journalError: String?
+        public var counters: Counters
+        public var orders: Int
+        public var pending: Int
+        public var scheduled: Int
+        public var inflight: Int
+        public var sales: Int
+        public var draining: Bool
+    }
+
+    public func status() async -> Status {
+        var redisOK = true
+        var redisError: String?
+        do { try await stock.ping(); markRedis(ok: true) } catch {
+            redisOK = false
+            redisError = "\(error)"
+            markRedis(ok: false, redisError)
+        }
+        var journalOK = true
+        var journalError: String?
+        var totals = (orders: 0, pending: 0)
+        do { totals = try await journal.totals() } catch {
+            journalOK = false
+            journalError = "\(error)"
+        }
+        return Status(node: config.node, uptimeSeconds: Double((clock.now - startedAt).milliseconds) / 1000,
+                      redisOK: redisOK, redisError: redisError, journalOK: journalOK, journalError: journalError,
+                      counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
+                      inflight: inflight.count, sales: sales.count, draining: draining)
+    }
+
+    public func orders(item: String?, limit: Int) async throws -> [Order] {
+        if let item { try Names.check(item, field: "item") }
+        return try await journalCall { try await self.journal.orders(item: item, limit: limit) }
+    }
+
+    public func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord] {
+        try await journalCall { try await self.journal.transactions(state: state, limit: limit) }
+    }
+
+    // MARK: helpers
+
+    private func checkStock(_ n: Int, field: String, allowZero: Bool) throws {
+        guard n >= (allowZero ? 0 : 1), n <= Self.maxStock else {
+            throw EngineError.invalidInput(field: field, "\(field) must be \(allowZero ? 0 : 1)...\(Self.maxStock)")
+        }
+    }
+
+    private func checkLimit(_ n: Int) throws {
+        guard n >= 1, n <= Self.maxStock else {
+            throw EngineError.invalidInput(field: "limit_per_user", "limit_per_user must be 1...\(Self.maxStock)")
+        }
+    }
+
+    private func redis<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        do {
+            let v = try await body()
+            markRedis(ok: true)
+            return v
+        } catch let e as EngineError {
+            if e.code == .redisUnavailable { markRedis(ok: false, e.message) }
+            throw e
+        }
+    }
+
+    private func journalCall<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await body()
+    }
+}

@@ -1,0 +1,148 @@
+/// Recovery at start-up and the timeout check while serving (G4).
+extension Coordinator {
+    /// Back-checks and settles every prepared transaction in the journal. Runs before the socket
+    /// accepts purchases. Transactions that can't be settled now (Redis down) stay scheduled.
+    /// `progress` is called after each one with (done, total), for EXTEND_TIMEOUT_USEC and logs.
+    public func recover(progress: (@Sendable (Int, Int) -> Void)? = nil) async -> RecoveryReport {
+        let started = clock.now
+        var report = RecoveryReport()
+        let prepared: [TxnRecord]
+        do {
+            prepared = try await journal.preparedTransactions()
+        } catch {
+            logger.error("recovery could not read the journal", metadata: ["error": "\(error)"])
+            return report
+        }
+        report.found = prepared.count
+        var done = 0
+        for batch in prepared.chunked(config.resolveConcurrency) {
+            let results = await withTaskGroup(of: ResolveResult.self) { group in
+                for record in batch { group.addTask { await self.resolve(record) } }
+                var results: [ResolveResult] = []
+                for await r in group { results.append(r) }
+                return results
+            }
+            for r in results {
+                switch r {
+                case .ordered: report.ordered += 1
+                case .rolledBack: report.rolledBack += 1
+                case .deferred: report.deferred += 1
+                case .skipped: break
+                }
+            }
+            done += batch.count
+            progress?(done, prepared.count)
+        }
+        report.milliseconds = (clock.now - started).milliseconds
+        return report
+    }
+
+    enum ResolveResult: Sendable { case ordered, rolledBack, deferred, skipped }
+
+    /// Settles one prepared transaction through the back-check, unless a request is already
+    /// working on it.
+    func resolve(_ record: TxnRecord) async -> ResolveResult {
+        guard inflight[record.gid] == nil else { return .skipped }
+        inflight[record.gid] = []
+        let result: Result<PurchaseOutcome, any Error>
+        do {
+            result = .success(try await drive(PurchaseMachine(mode: .resolve), record: record))
+        } catch {
+            result = .failure(error)
+        }
+        for waiter in inflight.removeValue(forKey: record.gid) ?? [] { waiter.resume(with: result) }
+        switch result {
+        case .success(.ordered):
+            counters.resolvedOrdered += 1
+            logger.notice("transaction recovered", metadata: meta(record, "succeeded"))
+            return .ordered
+        case .success(.refused):
+            counters.resolvedRolledBack += 1
+            logger.notice("back-check rolled back", metadata: meta(record, "failed"))
+            return .rolledBack
+        case .failure:
+            return .deferred
+        }
+    }
+
+    /// The timeout check: runs until the task is cancelled (graceful shutdown). It sleeps until
+    /// the earliest scheduled check (at most one second, to probe a lost Redis and sweep the
+    /// journal), then settles every due transaction.
+    public func runTimeoutChecks() async {
+        var lastSweep = clock.now
+        while !Task.isCancelled {
+            if !redisHealthy { await probeRedis() }
+            let now = clock.now
+            if now - lastSweep >= config.sweepInterval {
+                await sweepJournal()
+                lastSweep = now
+            }
+            let due = schedule.filter { $0.value.due <= now && inflight[$0.key] == nil }.map(\.key)
+            for batch in due.chunked(config.resolveConcurrency) {
+                await withTaskGroup(of: Void.self) { group in
+                    for gid in batch { group.addTask { await self.resolveScheduled(gid) } }
+                }
+            }
+            let next = schedule.values.map(\.due).min() ?? now + .seconds(1)
+            let wake = min(next, clock.now + .seconds(1))
+            do {
+                try await Task.sleep(until: max(wake, clock.now + .milliseconds(10)), clock: clock)
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func resolveScheduled(_ gid: String) async {
+        do {
+            guard let record = try await journal.transaction(gid: gid) else {
+                schedule[gid] = nil
+                return
+            }
+            guard record.state == .prepared else {
+                schedule[gid] = nil
+                return
+            }
+            _ = await resolve(record)
+        } catch {
+            await deferResolution(gid: gid, error: engineError(error, gid))
+        }
+    }
+
+    /// Adopts prepared rows that are in the journal but not in the schedule: a row whose
+    /// journal write reported an error yet landed, for example.
+    private func sweepJournal() async {
+        guard let prepared = try? await journal.preparedTransactions() else { return }
+        for record in prepared where schedule[record.gid] == nil && inflight[record.gid] == nil {
+            let age = Duration.milliseconds(max(0, wallClockMs() - record.createdMs))
+            let wait = age >= config.checkDelay ? Duration.zero : config.checkDelay - age
+            schedule[record.gid] = Scheduled(due: clock.now + wait, attempts: record.attempts)
+        }
+    }
+
+    private func probeRedis() async {
+        do {
+            try await stock.ping()
+            markRedis(ok: true)
+        } catch {
+            markRedis(ok: false, "\(error)")
+        }
+    }
+
+    /// Stops taking purchases; the ones in flight finish. Returns once none is in flight or
+    /// `timeout` passed.
+    public func drain(timeout: Duration) async {
+        draining = true
+        let deadline = clock.now + timeout
+        while !inflight.isEmpty && clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        let n = Swift.max(size, 1)
+        return stride(from: 0, to: count, by: n).map { self[$0..<Swift.min($0 + n, count)] }
+    }
+}

@@ -1,0 +1,265 @@
+import Logging
+
+/// The transaction manager embedded in flashd: dtm's role in the seed, inside the daemon.
+///
+/// It drives `PurchaseMachine` against the stock store and the journal, keeps the monotonic
+/// schedule of timeout checks, and makes concurrent requests for one gid wait for the first
+/// instead of racing it. Being an actor, its bookkeeping is serial; the I/O it awaits runs on the
+/// stores' own threads, so purchases overlap.
+public actor Coordinator {
+    public let config: CoordinatorConfig
+    let stock: any StockStore
+    let journal: any Journal
+    let logger: Logger
+    let wallClockMs: @Sendable () -> Int64
+    let clock = ContinuousClock()
+    /// Called for a fault in `exit` mode; the daemon kills itself with SIGKILL there.
+    let fatalFault: @Sendable (FaultRequest) -> Void
+
+    /// Purchases and resolutions running now, with the requests waiting for their outcome.
+    var inflight: [String: [CheckedContinuation<PurchaseOutcome, any Error>]] = [:]
+    /// Prepared transactions this node must check, keyed by gid, on the monotonic clock.
+    var schedule: [String: Scheduled] = [:]
+    /// Current round and limit of each sale, so a purchase can derive its gid without a round trip.
+    var sales: [String: SaleInfo] = [:]
+    public internal(set) var counters = Counters()
+    public internal(set) var redisHealthy = true
+    var lastRedisError: String?
+    var draining = false
+    /// Items whose reset is running: purchases of them are turned away meanwhile.
+    var resetting: Set<String> = []
+    /// Items of the purchases between admission and final answer (a multiset).
+    var inflightItems: [String: Int] = [:]
+    let startedAt: ContinuousClock.Instant
+
+    struct Scheduled {
+        var due: ContinuousClock.Instant
+        var attempts: Int
+    }
+
+    public init(config: CoordinatorConfig, stock: any StockStore, journal: any Journal, logger: Logger,
+                wallClockMs: @escaping @Sendable () -> Int64,
+                fatalFault: @escaping @Sendable (FaultRequest) -> Void) {
+        self.config = config
+        self.stock = stock
+        self.journal = journal
+        self.logger = logger
+        self.wallClockMs = wallClockMs
+        self.fatalFault = fatalFault
+        self.startedAt = ContinuousClock.now
+    }
+
+    // MARK: Purchases
+
+    /// Buys one unit of `item` for `user`. A retry with the same request id returns the first
+    /// outcome (marked replayed) and never deducts twice.
+    public func buy(item: String, user: String, requestID: String, fault: FaultRequest? = nil) async throws -> PurchaseOutcome {
+        try Names.check(item, field: "item")
+        try Names.check(user, field: "user")
+        try Names.check(requestID, field: "request_id")
+        if fault != nil && !config.faultInjection {
+            throw EngineError(.faultInjectionDisabled, "fault injection is disabled; start flashd with --enable-fault-injection")
+        }
+        if draining { throw EngineError(.shuttingDown, "flashd is shutting down") }
+        // Known-down Redis: answer at once rather than journal a row that can only roll back.
+        if !redisHealthy { throw EngineError.redisUnavailable("redis is unreachable: \(lastRedisError ?? "unknown")") }
+
+        if resetting.contains(item) { throw EngineError(.saleBusy, "sale \(item) is being reset; retry") }
+        // Counted from admission, so a reset sees this purchase before it has journaled.
+        inflightItems[item, default: 0] += 1
+        defer {
+            inflightItems[item, default: 1] -= 1
+            if inflightItems[item] == 0 { inflightItems[item] = nil }
+        }
+        let sale = try await currentSale(item)
+        let gid = GlobalTransactionID.make(node: config.node, item: item, round: sale.round, user: user, requestID: requestID)
+        if inflight[gid] != nil {
+            // Same purchase already running (a client retrying too eagerly): share its outcome.
+            let outcome = try await withCheckedThrowingContinuation { inflight[gid]!.append($0) }
+            return outcome.asReplay
+        }
+        inflight[gid] = []
+        let now = wallClockMs()
+        let record = TxnRecord(gid: gid, item: item, round: sale.round, user: user, requestID: requestID,
+                               createdMs: now, updatedMs: now, nextCheckMs: now + config.checkDelay.milliseconds)
+        let result: Result<PurchaseOutcome, any Error>
+        do {
+            result = .success(try await drive(PurchaseMachine(mode: .purchase, fault: fault), record: record))
+        } catch {
+            result = .failure(error)
+        }
+        for waiter in inflight.removeValue(forKey: gid) ?? [] { waiter.resume(with: result) }
+        switch result {
+        case .success(let outcome): counters.count(outcome)
+        case .failure: counters.errors += 1
+        }
+        return try result.get()
+    }
+
+    /// Runs a machine to its final action, performing each step. `record` is the row the
+    /// purchase journals (purchase mode) or the prepared row being resolved (resolve mode).
+    func drive(_ initial: PurchaseMachine, record: TxnRecord) async throws -> PurchaseOutcome {
+        var machine = initial
+        var record = record
+        var action = machine.start()
+        while true {
+            switch action {
+            case .writeJournal:
+                do {
+                    let (stored, inserted) = try await journal.prepare(record)
+                    guard stored.isSamePurchase(as: record) else {
+                        throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
+                    }
+                    if inserted {
+                        schedule[record.gid] = Scheduled(due: clock.now + config.checkDelay, attempts: 0)
+                        logger.debug("journaled", metadata: meta(record, "prepared"))
+                    }
+                    record = stored
+                    action = machine.journaled(state: stored.state, reason: stored.reason, existed: !inserted)
+                } catch {
+                    action = machine.failed(engineError(error, record.gid))
+                }
+            case .runStockScript:
+                do {
+                    let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user)
+                    markRedis(ok: true)
+                    if case .staleRound = reply { sales[record.item] = nil }
+                    action = machine.stockReplied(reply)
+                } catch {
+                    action = machine.failed(engineError(error, record.gid))
+                }
+            case .backCheck:
+                do {
+                    let reply = try await stock.backCheck(gid: record.gid, item: record.item, round: record.round)
+                    markRedis(ok: true)
+                    action = machine.backChecked(reply)
+                } catch {
+                    action = machine.failed(engineError(error, record.gid))
+                }
+            case .commitOrder:
+                let order = Order(orderID: GlobalTransactionID.orderID(forGID: record.gid), gid: record.gid, item: record.item,
+                                  round: record.round, user: record.user, requestID: record.requestID, createdMs: wallClockMs())
+                do {
+                    let stored = try await journal.commitOrder(order, nowMs: wallClockMs())
+                    schedule[record.gid] = nil
+                    logger.debug("order committed", metadata: meta(record, "succeeded"))
+                    return try await finish(machine.committed(), record: record, order: stored)
+                } catch {
+                    action = machine.failed(engineError(error, record.gid))
+                }
+            case .commitFailure(let reason):
+                do {
+                    try await journal.commitFailure(gid: record.gid, reason: reason, nowMs: wallClockMs())
+                    schedule[record.gid] = nil
+                    record.reason = reason
+                    return try await finish(machine.committed(), record: record, order: nil)
+                } catch {
+                    action = machine.failed(engineError(error, record.gid))
+                }
+            case .injectFault(let f):
+                logger.warning("injected fault", metadata: meta(record, "prepared").merging(
+                    ["point": "\(f.point.rawValue)", "mode": "\(f.mode.rawValue)"]) { $1 })
+                if f.mode == .exit { fatalFault(f) }
+                throw EngineError(.faultInjected, "purchase abandoned at \(f.point.rawValue); the timeout check will settle it", gid: record.gid)
+            case .replyOrdered, .replyRefused:
+                return try await finish(action, record: record, order: nil)
+            case .leavePending(let error):
+                await deferResolution(gid: record.gid, error: error)
+                throw error
+            case .fail(let error):
+                throw error
+            }
+        }
+    }
+
+    /// Turns a final reply action into the outcome, reading the order back for a replay.
+    private func finish(_ action: PurchaseMachine.Action, record: TxnRecord, order: Order?) async throws -> PurchaseOutcome {
+        switch action {
+        case .replyOrdered(let replayed):
+            if let order { return .ordered(order, replayed: replayed) }
+            // A replay of a succeeded purchase: the order is in the journal.
+            do {
+                guard let stored = try await journal.order(gid: record.gid) else {
+                    throw EngineError(.internalError, "transaction \(record.gid) succeeded but has no order", gid: record.gid)
+                }
+                return .ordered(stored, replayed: replayed)
+            } catch {
+                throw engineError(error, record.gid)
+            }
+        case .replyRefused(let reason, let replayed):
+            return .refused(reason, gid: record.gid, replayed: replayed)
+        default:
+            throw EngineError(.internalError, "unexpected final action \(action)", gid: record.gid)
+        }
+    }
+
+    /// Keeps a transaction prepared and schedules its next check with capped exponential backoff.
+    func deferResolution(gid: String, error: EngineError) async {
+        var entry = schedule[gid] ?? Scheduled(due: clock.now, attempts: 0)
+        entry.attempts += 1
+        let delay = config.backoff(afterAttempts: entry.attempts)
+        entry.due = clock.now + delay
+        schedule[gid] = entry
+        counters.resolveRetries += 1
+        let now = wallClockMs()
+        logger.warning("transaction left pending", metadata: [
+            "gid": "\(gid)", "attempt": "\(entry.attempts)", "retry_in_ms": "\(delay.milliseconds)", "error": "\(error)",
+        ])
+        // Best effort: when the journal itself is what failed, this write fails too; the
+        // in-memory schedule still retries, and the row stays prepared on disk.
+        try? await journal.recordRetry(gid: gid, attempts: entry.attempts, nextCheckMs: now + delay.milliseconds,
+                                       error: error.description, nowMs: now)
+    }
+
+    func engineError(_ error: any Error, _ gid: String) -> EngineError {
+        let e = (error as? EngineError) ?? EngineError(.internalError, "\(error)")
+        if e.code == .redisUnavailable { markRedis(ok: false, e.message) }
+        return e.gid == nil ? e.with(gid: gid) : e
+    }
+
+    func markRedis(ok: Bool, _ message: String? = nil) {
+        if ok {
+            if !redisHealthy { logger.notice("redis regained") }
+            redisHealthy = true
+            lastRedisError = nil
+        } else {
+            if redisHealthy { logger.error("redis lost", metadata: ["error": "\(message ?? "")"]) }
+            redisHealthy = false
+            lastRedisError = message
+        }
+    }
+
+    func meta(_ r: TxnRecord, _ state: String) -> Logger.Metadata {
+        ["gid": "\(r.gid)", "item": "\(r.item)", "user": "\(r.user)", "state": "\(state)", "node": "\(config.node)"]
+    }
+
+    /// The cached sale, fetched from Redis on first use.
+    func currentSale(_ item: String) async throws -> SaleInfo {
+        if let s = sales[item] { return s }
+        do {
+            guard let s = try await stock.sale(item: item) else { throw EngineError.unknownSale(item) }
+            markRedis(ok: true)
+            sales[item] = s
+            return s
+        } catch let e as EngineError {
+            if e.code == .redisUnavailable { markRedis(ok: false, e.message) }
+            throw e
+        }
+    }
+}
+
+extension PurchaseOutcome {
+    var asReplay: PurchaseOutcome {
+        switch self {
+        case .ordered(let o, _): return .ordered(o, replayed: true)
+        case .refused(let r, let gid, _): return .refused(r, gid: gid, replayed: true)
+        }
+    }
+}
+
+extension Duration {
+    public var milliseconds: Int64 {
+        let (s, atto) = components
+        return s * 1000 + atto / 1_000_000_000_000_000
+    }
+}

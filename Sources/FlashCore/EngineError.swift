@@ -1,0 +1,61 @@
+/// The engine's one error type: a code the HTTP layer maps to a status, and a human message.
+public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, Equatable {
+        case invalidInput = "invalid_input"
+        case unknownSale = "unknown_sale"
+        case saleExists = "sale_exists"
+        case salePending = "sale_pending"
+        /// Redis could not be reached or timed out; the client should retry later.
+        case redisUnavailable = "redis_unavailable"
+        /// The journal could not be read or written (busy, full, I/O error).
+        case journalUnavailable = "journal_unavailable"
+        /// A purchase stopped at an injected fault (abandon mode).
+        case faultInjected = "fault_injected"
+        case faultInjectionDisabled = "fault_injection_disabled"
+        /// The journal holds a row for this gid that belongs to another purchase.
+        case conflict
+        case shuttingDown = "shutting_down"
+        /// The sale is being reset; a retry in a moment succeeds.
+        case saleBusy = "sale_busy"
+        case internalError = "internal"
+    }
+
+    public let code: Code
+    public let message: String
+    /// The request field at fault, for `invalidInput`.
+    public let field: String?
+    /// The global transaction concerned, when there is one.
+    public let gid: String?
+
+    public init(_ code: Code, _ message: String, field: String? = nil, gid: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+        self.gid = gid
+    }
+
+    public static func invalidInput(field: String, _ message: String) -> EngineError {
+        EngineError(.invalidInput, message, field: field)
+    }
+
+    public static func unknownSale(_ item: String) -> EngineError {
+        EngineError(.unknownSale, "no sale for item \(item)")
+    }
+
+    public static func redisUnavailable(_ message: String, gid: String? = nil) -> EngineError {
+        EngineError(.redisUnavailable, message, gid: gid)
+    }
+
+    public static func journalUnavailable(_ message: String, gid: String? = nil) -> EngineError {
+        EngineError(.journalUnavailable, message, gid: gid)
+    }
+
+    /// True for faults that clear by themselves (Redis back, disk freed): worth a timed retry.
+    public var isTransient: Bool {
+        code == .redisUnavailable || code == .journalUnavailable
+    }
+
+    public func with(gid: String) -> EngineError { EngineError(code, message, field: field, gid: gid) }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

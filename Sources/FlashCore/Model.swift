@@ -1,0 +1,177 @@
+/// State of a global transaction in the journal. Stored as its raw value, so the journal
+/// stays readable with the sqlite3 shell.
+public enum TxnState: String, Sendable, Codable, CaseIterable {
+    case prepared
+    case succeeded
+    case failed
+}
+
+/// Why a global transaction failed. Every case is final: a failed purchase never becomes an order.
+public enum FailureReason: String, Sendable, Codable, Equatable {
+    case soldOut = "sold_out"
+    case limitReached = "limit_reached"
+    /// The back-check found no deduction and wrote the rollback marker first.
+    case rolledBack = "rolled_back"
+    /// The sale was reset (a new round began) between journal write and stock step.
+    case saleReset = "sale_reset"
+    case unknownSale = "unknown_sale"
+}
+
+/// Where a purchase may be told to crash, with fault injection enabled.
+public enum FaultPoint: String, Sendable, Codable, CaseIterable {
+    case afterJournal = "after-journal"
+    case afterStock = "after-stock"
+    case beforeOrder = "before-order"
+}
+
+/// How it crashes: `abandon` stops the handler (the client gets an error and the timeout check
+/// must finish the transaction); `exit` kills the process at once, like kill -9.
+public enum FaultMode: String, Sendable, Codable, CaseIterable {
+    case abandon
+    case exit
+}
+
+public struct FaultRequest: Sendable, Equatable {
+    public var point: FaultPoint
+    public var mode: FaultMode
+    public init(point: FaultPoint, mode: FaultMode) {
+        self.point = point
+        self.mode = mode
+    }
+}
+
+/// One row of the journal.
+public struct TxnRecord: Sendable, Equatable {
+    public var gid: String
+    public var item: String
+    public var round: Int
+    public var user: String
+    public var requestID: String
+    public var state: TxnState
+    public var reason: FailureReason?
+    public var orderID: String?
+    public var createdMs: Int64
+    public var updatedMs: Int64
+    /// Wall-clock time of the next timeout check. Shown to operators; scheduling itself runs on
+    /// the monotonic clock (see `Coordinator`), so a wall-clock jump can't cause a retry storm.
+    public var nextCheckMs: Int64
+    public var attempts: Int
+    public var lastError: String?
+
+    public init(gid: String, item: String, round: Int, user: String, requestID: String, state: TxnState = .prepared,
+                reason: FailureReason? = nil, orderID: String? = nil, createdMs: Int64, updatedMs: Int64,
+                nextCheckMs: Int64, attempts: Int = 0, lastError: String? = nil) {
+        self.gid = gid
+        self.item = item
+        self.round = round
+        self.user = user
+        self.requestID = requestID
+        self.state = state
+        self.reason = reason
+        self.orderID = orderID
+        self.createdMs = createdMs
+        self.updatedMs = updatedMs
+        self.nextCheckMs = nextCheckMs
+        self.attempts = attempts
+        self.lastError = lastError
+    }
+
+    /// True when this row was written for the same purchase (guards against gid digest collisions).
+    public func isSamePurchase(as other: TxnRecord) -> Bool {
+        item == other.item && round == other.round && user == other.user && requestID == other.requestID
+    }
+}
+
+public struct Order: Sendable, Equatable {
+    public var orderID: String
+    public var gid: String
+    public var item: String
+    public var round: Int
+    public var user: String
+    public var requestID: String
+    public var createdMs: Int64
+
+    public init(orderID: String, gid: String, item: String, round: Int, user: String, requestID: String, createdMs: Int64) {
+        self.orderID = orderID
+        self.gid = gid
+        self.item = item
+        self.round = round
+        self.user = user
+        self.requestID = requestID
+        self.createdMs = createdMs
+    }
+}
+
+/// A sale as Redis holds it. `round` grows by one on every reset, so orders and barriers of an
+/// earlier round never mix with the current one.
+public struct SaleInfo: Sendable, Equatable {
+    public var item: String
+    public var round: Int
+    public var limitPerUser: Int
+    /// Stock the round started with plus every restock.
+    public var total: Int
+    /// Stock left in Redis now.
+    public var remaining: Int
+
+    public init(item: String, round: Int, limitPerUser: Int, total: Int, remaining: Int) {
+        self.item = item
+        self.round = round
+        self.limitPerUser = limitPerUser
+        self.total = total
+        self.remaining = remaining
+    }
+
+    public var taken: Int { total - remaining }
+}
+
+/// What the stock script answered. Decoded from integer codes at the store boundary.
+public enum StockReply: Sendable, Equatable {
+    case deducted(remaining: Int)
+    /// The barrier already says "deducted" for this gid: a retry of a step that ran.
+    case alreadyDeducted
+    /// The barrier says "rolled back": the back-check won, this deduction must not happen.
+    case rolledBack
+    case soldOut
+    case limitReached
+    case noSale
+    case staleRound(current: Int)
+}
+
+/// What the back-check script answered.
+public enum BackCheckReply: Sendable, Equatable {
+    /// The barrier says the deduction happened: finish the order.
+    case deducted
+    /// No deduction; the rollback marker is now in place (or already was).
+    case rolledBack
+}
+
+/// The final answer to one purchase.
+public enum PurchaseOutcome: Sendable, Equatable {
+    case ordered(Order, replayed: Bool)
+    case refused(FailureReason, gid: String, replayed: Bool)
+}
+
+/// Per-item audit line (G1, G2).
+public struct AuditLine: Sendable, Equatable {
+    public var item: String
+    public var round: Int
+    public var total: Int
+    public var taken: Int
+    public var orders: Int
+    public var pending: Int
+
+    public init(item: String, round: Int, total: Int, taken: Int, orders: Int, pending: Int) {
+        self.item = item
+        self.round = round
+        self.total = total
+        self.taken = taken
+        self.orders = orders
+        self.pending = pending
+    }
+
+    /// No oversell, and every deduction either has its order or belongs to a pending transaction
+    /// that will resolve it. With nothing pending this is exactly taken == orders.
+    public var consistent: Bool {
+        orders <= total && orders <= taken && taken <= orders + pending
+    }
+}

@@ -1,0 +1,157 @@
+/// The per-purchase protocol as a pure state machine: it owns no I/O. The coordinator feeds it
+/// the result of each step and performs the action it returns, until the action is final.
+///
+///     purchase:  writeJournal ─▶ runStockScript ─▶ commitOrder | commitFailure ─▶ reply
+///     resolve:   backCheck ─▶ commitOrder | commitFailure(rolledBack) ─▶ reply
+///
+/// A retry that finds its row still prepared switches to the resolve path at once (dtm#553)
+/// instead of waiting for the timeout check. A transient failure after the journal row exists
+/// leaves the transaction prepared for the timeout check; before it exists there is nothing to
+/// resolve and the error goes straight back.
+public struct PurchaseMachine: Sendable {
+    public enum State: Sendable, Equatable {
+        case idle
+        case journaling
+        case deducting
+        case backChecking
+        case committingOrder(replayed: Bool)
+        case committingFailure(FailureReason, replayed: Bool)
+        case finished
+    }
+
+    public enum Action: Sendable, Equatable {
+        case writeJournal
+        case runStockScript
+        case backCheck
+        case commitOrder
+        case commitFailure(FailureReason)
+        /// Crash here as the request asked (only reachable when fault injection is enabled).
+        case injectFault(FaultRequest)
+        case replyOrdered(replayed: Bool)
+        case replyRefused(FailureReason, replayed: Bool)
+        /// Answer with the error; the transaction stays prepared and the timeout check owns it.
+        case leavePending(EngineError)
+        /// Answer with the error; nothing was written that needs resolving.
+        case fail(EngineError)
+    }
+
+    public enum Mode: Sendable, Equatable {
+        /// A client's purchase: journal first, then the stock step.
+        case purchase
+        /// The timeout check or recovery: the row exists and is prepared.
+        case resolve
+    }
+
+    public private(set) var state: State = .idle
+    public let mode: Mode
+    public let fault: FaultRequest?
+
+    public init(mode: Mode, fault: FaultRequest? = nil) {
+        self.mode = mode
+        self.fault = fault
+    }
+
+    public mutating func start() -> Action {
+        precondition(state == .idle, "start() called twice")
+        switch mode {
+        case .purchase:
+            state = .journaling
+            return .writeJournal
+        case .resolve:
+            state = .backChecking
+            return .backCheck
+        }
+    }
+
+    /// The journal row for this gid: the one just written (`existed == false`) or one found there.
+    public mutating func journaled(state found: TxnState, reason: FailureReason?, existed: Bool) -> Action {
+        precondition(state == .journaling)
+        if !existed {
+            if let f = fault, f.point == .afterJournal { return crash(f) }
+            state = .deducting
+            return .runStockScript
+        }
+        switch found {
+        case .succeeded:
+            state = .finished
+            return .replyOrdered(replayed: true)
+        case .failed:
+            state = .finished
+            return .replyRefused(reason ?? .rolledBack, replayed: true)
+        case .prepared:
+            // Someone started this purchase and never finished it: settle it now.
+            state = .backChecking
+            return .backCheck
+        }
+    }
+
+    public mutating func stockReplied(_ reply: StockReply) -> Action {
+        precondition(state == .deducting)
+        switch reply {
+        case .deducted, .alreadyDeducted:
+            if let f = fault, f.point == .afterStock { return crash(f) }
+            return commitOrder(replayed: false)
+        case .rolledBack: return commitFailure(.rolledBack, replayed: false)
+        case .soldOut: return commitFailure(.soldOut, replayed: false)
+        case .limitReached: return commitFailure(.limitReached, replayed: false)
+        case .noSale: return commitFailure(.unknownSale, replayed: false)
+        case .staleRound: return commitFailure(.saleReset, replayed: false)
+        }
+    }
+
+    public mutating func backChecked(_ reply: BackCheckReply) -> Action {
+        precondition(state == .backChecking)
+        // A resolved retry answers with what the first attempt would have: it is a replay.
+        let replayed = mode == .purchase
+        switch reply {
+        case .deducted: return commitOrder(replayed: replayed)
+        case .rolledBack: return commitFailure(.rolledBack, replayed: replayed)
+        }
+    }
+
+    /// The commit asked for by the last action is durable.
+    public mutating func committed() -> Action {
+        switch state {
+        case .committingOrder(let replayed):
+            state = .finished
+            return .replyOrdered(replayed: replayed)
+        case .committingFailure(let reason, let replayed):
+            state = .finished
+            return .replyRefused(reason, replayed: replayed)
+        default:
+            preconditionFailure("committed() in \(state)")
+        }
+    }
+
+    /// The step the last action asked for failed with `error`.
+    public mutating func failed(_ error: EngineError) -> Action {
+        let before = state
+        state = .finished
+        switch before {
+        case .journaling:
+            // The row may or may not exist; if it does, it is prepared and the timeout check
+            // finds it through the journal at the next start-up at the latest.
+            return .fail(error)
+        case .deducting, .backChecking, .committingOrder, .committingFailure:
+            return .leavePending(error)
+        case .idle, .finished:
+            preconditionFailure("failed() in \(before)")
+        }
+    }
+
+    private mutating func commitOrder(replayed: Bool) -> Action {
+        if let f = fault, f.point == .beforeOrder { return crash(f) }
+        state = .committingOrder(replayed: replayed)
+        return .commitOrder
+    }
+
+    private mutating func commitFailure(_ reason: FailureReason, replayed: Bool) -> Action {
+        state = .committingFailure(reason, replayed: replayed)
+        return .commitFailure(reason)
+    }
+
+    private mutating func crash(_ f: FaultRequest) -> Action {
+        state = .finished
+        return .injectFault(f)
+    }
+}

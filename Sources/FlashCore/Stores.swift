@@ -1,0 +1,40 @@
+/// The stock side of a purchase (Redis in production). Every method is one atomic step on the
+/// shared store. Implementations throw `EngineError` with `.redisUnavailable` when they can't
+/// reach the store, `.unknownSale`/`.saleExists` for admin verbs.
+public protocol StockStore: Sendable {
+    func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo
+    func restock(item: String, add: Int) async throws -> SaleInfo
+    /// Starts a new round with `stock`, provided the sale is still in round `expectedRound`.
+    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo
+    func sale(item: String) async throws -> SaleInfo?
+    func sales() async throws -> [SaleInfo]
+    /// Barrier check, per-user limit, stock check, decrement and barrier write, atomically.
+    func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply
+    /// Barrier present: deducted. Absent: write the rollback marker, so a late deduction is refused.
+    func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply
+    func ping() async throws
+}
+
+/// The journal (SQLite in production): global transactions and orders, on this node.
+/// Implementations throw `EngineError` with `.journalUnavailable` when the file can't be used.
+public protocol Journal: Sendable {
+    /// Inserts `record` as prepared and durable (`inserted == true`), or returns the row already
+    /// there for its gid (`inserted == false`).
+    func prepare(_ record: TxnRecord) async throws -> (record: TxnRecord, inserted: Bool)
+    /// Writes the order and marks the transaction succeeded, in one SQLite transaction.
+    /// Idempotent: a transaction that already succeeded returns its existing order.
+    func commitOrder(_ order: Order, nowMs: Int64) async throws -> Order
+    /// Marks the transaction failed with `reason`; a no-op on a row that is already final.
+    func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws
+    /// Records a failed resolution attempt, for `txns` and for operators.
+    func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) async throws
+    func transaction(gid: String) async throws -> TxnRecord?
+    func order(gid: String) async throws -> Order?
+    func preparedTransactions() async throws -> [TxnRecord]
+    func orders(item: String?, limit: Int) async throws -> [Order]
+    func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord]
+    /// Orders and prepared transactions of one item's round.
+    func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int)
+    func totals() async throws -> (orders: Int, pending: Int)
+    func ping() async throws
+}

@@ -1,0 +1,178 @@
+import FlashCore
+import RedisClient
+import Synchronization
+
+/// `StockStore` on a real Redis through hiredis: a few blocking connections, each on its own
+/// thread, taken round-robin. Scripts go out as EVALSHA and fall back to loading the script
+/// when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+public final class RedisStockStore: StockStore {
+    public let endpoint: RedisEndpoint
+    private let keys: RedisKeys
+    private let connections: [BlockingConnection<RedisConnection>]
+    private let next = Atomic<Int>(0)
+    private let shas = Mutex<[String: String]>([:])
+
+    public init(endpoint: RedisEndpoint, prefix: String = "flashd:", connections count: Int = 4,
+                commandTimeoutMs: Int = 1000) {
+        self.endpoint = endpoint
+        self.keys = RedisKeys(prefix: prefix)
+        self.connections = (0..<max(1, count)).map { i in
+            BlockingConnection(RedisConnection(endpoint: endpoint, commandTimeoutMs: commandTimeoutMs), name: "redis-\(i)")
+        }
+    }
+
+    public func shutdown() async {
+        for c in connections {
+            _ = try? await c.run { $0.close() }
+            await c.shutdown()
+        }
+    }
+
+    // MARK: StockStore
+
+    public func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
+        let r = try await eval(LuaScripts.create, keys: [keys.sales, keys.sale(item)], args: [item, String(stock), String(limitPerUser)])
+        guard let code = r.int else { throw badReply("create", r) }
+        if code == 1 { throw EngineError(.saleExists, "a sale for item \(item) exists already; use restock or reset") }
+        return SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+    }
+
+    public func restock(item: String, add: Int) async throws -> SaleInfo {
+        let r = try await eval(LuaScripts.restock, keys: [keys.sale(item)], args: [String(add)])
+        guard let code = r.int else { throw badReply("restock", r) }
+        if code < 0 { throw EngineError.unknownSale(item) }
+        guard let sale = try await sale(item: item) else { throw EngineError.unknownSale(item) }
+        return sale
+    }
+
+    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
+        let r = try await eval(LuaScripts.reset,
+                               keys: [keys.sale(item), keys.barriers(item, round: expectedRound), keys.users(item, round: expectedRound)],
+                               args: [String(expectedRound), String(stock), String(limitPerUser)])
+        guard let code = r.int else { throw badReply("reset", r) }
+        switch code {
+        case -1: throw EngineError.unknownSale(item)
+        case -2: throw EngineError(.saleBusy, "sale \(item) changed round during the reset; retry")
+        default: return SaleInfo(item: item, round: Int(code), limitPerUser: limitPerUser, total: stock, remaining: stock)
+        }
+    }
+
+    public func sale(item: String) async throws -> SaleInfo? {
+        let r = try await command(["HMGET", keys.sale(item), "round", "limit", "total", "stock"])
+        guard let f = r.array, f.count == 4 else { throw badReply("HMGET", r) }
+        if f[0] == .null { return nil }
+        guard let round = f[0].int, let limit = f[1].int, let total = f[2].int, let stock = f[3].int else {
+            throw badReply("HMGET sale", r)
+        }
+        return SaleInfo(item: item, round: Int(round), limitPerUser: Int(limit), total: Int(total), remaining: Int(stock))
+    }
+
+    public func sales() async throws -> [SaleInfo] {
+        let r = try await command(["SMEMBERS", keys.sales])
+        guard let members = r.array else { throw badReply("SMEMBERS", r) }
+        var result: [SaleInfo] = []
+        for item in members.compactMap(\.string).sorted() {
+            if let s = try await sale(item: item) { result.append(s) }
+        }
+        return result
+    }
+
+    public func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply {
+        let r = try await eval(LuaScripts.buy,
+                               keys: [keys.sale(item), keys.barriers(item, round: round), keys.users(item, round: round)],
+                               args: [gid, user, String(round)])
+        guard let pair = r.array, pair.count == 2, let code = pair[0].int, let value = pair[1].int else {
+            throw badReply("buy", r)
+        }
+        switch code {
+        case 0: return .deducted(remaining: Int(value))
+        case 1: return .alreadyDeducted
+        case 2: return .rolledBack
+        case 3: return .soldOut
+        case 4: return .limitReached
+        case 5: return .noSale
+        case 6: return .staleRound(current: Int(value))
+        default: throw badReply("buy", r)
+        }
+    }
+
+    public func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply {
+        let r = try await eval(LuaScripts.backCheck, keys: [keys.barriers(item, round: round)], args: [gid])
+        switch r.int {
+        case 0: return .deducted
+        case 1: return .rolledBack
+        default: throw badReply("back-check", r)
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await command(["PING"])
+    }
+
+    /// Redis' eviction policy. Anything but `noeviction` (or a volatile-* policy, which only
+    /// evicts keys with a TTL, and barriers have none) may delete barrier keys under memory pressure.
+    public func evictionPolicy() async throws -> String {
+        let r = try await command(["CONFIG", "GET", "maxmemory-policy"])
+        guard let a = r.array, a.count == 2, let policy = a[1].string else { throw badReply("CONFIG GET", r) }
+        return policy
+    }
+
+    // MARK: plumbing
+
+    private func connection() -> BlockingConnection<RedisConnection> {
+        let i = next.add(1, ordering: .relaxed).newValue
+        return connections[i % connections.count]
+    }
+
+    func command(_ args: [String]) async throws -> RedisValue {
+        do {
+            return try await connection().run { try $0.command(args) }
+        } catch let e as RedisError {
+            throw Self.engineError(e)
+        }
+    }
+
+    private func eval(_ script: LuaScript, keys: [String], args: [String]) async throws -> RedisValue {
+        let conn = connection()
+        let known = shas.withLock { $0[script.name] }
+        do {
+            let (value, sha) = try await conn.run { c -> (RedisValue, String) in
+                func load() throws -> String {
+                    guard let sha = try c.command(["SCRIPT", "LOAD", script.source]).string else {
+                        throw RedisError.protocolViolation("SCRIPT LOAD gave no sha")
+                    }
+                    return sha
+                }
+                var sha = try known ?? load()
+                do {
+                    return (try c.command(["EVALSHA", sha, String(keys.count)] + keys + args), sha)
+                } catch let e as RedisError where e.isNoScript {
+                    // Redis lost its script cache (restart, SCRIPT FLUSH): load again and retry once.
+                    sha = try load()
+                    return (try c.command(["EVALSHA", sha, String(keys.count)] + keys + args), sha)
+                }
+            }
+            if known != sha { shas.withLock { $0[script.name] = sha } }
+            return value
+        } catch let e as RedisError {
+            throw Self.engineError(e)
+        }
+    }
+
+    private func badReply(_ what: String, _ r: RedisValue) -> EngineError {
+        EngineError(.internalError, "unexpected reply to \(what): \(r)")
+    }
+
+    /// Error replies that mean "not now" rather than "wrong": loading, a busy script, out of
+    /// memory, a read-only replica, a primary that is down. They get a 503 and a retry.
+    static let transientReplies = ["LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"]
+
+    static func engineError(_ e: RedisError) -> EngineError {
+        switch e.kind {
+        case .connection: return .redisUnavailable(e.message)
+        case .reply where transientReplies.contains(where: { e.message.hasPrefix($0) }):
+            return .redisUnavailable(e.message)
+        case .reply, .protocolViolation: return EngineError(.internalError, "redis: \(e.message)")
+        }
+    }
+}

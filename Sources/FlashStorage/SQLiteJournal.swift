@@ -1,0 +1,217 @@
+import FlashCore
+import SQLiteStore
+
+/// `Journal` on a SQLite file in WAL mode, one connection on its own thread.
+///
+/// Durability: `synchronous=FULL` by default, so a commit is on disk (WAL fsynced) before the
+/// purchase is acknowledged, and an acknowledged order survives power loss (G3). `normal` skips
+/// the fsync per commit: it survives a crash of flashd, not of the machine.
+public final class SQLiteJournal: Journal {
+    public enum Durability: String, Sendable, CaseIterable {
+        case full
+        case normal
+    }
+
+    public let path: String
+    private let conn: BlockingConnection<SQLiteDatabase>
+
+    public init(path: String, durability: Durability = .full) async throws {
+        self.path = path
+        let db: SQLiteDatabase
+        do {
+            db = try SQLiteDatabase(path: path)
+        } catch let e as SQLiteError {
+            throw Self.engineError(e)
+        }
+        conn = BlockingConnection(db, name: "journal")
+        try await call { db in
+            try db.execute("PRAGMA busy_timeout = 2000")
+            // WAL: readers (status, audit) never block the purchase path's writes.
+            try db.execute("PRAGMA journal_mode = WAL")
+            try db.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            try db.execute("PRAGMA foreign_keys = ON")
+            try db.execute(JournalSchema.create)
+            let version = try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'")
+            guard version == JournalSchema.version else {
+                throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
+            }
+        }
+    }
+
+    public func close() async {
+        _ = try? await conn.run { $0.close() }
+        await conn.shutdown()
+    }
+
+    // MARK: Journal
+
+    public func prepare(_ record: TxnRecord) async throws -> (record: TxnRecord, inserted: Bool) {
+        try await call { db in
+            try db.statement("""
+                INSERT INTO txns(\(JournalSchema.txnColumns)) VALUES (?, ?, ?, ?, ?, 'prepared', NULL, NULL, ?, ?, ?, 0, NULL)
+                ON CONFLICT(gid) DO NOTHING
+                """).run([.text(record.gid), .text(record.item), .int(Int64(record.round)), .text(record.user),
+                          .text(record.requestID), .int(record.createdMs), .int(record.updatedMs), .int(record.nextCheckMs)])
+            if db.changes == 1 { return (record, true) }
+            guard let existing = try Self.loadTxn(db, gid: record.gid) else {
+                throw SQLiteError(code: 1, message: "journal row \(record.gid) vanished")
+            }
+            return (existing, false)
+        }
+    }
+
+    public func commitOrder(_ order: Order, nowMs: Int64) async throws -> Order {
+        try await call { db in
+            try db.transaction {
+                guard let txn = try Self.loadTxn(db, gid: order.gid) else {
+                    throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
+                }
+                switch txn.state {
+                case .succeeded:
+                    if let existing = try Self.loadOrder(db, gid: order.gid) { return existing }
+                    throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
+                case .failed:
+                    // Can't happen while the barrier protocol holds: a failed gid has its rollback
+                    // marker, so no deduction for it can exist. Refuse loudly rather than guess.
+                    throw SQLiteError(code: 1, message: "transaction \(order.gid) already failed (\(txn.reason?.rawValue ?? "?"))")
+                case .prepared:
+                    try db.statement("INSERT INTO orders(\(JournalSchema.orderColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                        .run([.text(order.orderID), .text(order.gid), .text(order.item), .int(Int64(order.round)),
+                              .text(order.user), .text(order.requestID), .int(order.createdMs)])
+                    try db.statement("UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ? WHERE gid = ?")
+                        .run([.text(order.orderID), .int(nowMs), .text(order.gid)])
+                    return order
+                }
+            }
+        }
+    }
+
+    public func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws {
+        try await call { db in
+            try db.statement("UPDATE txns SET state = 'failed', reason = ?, updated_ms = ? WHERE gid = ? AND state = 'prepared'")
+                .run([.text(reason.rawValue), .int(nowMs), .text(gid)])
+        }
+    }
+
+    public func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) async throws {
+        try await call { db in
+            try db.statement("""
+                UPDATE txns SET attempts = ?, next_check_ms = ?, last_error = ?, updated_ms = ?
+                WHERE gid = ? AND state = 'prepared'
+                """).run([.int(Int64(attempts)), .int(nextCheckMs), .text(String(error.prefix(500))), .int(nowMs), .text(gid)])
+        }
+    }
+
+    public func transaction(gid: String) async throws -> TxnRecord? {
+        try await call { db in try Self.loadTxn(db, gid: gid) }
+    }
+
+    public func order(gid: String) async throws -> Order? {
+        try await call { db in try Self.loadOrder(db, gid: gid) }
+    }
+
+    public func preparedTransactions() async throws -> [TxnRecord] {
+        try await call { db in
+            let s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns WHERE state = 'prepared' ORDER BY created_ms")
+            var rows: [TxnRecord] = []
+            while try s.step() { rows.append(try Self.txn(s)) }
+            return rows
+        }
+    }
+
+    public func orders(item: String?, limit: Int) async throws -> [Order] {
+        try await call { db in
+            let s: SQLiteStatement
+            if let item {
+                s = try db.statement("SELECT \(JournalSchema.orderColumns) FROM orders WHERE item = ? ORDER BY created_ms DESC, order_id LIMIT ?")
+                try s.bind([.text(item), .int(Int64(limit))])
+            } else {
+                s = try db.statement("SELECT \(JournalSchema.orderColumns) FROM orders ORDER BY created_ms DESC, order_id LIMIT ?")
+                try s.bind([.int(Int64(limit))])
+            }
+            var rows: [Order] = []
+            while try s.step() { rows.append(Self.order(s)) }
+            return rows
+        }
+    }
+
+    public func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord] {
+        try await call { db in
+            let s: SQLiteStatement
+            if let state {
+                s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns WHERE state = ? ORDER BY created_ms DESC, gid LIMIT ?")
+                try s.bind([.text(state.rawValue), .int(Int64(limit))])
+            } else {
+                s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns ORDER BY created_ms DESC, gid LIMIT ?")
+                try s.bind([.int(Int64(limit))])
+            }
+            var rows: [TxnRecord] = []
+            while try s.step() { rows.append(try Self.txn(s)) }
+            return rows
+        }
+    }
+
+    public func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int) {
+        try await call { db in
+            let orders = try db.scalarInt("SELECT COUNT(*) FROM orders WHERE item = ? AND round = ?", [.text(item), .int(Int64(round))])
+            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared' AND item = ? AND round = ?",
+                                           [.text(item), .int(Int64(round))])
+            return (Int(orders), Int(pending))
+        }
+    }
+
+    public func totals() async throws -> (orders: Int, pending: Int) {
+        try await call { db in
+            let orders = try db.scalarInt("SELECT COUNT(*) FROM orders")
+            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
+            return (Int(orders), Int(pending))
+        }
+    }
+
+    public func ping() async throws {
+        try await call { db in _ = try db.scalarInt("SELECT 1") }
+    }
+
+    // MARK: rows
+
+    private static func loadTxn(_ db: SQLiteDatabase, gid: String) throws -> TxnRecord? {
+        let s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns WHERE gid = ?")
+        try s.bind([.text(gid)])
+        return try s.step() ? try txn(s) : nil
+    }
+
+    private static func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {
+        let s = try db.statement("SELECT \(JournalSchema.orderColumns) FROM orders WHERE gid = ?")
+        try s.bind([.text(gid)])
+        return try s.step() ? order(s) : nil
+    }
+
+    private static func txn(_ s: SQLiteStatement) throws -> TxnRecord {
+        guard let state = TxnState(rawValue: s.text(5) ?? "") else {
+            throw SQLiteError(code: 1, message: "unknown state \(s.text(5) ?? "NULL") in journal")
+        }
+        return TxnRecord(gid: s.text(0) ?? "", item: s.text(1) ?? "", round: Int(s.int(2)), user: s.text(3) ?? "",
+                         requestID: s.text(4) ?? "", state: state, reason: s.text(6).flatMap(FailureReason.init(rawValue:)),
+                         orderID: s.text(7), createdMs: s.int(8), updatedMs: s.int(9), nextCheckMs: s.int(10),
+                         attempts: Int(s.int(11)), lastError: s.text(12))
+    }
+
+    private static func order(_ s: SQLiteStatement) -> Order {
+        Order(orderID: s.text(0) ?? "", gid: s.text(1) ?? "", item: s.text(2) ?? "", round: Int(s.int(3)),
+              user: s.text(4) ?? "", requestID: s.text(5) ?? "", createdMs: s.int(6))
+    }
+
+    // MARK: plumbing
+
+    private func call<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
+        do {
+            return try await conn.run(body)
+        } catch let e as SQLiteError {
+            throw Self.engineError(e)
+        }
+    }
+
+    static func engineError(_ e: SQLiteError) -> EngineError {
+        .journalUnavailable("journal: \(e.message) (sqlite \(e.code))")
+    }
+}

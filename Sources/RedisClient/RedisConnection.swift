@@ -1,0 +1,155 @@
+import CHiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One blocking hiredis connection. Not thread-safe and deliberately not Sendable: its owner
+/// runs every call on one serial thread (see FlashStorage's `SerialWorker`).
+///
+/// A broken connection is dropped and re-dialled on the next call, so a Redis restart costs the
+/// callers in flight one `.connection` error each, not a daemon restart.
+public final class RedisConnection {
+    public let endpoint: RedisEndpoint
+    private let connectTimeoutMs: Int
+    private let commandTimeoutMs: Int
+    private var context: UnsafeMutablePointer<redisContext>?
+
+    public init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000) {
+        self.endpoint = endpoint
+        self.connectTimeoutMs = connectTimeoutMs
+        self.commandTimeoutMs = commandTimeoutMs
+    }
+
+    deinit { close() }
+
+    public var isConnected: Bool { context != nil }
+
+    public func close() {
+        if let ctx = context { redisFree(ctx) }
+        context = nil
+    }
+
+    /// Dials now if not connected; throws `.connection` when Redis is unreachable.
+    public func connect() throws {
+        if context != nil { return }
+        let tv = Self.timeval(ms: connectTimeoutMs)
+        let ctx: UnsafeMutablePointer<redisContext>?
+        switch endpoint {
+        case .unix(let path): ctx = redisConnectUnixWithTimeout(path, tv)
+        case .tcp(let host, let port): ctx = redisConnectWithTimeout(host, Int32(port), tv)
+        }
+        guard let ctx else { throw RedisError.connection("cannot allocate redis context") }
+        if ctx.pointee.err != 0 {
+            let msg = Self.errorString(ctx)
+            redisFree(ctx)
+            throw RedisError.connection("connect \(endpoint): \(msg)")
+        }
+        // A command timeout turns a hung Redis into a prompt `.connection` error (and a 503),
+        // instead of a purchase handler blocked for ever.
+        _ = redisSetTimeout(ctx, Self.timeval(ms: commandTimeoutMs))
+        context = ctx
+    }
+
+    /// Sends one command and waits for its reply.
+    public func command(_ args: [String]) throws -> RedisValue {
+        try connect()
+        guard let ctx = context else { throw RedisError.connection("not connected") }
+        let raw = withArgv(args) { argc, argv, lens in redisCommandArgv(ctx, argc, argv, lens) }
+        return try take(raw, ctx)
+    }
+
+    /// Sends every command before reading any reply: one round trip for the batch.
+    /// Returns one result per command, in order; an error reply fails only its own slot.
+    public func pipeline(_ commands: [[String]]) throws -> [Result<RedisValue, RedisError>] {
+        try connect()
+        guard let ctx = context else { throw RedisError.connection("not connected") }
+        for args in commands {
+            let rc = withArgv(args) { argc, argv, lens in redisAppendCommandArgv(ctx, argc, argv, lens) }
+            if rc != REDIS_OK { throw dropAfterFailure(ctx) }
+        }
+        var results: [Result<RedisValue, RedisError>] = []
+        results.reserveCapacity(commands.count)
+        for _ in commands {
+            var reply: UnsafeMutableRawPointer?
+            if redisGetReply(ctx, &reply) != REDIS_OK { throw dropAfterFailure(ctx) }
+            do { results.append(.success(try take(reply, ctx))) } catch let e as RedisError where e.kind == .reply {
+                results.append(.failure(e))
+            }
+        }
+        return results
+    }
+
+    private func take(_ raw: UnsafeMutableRawPointer?, _ ctx: UnsafeMutablePointer<redisContext>) throws -> RedisValue {
+        guard let raw else { throw dropAfterFailure(ctx) }
+        defer { freeReplyObject(raw) }
+        return try Self.decode(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// A NULL reply means the context is unusable (I/O error, EOF, timeout): drop it so the
+    /// next call re-dials.
+    private func dropAfterFailure(_ ctx: UnsafeMutablePointer<redisContext>) -> RedisError {
+        let msg = Self.errorString(ctx)
+        close()
+        return RedisError.connection(msg.isEmpty ? "connection lost" : msg)
+    }
+
+    private static func decode(_ r: UnsafeMutablePointer<redisReply>) throws -> RedisValue {
+        let reply = r.pointee
+        switch reply.type {
+        case REDIS_REPLY_INTEGER: return .integer(Int64(reply.integer))
+        case REDIS_REPLY_NIL: return .null
+        case REDIS_REPLY_STRING: return .string(string(reply))
+        case REDIS_REPLY_STATUS: return .status(string(reply))
+        case REDIS_REPLY_ERROR: throw RedisError.reply(string(reply))
+        case REDIS_REPLY_ARRAY:
+            var items: [RedisValue] = []
+            items.reserveCapacity(Int(reply.elements))
+            for i in 0..<Int(reply.elements) {
+                guard let child = reply.element[i] else { items.append(.null); continue }
+                // An error nested in an array (EXEC) is kept as a thrown error for the whole reply.
+                items.append(try decode(child))
+            }
+            return .array(items)
+        default: throw RedisError.protocolViolation("unknown reply type \(reply.type)")
+        }
+    }
+
+    private static func string(_ reply: redisReply) -> String {
+        guard let p = reply.str else { return "" }
+        let buf = UnsafeRawBufferPointer(start: p, count: Int(reply.len))
+        return String(decoding: buf, as: UTF8.self)
+    }
+
+    private static func errorString(_ ctx: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: ctx.pointee.errstr) { raw in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    private static func timeval(ms: Int) -> Glibc.timeval {
+        Glibc.timeval(tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000)
+    }
+
+    /// Lays the arguments out as C strings with explicit lengths (binary-safe) for the duration of `body`.
+    private func withArgv<R>(_ args: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
+        let utf8 = args.map { Array($0.utf8) }
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(utf8.count)
+        var lengths: [Int] = utf8.map { $0.count }
+        var storage: [UnsafeMutablePointer<CChar>] = []
+        for bytes in utf8 {
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+            for (i, b) in bytes.enumerated() { p[i] = CChar(bitPattern: b) }
+            storage.append(p)
+            pointers.append(UnsafePointer(p))
+        }
+        defer { storage.forEach { $0.deallocate() } }
+        return pointers.withUnsafeMutableBufferPointer { argv in
+            lengths.withUnsafeMutableBufferPointer { lens in
+                body(Int32(args.count), argv.baseAddress!, UnsafePointer(lens.baseAddress!))
+            }
+        }
+    }
+}

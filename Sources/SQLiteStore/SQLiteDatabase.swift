@@ -1,0 +1,83 @@
+import CSQLite
+
+/// One SQLite connection. Like GRDB's `Database`: it must be closed explicitly, it is not
+/// Sendable, and its owner runs every call on one serial thread.
+public final class SQLiteDatabase {
+    let handle: OpaquePointer
+    private var statements: [String: SQLiteStatement] = [:]
+    private var closed = false
+
+    public init(path: String) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: "open \(path): \(msg)")
+        }
+        self.handle = db
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        assert(closed, "SQLiteDatabase deinitialised without close()")
+        if !closed { close() }
+    }
+
+    public func close() {
+        guard !closed else { return }
+        statements.removeAll()  // finalizes them before the connection goes
+        sqlite3_close_v2(handle)
+        closed = true
+    }
+
+    /// Runs one or more statements that take no parameters and return no rows we need.
+    public func execute(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? lastMessage
+            sqlite3_free(err)
+            throw SQLiteError(code: rc, message: msg)
+        }
+    }
+
+    /// A prepared statement, cached by its SQL text so the hot path never re-parses.
+    public func statement(_ sql: String) throws -> SQLiteStatement {
+        if let s = statements[sql] {
+            s.reset()
+            return s
+        }
+        let s = try SQLiteStatement(db: self, sql: sql)
+        statements[sql] = s
+        return s
+    }
+
+    /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func scalarInt(_ sql: String, _ params: [SQLiteValue] = []) throws -> Int64 {
+        let s = try statement(sql)
+        try s.bind(params)
+        guard try s.step() else { return 0 }
+        return s.int(0)
+    }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+}
+
+@available(*, unavailable)
+extension SQLiteDatabase: Sendable {}
