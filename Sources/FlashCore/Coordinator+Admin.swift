@@ -50,6 +50,11 @@ extension Coordinator {
         public var sale: SaleInfo
         public var orders: Int
         public var pending: Int
+        public init(sale: SaleInfo, orders: Int, pending: Int) {
+            self.sale = sale
+            self.orders = orders
+            self.pending = pending
+        }
     }
 
     public func showSale(item: String) async throws -> SaleView {

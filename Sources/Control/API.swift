@@ -1,0 +1,252 @@
+/// The socket API's request and response bodies (HTTP/1.1 + JSON), shared by flashd and
+/// flashsalectl. JSON keys are snake_case, spelled out in each type's CodingKeys.
+public enum API {
+    public static let version = "0.1.0"
+
+    public struct CreateSale: Codable, Sendable {
+        public var item: String
+        public var stock: Int
+        public var limitPerUser: Int?
+        public init(item: String, stock: Int, limitPerUser: Int? = nil) {
+            self.item = item
+            self.stock = stock
+            self.limitPerUser = limitPerUser
+        }
+        enum CodingKeys: String, CodingKey { case item, stock, limitPerUser = "limit_per_user" }
+    }
+
+    public struct Restock: Codable, Sendable {
+        public var add: Int
+        public init(add: Int) { self.add = add }
+    }
+
+    public struct Reset: Codable, Sendable {
+        public var stock: Int
+        public var limitPerUser: Int?
+        public init(stock: Int, limitPerUser: Int? = nil) {
+            self.stock = stock
+            self.limitPerUser = limitPerUser
+        }
+        enum CodingKeys: String, CodingKey { case stock, limitPerUser = "limit_per_user" }
+    }
+
+    public struct Sale: Codable, Sendable, Equatable {
+        public var item: String
+        public var round: Int
+        public var limitPerUser: Int
+        public var stockTotal: Int
+        public var stockRemaining: Int
+        public var stockTaken: Int
+        public var orders: Int
+        public var pending: Int
+        public init(item: String, round: Int, limitPerUser: Int, stockTotal: Int, stockRemaining: Int, stockTaken: Int,
+                    orders: Int, pending: Int) {
+            self.item = item
+            self.round = round
+            self.limitPerUser = limitPerUser
+            self.stockTotal = stockTotal
+            self.stockRemaining = stockRemaining
+            self.stockTaken = stockTaken
+            self.orders = orders
+            self.pending = pending
+        }
+        enum CodingKeys: String, CodingKey {
+            case item, round, orders, pending
+            case limitPerUser = "limit_per_user", stockTotal = "stock_total"
+            case stockRemaining = "stock_remaining", stockTaken = "stock_taken"
+        }
+    }
+
+    public struct Sales: Codable, Sendable {
+        public var sales: [Sale]
+        public init(sales: [Sale]) { self.sales = sales }
+    }
+
+    public struct Buy: Codable, Sendable {
+        public var item: String
+        public var user: String
+        public var requestID: String?
+        /// Fault injection: `after-journal`, `after-stock` or `before-order`.
+        public var crashAfter: String?
+        /// `abandon` (default) or `exit`.
+        public var crashMode: String?
+        public init(item: String, user: String, requestID: String? = nil, crashAfter: String? = nil, crashMode: String? = nil) {
+            self.item = item
+            self.user = user
+            self.requestID = requestID
+            self.crashAfter = crashAfter
+            self.crashMode = crashMode
+        }
+        enum CodingKeys: String, CodingKey {
+            case item, user, requestID = "request_id", crashAfter = "crash_after", crashMode = "crash_mode"
+        }
+    }
+
+    public struct Order: Codable, Sendable, Equatable {
+        public var orderID: String
+        public var gid: String
+        public var item: String
+        public var round: Int
+        public var user: String
+        public var requestID: String
+        public var createdMs: Int64
+        /// Set on a purchase answer: true when this is the outcome of an earlier identical request.
+        public var replayed: Bool?
+        public init(orderID: String, gid: String, item: String, round: Int, user: String, requestID: String,
+                    createdMs: Int64, replayed: Bool? = nil) {
+            self.orderID = orderID
+            self.gid = gid
+            self.item = item
+            self.round = round
+            self.user = user
+            self.requestID = requestID
+            self.createdMs = createdMs
+            self.replayed = replayed
+        }
+        enum CodingKeys: String, CodingKey {
+            case orderID = "order_id", gid, item, round, user, requestID = "request_id", createdMs = "created_ms", replayed
+        }
+    }
+
+    public struct Orders: Codable, Sendable {
+        public var orders: [Order]
+        public init(orders: [Order]) { self.orders = orders }
+    }
+
+    public struct Txn: Codable, Sendable, Equatable {
+        public var gid: String
+        public var item: String
+        public var round: Int
+        public var user: String
+        public var requestID: String
+        public var state: String
+        public var reason: String?
+        public var orderID: String?
+        public var createdMs: Int64
+        public var updatedMs: Int64
+        public var nextCheckMs: Int64
+        public var attempts: Int
+        public var lastError: String?
+        public init(gid: String, item: String, round: Int, user: String, requestID: String, state: String, reason: String?,
+                    orderID: String?, createdMs: Int64, updatedMs: Int64, nextCheckMs: Int64, attempts: Int, lastError: String?) {
+            self.gid = gid
+            self.item = item
+            self.round = round
+            self.user = user
+            self.requestID = requestID
+            self.state = state
+            self.reason = reason
+            self.orderID = orderID
+            self.createdMs = createdMs
+            self.updatedMs = updatedMs
+            self.nextCheckMs = nextCheckMs
+            self.attempts = attempts
+            self.lastError = lastError
+        }
+        enum CodingKeys: String, CodingKey {
+            case gid, item, round, user, state, reason, attempts
+            case requestID = "request_id", orderID = "order_id", createdMs = "created_ms", updatedMs = "updated_ms"
+            case nextCheckMs = "next_check_ms", lastError = "last_error"
+        }
+    }
+
+    public struct Txns: Codable, Sendable {
+        public var txns: [Txn]
+        public init(txns: [Txn]) { self.txns = txns }
+    }
+
+    public struct Health: Codable, Sendable {
+        public var ok: Bool
+        public var target: String
+        public var error: String?
+        public init(ok: Bool, target: String, error: String?) {
+            self.ok = ok
+            self.target = target
+            self.error = error
+        }
+    }
+
+    public struct Status: Codable, Sendable {
+        public var version: String
+        public var node: String
+        public var uptimeSeconds: Double
+        public var redis: Health
+        public var sqlite: Health
+        public var sales: Int
+        public var orders: Int
+        public var pending: Int
+        public var inflight: Int
+        public var faultInjection: Bool
+        public var draining: Bool
+        public var counters: [String: Int]
+        public init(version: String, node: String, uptimeSeconds: Double, redis: Health, sqlite: Health, sales: Int, orders: Int,
+                    pending: Int, inflight: Int, faultInjection: Bool, draining: Bool, counters: [String: Int]) {
+            self.version = version
+            self.node = node
+            self.uptimeSeconds = uptimeSeconds
+            self.redis = redis
+            self.sqlite = sqlite
+            self.sales = sales
+            self.orders = orders
+            self.pending = pending
+            self.inflight = inflight
+            self.faultInjection = faultInjection
+            self.draining = draining
+            self.counters = counters
+        }
+        enum CodingKeys: String, CodingKey {
+            case version, node, redis, sqlite, sales, orders, pending, inflight, draining, counters
+            case uptimeSeconds = "uptime_seconds", faultInjection = "fault_injection"
+        }
+    }
+
+    public struct AuditItem: Codable, Sendable, Equatable {
+        public var item: String
+        public var round: Int
+        public var stockTotal: Int
+        public var stockTaken: Int
+        public var orders: Int
+        public var pending: Int
+        public var consistent: Bool
+        public init(item: String, round: Int, stockTotal: Int, stockTaken: Int, orders: Int, pending: Int, consistent: Bool) {
+            self.item = item
+            self.round = round
+            self.stockTotal = stockTotal
+            self.stockTaken = stockTaken
+            self.orders = orders
+            self.pending = pending
+            self.consistent = consistent
+        }
+        enum CodingKeys: String, CodingKey {
+            case item, round, orders, pending, consistent, stockTotal = "stock_total", stockTaken = "stock_taken"
+        }
+    }
+
+    public struct Audit: Codable, Sendable {
+        /// Every item: no oversell, and every deduction has its order or a pending transaction.
+        public var consistent: Bool
+        /// Nothing pending: with `consistent`, stock taken == orders for every item.
+        public var settled: Bool
+        public var items: [AuditItem]
+        public init(consistent: Bool, settled: Bool, items: [AuditItem]) {
+            self.consistent = consistent
+            self.settled = settled
+            self.items = items
+        }
+    }
+
+    /// Every error answer: `{"error": "<code>", "message": "..."}`, plus the gid of the purchase
+    /// concerned and the offending field where there is one.
+    public struct ErrorBody: Codable, Sendable, Error, Equatable {
+        public var error: String
+        public var message: String
+        public var gid: String?
+        public var field: String?
+        public init(error: String, message: String, gid: String? = nil, field: String? = nil) {
+            self.error = error
+            self.message = message
+            self.gid = gid
+            self.field = field
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Control
+import FoundationEssentials
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct FlashdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flashd",
+        abstract: "Sells limited stock in a flash sale without losing or inventing a unit.",
+        discussion: """
+            Serves HTTP/1.1 + JSON on a Unix socket, deducts stock in Redis with one Lua script per
+            purchase, journals every global transaction in SQLite before touching Redis, and settles
+            unfinished transactions by itself after a crash. Settings come from the config file
+            (key = value, the long flag names without dashes) and are overridden by flags.
+            """,
+        version: API.version)
+
+    @Option(help: "Config file (default /etc/flashd/flashd.conf if it exists).")
+    var config: String?
+
+    @Option(help: "Unix socket to serve on (default /run/flashd/flashd.sock).")
+    var socket: String?
+
+    @Option(help: "Redis: unix:/path or host:port (default 127.0.0.1:6379).")
+    var redis: String?
+
+    @Option(help: "Prefix of every Redis key flashd writes (default flashd:).")
+    var redisPrefix: String?
+
+    @Option(help: "Blocking Redis connections, each on its own thread (default 4).")
+    var redisConnections: Int?
+
+    @Option(help: "Directory of the SQLite journal (default $STATE_DIRECTORY, else /var/lib/flashd).")
+    var stateDir: String?
+
+    @Option(help: "Node id carried in gids and order ids (default the host name).")
+    var nodeID: String?
+
+    @Option(help: "Seconds a transaction may stay prepared before the timeout check settles it (default 3).")
+    var checkDelay: Double?
+
+    @Flag(help: "Allow buy requests to ask for a crash at a fault-injection point (tests only).")
+    var enableFaultInjection = false
+
+    @Option(help: "SQLite durability: full (fsync per commit, survives power loss; default) or normal.")
+    var sqliteSync: String?
+
+    @Option(help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(help: "Largest request body accepted, in bytes (default 65536).")
+    var maxBodyBytes: Int?
+
+    @Flag(help: "Start even when Redis' maxmemory-policy may evict barrier keys.")
+    var allowEvictingRedis = false
+
+    mutating func run() async throws {
+        let settings: DaemonConfig
+        do {
+            settings = try resolve()
+        } catch let e as ConfigError {
+            throw ValidationError(e.message)
+        }
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "flashd")
+        let daemon = Daemon(config: settings, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Defaults, then the config file, then flags.
+    func resolve() throws -> DaemonConfig {
+        var c = DaemonConfig()
+        if let dir = ProcessInfo.processInfo.environment["STATE_DIRECTORY"], !dir.isEmpty {
+            // systemd may pass several, colon-separated; the first is ours.
+            c.stateDir = String(dir.split(separator: ":").first ?? Substring(dir))
+        }
+        c.nodeID = Self.hostName()
+        let path = config ?? DaemonConfig.defaultConfigFile
+        if config != nil || FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read config file \(path)") }
+            try c.apply(configFile: path, text: String(decoding: data, as: UTF8.self))
+        }
+        if let socket { c.socketPath = socket }
+        if let redis { c.redis = redis }
+        if let redisPrefix { c.redisPrefix = redisPrefix }
+        if let redisConnections { try c.set("redis-connections", String(redisConnections)) }
+        if let stateDir { c.stateDir = stateDir }
+        if let nodeID { c.nodeID = nodeID }
+        if let checkDelay { try c.set("check-delay", String(checkDelay)) }
+        if enableFaultInjection { c.faultInjection = true }
+        if let sqliteSync { try c.set("sqlite-sync", sqliteSync) }
+        if let logLevel { try c.set("log-level", logLevel) }
+        if let maxBodyBytes { try c.set("max-body-bytes", String(maxBodyBytes)) }
+        if allowEvictingRedis { c.allowEvictingRedis = true }
+        return c
+    }
+
+    static func hostName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count) == 0 else { return "flashd" }
+        let name = String(cString: buf).split(separator: ".").first.map(String.init) ?? "flashd"
+        return name.isEmpty ? "flashd" : name
+    }
+}

@@ -1,0 +1,131 @@
+import NIOCore
+import NIOHTTP1
+
+/// One request as the router sees it: the HTTP layer has already framed and bounded it.
+struct Request: Sendable {
+    var method: HTTPMethod
+    var path: String
+    var query: [String: String]
+    var body: [UInt8]
+
+    init(method: HTTPMethod, uri: String, body: [UInt8]) {
+        self.method = method
+        self.body = body
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        self.path = parts.first.map(String.init) ?? "/"
+        var query: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                query[String(kv[0])] = kv.count == 2 ? String(kv[1]) : ""
+            }
+        }
+        self.query = query
+    }
+}
+
+struct Response: Sendable {
+    var status: HTTPResponseStatus
+    var body: [UInt8]
+    var headers: [(String, String)] = []
+}
+
+/// Frames HTTP/1.1 requests (after NIO's decoder and pipelining handler), bounds their bodies,
+/// hands each to the router, and writes the answer back on the channel's event loop.
+///
+/// The future-based handler style is deliberate: SWIFT-NOTES measured it ~20% cheaper per
+/// request than NIOAsyncChannel tasks, and this is the purchase hot path.
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: Router
+    private let maxBodyBytes: Int
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var tooLarge = false
+
+    init(router: Router, maxBodyBytes: Int) {
+        self.router = router
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body.removeAll(keepingCapacity: true)
+            tooLarge = false
+            if let declared = h.headers.first(name: "content-length").flatMap(Int.init), declared > maxBodyBytes {
+                tooLarge = true
+            }
+        case .body(var chunk):
+            guard !tooLarge else { return }
+            if body.count + chunk.readableBytes > maxBodyBytes {
+                tooLarge = true
+                body.removeAll()
+                return
+            }
+            body.append(contentsOf: chunk.readBytes(length: chunk.readableBytes) ?? [])
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            if tooLarge {
+                // The rest of an oversized body may still be arriving: answer and close rather
+                // than read megabytes we will throw away.
+                let r = Router.errorResponse(.payloadTooLarge, "payload_too_large",
+                                             "request body exceeds \(maxBodyBytes) bytes")
+                write(r, keepAlive: false, context: context)
+                return
+            }
+            let request = Request(method: head.method, uri: head.uri, body: body)
+            let keepAlive = head.isKeepAlive
+            let router = self.router
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.makeFutureWithTask { await router.handle(request) }.whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let response): handler.write(response, keepAlive: keepAlive, context: context)
+                case .failure: handler.write(Router.errorResponse(.internalServerError, "internal", "unexpected failure"),
+                                             keepAlive: false, context: context)
+                }
+            }
+        }
+    }
+
+    private func write(_ response: Response, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+        buffer.writeBytes(response.body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A client that sent garbage gets 400 and a closed connection; nothing else is affected.
+        if error is HTTPParserError {
+            let r = Router.errorResponse(.badRequest, "bad_request", "malformed HTTP request")
+            write(r, keepAlive: false, context: context)
+            return
+        }
+        context.close(promise: nil)
+    }
+}
+
+extension ChannelHandlerContext {
+    func writeAndFlushPromise(_ data: NIOAny) -> EventLoopFuture<Void> {
+        let p = eventLoop.makePromise(of: Void.self)
+        writeAndFlush(data, promise: p)
+        return p.futureResult
+    }
+}

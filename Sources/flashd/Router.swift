@@ -1,0 +1,218 @@
+import Control
+import FlashCore
+import FoundationEssentials
+import NIOHTTP1
+
+/// Maps the socket API onto the coordinator. Every answer is JSON; every error is a status code
+/// plus `{"error": "<code>", "message": "..."}`.
+struct Router: Sendable {
+    let coordinator: Coordinator
+    let info: DaemonInfo
+
+    struct DaemonInfo: Sendable {
+        var redisTarget: String
+        var journalPath: String
+        var faultInjection: Bool
+    }
+
+    func handle(_ request: Request) async -> Response {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        // /v1/sales/ITEM[/VERB]: the item is the third segment.
+        let item = segments.count >= 3 && segments[0] == "v1" && segments[1] == "sales" ? segments[2] : ""
+        let route = !item.isEmpty ? ["v1", "sales", "*"] + segments.dropFirst(3) : segments
+        do {
+            switch (request.method, route) {
+            case (.GET, ["v1", "ping"]): return json(.ok, ["ok": true])
+            case (.GET, ["v1", "status"]): return json(.ok, await status())
+            case (.GET, ["v1", "sales"]): return json(.ok, API.Sales(sales: try await coordinator.listSales().map(Self.sale)))
+            case (.POST, ["v1", "sales"]):
+                let body = try decode(API.CreateSale.self, request)
+                let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1)
+                return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0)))
+            case (.GET, ["v1", "sales", "*"]):
+                return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
+            case (.POST, ["v1", "sales", "*", "restock"]):
+                let body = try decode(API.Restock.self, request)
+                _ = try await coordinator.restock(item: item, add: body.add)
+                return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
+            case (.POST, ["v1", "sales", "*", "reset"]):
+                let body = try decode(API.Reset.self, request)
+                _ = try await coordinator.reset(item: item, stock: body.stock, limitPerUser: body.limitPerUser)
+                return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
+            case (.POST, ["v1", "purchases"]):
+                return try await buy(decode(API.Buy.self, request))
+            case (.GET, ["v1", "orders"]):
+                let orders = try await coordinator.orders(item: request.query["item"], limit: try limit(request))
+                return json(.ok, API.Orders(orders: orders.map { Self.order($0, replayed: nil) }))
+            case (.GET, ["v1", "txns"]):
+                var state: TxnState?
+                if let s = request.query["state"], !s.isEmpty {
+                    guard let parsed = TxnState(rawValue: s) else {
+                        throw EngineError.invalidInput(field: "state", "state must be prepared, succeeded or failed")
+                    }
+                    state = parsed
+                }
+                let txns = try await coordinator.transactions(state: state, limit: try limit(request))
+                return json(.ok, API.Txns(txns: txns.map(Self.txn)))
+            case (.GET, ["v1", "audit"]):
+                let lines = try await coordinator.audit()
+                let items = lines.map {
+                    API.AuditItem(item: $0.item, round: $0.round, stockTotal: $0.total, stockTaken: $0.taken,
+                                  orders: $0.orders, pending: $0.pending, consistent: $0.consistent)
+                }
+                return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 },
+                                           items: items))
+            default:
+                return notFoundOrWrongMethod(request, route)
+            }
+        } catch let e as EngineError {
+            return Self.response(for: e)
+        } catch let e as API.ErrorBody {
+            return json(.badRequest, e)
+        } catch {
+            return Self.errorResponse(.internalServerError, "internal", "\(error)")
+        }
+    }
+
+    private func buy(_ body: API.Buy) async throws -> Response {
+        var fault: FaultRequest?
+        if let point = body.crashAfter {
+            guard let p = FaultPoint(rawValue: point) else {
+                throw EngineError.invalidInput(field: "crash_after", "crash_after must be after-journal, after-stock or before-order")
+            }
+            guard let m = FaultMode(rawValue: body.crashMode ?? "abandon") else {
+                throw EngineError.invalidInput(field: "crash_mode", "crash_mode must be abandon or exit")
+            }
+            fault = FaultRequest(point: p, mode: m)
+        } else if body.crashMode != nil {
+            throw EngineError.invalidInput(field: "crash_mode", "crash_mode needs crash_after")
+        }
+        // Without a request id the purchase can't be retried safely; give it a fresh one and
+        // return it, so the client can retry with it.
+        let requestID = body.requestID ?? Self.randomRequestID()
+        switch try await coordinator.buy(item: body.item, user: body.user, requestID: requestID, fault: fault) {
+        case .ordered(let order, let replayed):
+            return json(.created, Self.order(order, replayed: replayed))
+        case .refused(let reason, let gid, _):
+            let status: HTTPResponseStatus = reason == .unknownSale ? .notFound : .conflict
+            return json(status, API.ErrorBody(error: reason.rawValue, message: Self.message(reason, item: body.item), gid: gid))
+        }
+    }
+
+    private func status() async -> API.Status {
+        let s = await coordinator.status()
+        let c = s.counters
+        return API.Status(
+            version: API.version, node: s.node, uptimeSeconds: s.uptimeSeconds,
+            redis: API.Health(ok: s.redisOK, target: info.redisTarget, error: s.redisError),
+            sqlite: API.Health(ok: s.journalOK, target: info.journalPath, error: s.journalError),
+            sales: s.sales, orders: s.orders, pending: s.pending, inflight: s.inflight,
+            faultInjection: info.faultInjection, draining: s.draining,
+            counters: ["ordered": c.ordered, "sold_out": c.soldOut, "limit_reached": c.limitReached,
+                       "other_refusals": c.otherRefusals, "replayed": c.replayed, "errors": c.errors,
+                       "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
+                       "resolve_retries": c.resolveRetries])
+    }
+
+    // MARK: decoding and encoding
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request) throws -> T {
+        guard !request.body.isEmpty else {
+            throw API.ErrorBody(error: "invalid_json", message: "request body must be a JSON object")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(request.body))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw API.ErrorBody(error: "invalid_input", message: "missing field \(key.stringValue)", field: key.stringValue)
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw API.ErrorBody(error: "invalid_input", message: "field \(field) has the wrong type", field: field)
+        } catch {
+            throw API.ErrorBody(error: "invalid_json", message: "request body is not valid JSON")
+        }
+    }
+
+    private func limit(_ request: Request) throws -> Int {
+        guard let text = request.query["limit"] else { return 100 }
+        guard let n = Int(text), (1...100_000).contains(n) else {
+            throw EngineError.invalidInput(field: "limit", "limit must be 1...100000")
+        }
+        return n
+    }
+
+    private func json<T: Encodable>(_ status: HTTPResponseStatus, _ value: T) -> Response {
+        let bytes = (try? JSONEncoder().encode(value)).map(Array.init) ?? Array("{}".utf8)
+        return Response(status: status, body: bytes)
+    }
+
+    private func notFoundOrWrongMethod(_ request: Request, _ segments: [String]) -> Response {
+        let allowed: String?
+        switch segments {
+        case ["v1", "ping"], ["v1", "status"], ["v1", "orders"], ["v1", "txns"], ["v1", "audit"]: allowed = "GET"
+        case ["v1", "sales"]: allowed = "GET, POST"
+        case ["v1", "purchases"]: allowed = "POST"
+        case ["v1", "sales", "*"]: allowed = "GET"
+        case ["v1", "sales", "*", "restock"], ["v1", "sales", "*", "reset"]: allowed = "POST"
+        default: allowed = nil
+        }
+        guard let allowed else {
+            return Self.errorResponse(.notFound, "not_found", "no such resource: \(request.path)")
+        }
+        var r = Self.errorResponse(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.path); use \(allowed)")
+        r.headers.append(("Allow", allowed))
+        return r
+    }
+
+    static func response(for e: EngineError) -> Response {
+        let status: HTTPResponseStatus
+        switch e.code {
+        case .invalidInput: status = .badRequest
+        case .unknownSale: status = .notFound
+        case .saleExists, .salePending, .conflict: status = .conflict
+        case .redisUnavailable, .journalUnavailable, .shuttingDown, .saleBusy: status = .serviceUnavailable
+        case .faultInjected, .internalError: status = .internalServerError
+        case .faultInjectionDisabled: status = .forbidden
+        }
+        let body = API.ErrorBody(error: e.code.rawValue, message: e.message, gid: e.gid, field: e.field)
+        var r = Response(status: status, body: (try? JSONEncoder().encode(body)).map(Array.init) ?? [])
+        if status == .serviceUnavailable { r.headers.append(("Retry-After", "1")) }
+        return r
+    }
+
+    static func errorResponse(_ status: HTTPResponseStatus, _ code: String, _ message: String) -> Response {
+        let body = API.ErrorBody(error: code, message: message)
+        return Response(status: status, body: (try? JSONEncoder().encode(body)).map(Array.init) ?? [])
+    }
+
+    static func message(_ reason: FailureReason, item: String) -> String {
+        switch reason {
+        case .soldOut: return "\(item) is sold out"
+        case .limitReached: return "the per-user limit for \(item) is reached"
+        case .rolledBack: return "the purchase was rolled back before any stock was taken"
+        case .saleReset: return "the sale of \(item) was reset during the purchase; buy again"
+        case .unknownSale: return "no sale for item \(item)"
+        }
+    }
+
+    static func randomRequestID() -> String {
+        var g = SystemRandomNumberGenerator()
+        let a = g.next() as UInt64, b = g.next() as UInt64
+        return "r-" + String(a, radix: 36) + String(b, radix: 36)
+    }
+
+    static func sale(_ v: Coordinator.SaleView) -> API.Sale {
+        API.Sale(item: v.sale.item, round: v.sale.round, limitPerUser: v.sale.limitPerUser, stockTotal: v.sale.total,
+                 stockRemaining: v.sale.remaining, stockTaken: v.sale.taken, orders: v.orders, pending: v.pending)
+    }
+
+    static func order(_ o: Order, replayed: Bool?) -> API.Order {
+        API.Order(orderID: o.orderID, gid: o.gid, item: o.item, round: o.round, user: o.user, requestID: o.requestID,
+                  createdMs: o.createdMs, replayed: replayed)
+    }
+
+    static func txn(_ t: TxnRecord) -> API.Txn {
+        API.Txn(gid: t.gid, item: t.item, round: t.round, user: t.user, requestID: t.requestID, state: t.state.rawValue,
+                reason: t.reason?.rawValue, orderID: t.orderID, createdMs: t.createdMs, updatedMs: t.updatedMs,
+                nextCheckMs: t.nextCheckMs, attempts: t.attempts, lastError: t.lastError)
+    }
+}
