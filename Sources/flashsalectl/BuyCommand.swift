@@ -1,0 +1,124 @@
+import ArgumentParser
+import Control
+
+struct BuyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "buy",
+        abstract: "Buy one unit of ITEM for --user.",
+        discussion: """
+            Exit 0 only for a successful purchase (or the replay of one); 3 sold out; 4 per-user limit \
+            reached; 5 otherwise refused; 69 flashd unreachable or unavailable; 1 any other error. Retrying \
+            with the same --request-id never buys twice: it returns the first outcome.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Item id.") var item: String
+    @Option(help: "User id.") var user: String
+    @Option(help: "Idempotency key: a retry with the same id returns the first outcome (default: a fresh id).")
+    var requestID: String?
+    @Option(help: "Fault injection (flashd --enable-fault-injection): after-journal, after-stock or before-order.")
+    var crashAfter: String?
+    @Option(help: "abandon (the handler stops; default) or exit (flashd dies like kill -9).")
+    var crashMode: String?
+
+    func validate() throws {
+        if crashMode != nil && crashAfter == nil { throw ValidationError("--crash-mode needs --crash-after") }
+    }
+
+    func run() throws {
+        let body = API.Buy(item: item, user: user, requestID: requestID, crashAfter: crashAfter, crashMode: crashMode)
+        let order: API.Order = try global.perform { try $0.call("POST", "/v1/purchases", body: body) }
+        if global.json { return global.printJSON(order) }
+        let replay = order.replayed == true ? " (replayed: this purchase was made before)" : ""
+        print("ordered \(order.item) for \(order.user): order \(order.orderID), gid \(order.gid), request \(order.requestID)\(replay)")
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show flashd's health and counters.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let s: API.Status = try global.perform { try $0.call("GET", "/v1/status") }
+        if global.json { return global.printJSON(s) }
+        print("flashd \(s.version) on node \(s.node), up \(Int(s.uptimeSeconds)) s\(s.draining ? ", draining" : "")")
+        print("redis  \(s.redis.ok ? "ok  " : "DOWN") \(s.redis.target)\(s.redis.error.map { " (\($0))" } ?? "")")
+        print("sqlite \(s.sqlite.ok ? "ok  " : "DOWN") \(s.sqlite.target)\(s.sqlite.error.map { " (\($0))" } ?? "")")
+        print("\(s.orders) orders, \(s.pending) pending, \(s.inflight) in flight\(s.faultInjection ? ", fault injection ENABLED" : "")")
+        let c = s.counters
+        print("since start: \(c["ordered"] ?? 0) ordered, \(c["sold_out"] ?? 0) sold out, \(c["limit_reached"] ?? 0) limit reached, "
+              + "\(c["replayed"] ?? 0) replayed, \(c["errors"] ?? 0) errors; recovered \(c["resolved_ordered"] ?? 0) ordered, "
+              + "\(c["resolved_rolled_back"] ?? 0) rolled back, \(c["resolve_retries"] ?? 0) retries")
+    }
+}
+
+struct OrdersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "orders", abstract: "List orders, newest first.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this item's orders.") var item: String?
+    @Option(help: "At most this many (default 100).") var limit = 100
+
+    func run() throws {
+        var path = "/v1/orders?limit=\(limit)"
+        if let item { path += "&item=\(item)" }
+        let orders: API.Orders = try global.perform { try $0.call("GET", path) }
+        if global.json { return global.printJSON(orders) }
+        if orders.orders.isEmpty { print("no orders") }
+        for o in orders.orders {
+            print("\(o.orderID)  \(o.item) round \(o.round)  user \(o.user)  request \(o.requestID)  at \(o.createdMs)")
+        }
+    }
+}
+
+struct TxnsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "txns", abstract: "List global transactions, newest first.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this state: prepared, succeeded or failed.") var state: String?
+    @Option(help: "At most this many (default 100).") var limit = 100
+
+    func validate() throws {
+        if let state, !["prepared", "succeeded", "failed"].contains(state) {
+            throw ValidationError("--state must be prepared, succeeded or failed")
+        }
+    }
+
+    func run() throws {
+        var path = "/v1/txns?limit=\(limit)"
+        if let state { path += "&state=\(state)" }
+        let txns: API.Txns = try global.perform { try $0.call("GET", path) }
+        if global.json { return global.printJSON(txns) }
+        if txns.txns.isEmpty { print("no transactions") }
+        for t in txns.txns {
+            var line = "\(t.gid)  \(t.state)\(t.reason.map { " (\($0))" } ?? "")  \(t.item) round \(t.round)  user \(t.user)"
+            if t.state == "prepared" {
+                line += "  attempts \(t.attempts), next check at \(t.nextCheckMs)"
+                if let e = t.lastError { line += ", last error: \(e)" }
+            }
+            print(line)
+        }
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Compare stock taken in Redis with orders, per item.",
+        discussion: "Exit 0 only when every item is consistent and nothing is pending; 6 pending; 7 drift.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let audit: API.Audit = try global.perform { try $0.call("GET", "/v1/audit") }
+        if global.json {
+            global.printJSON(audit)
+        } else {
+            for i in audit.items {
+                print("\(i.consistent ? "ok   " : "DRIFT") \(i.item) round \(i.round): taken \(i.stockTaken) of \(i.stockTotal), "
+                      + "\(i.orders) orders, \(i.pending) pending")
+            }
+            print(audit.consistent ? (audit.settled ? "audit: consistent" : "audit: consistent so far, transactions pending")
+                                   : "audit: DRIFT between Redis stock and orders")
+        }
+        if !audit.consistent { throw ExitCode(Exit.drift) }
+        if !audit.settled { throw ExitCode(Exit.pending) }
+    }
+}

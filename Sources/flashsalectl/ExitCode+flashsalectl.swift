@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// flashsalectl's exit codes, documented in `flashsalectl --help` and the README.
+enum Exit {
+    static let ok: Int32 = 0
+    static let failure: Int32 = 1
+    static let soldOut: Int32 = 3
+    static let limitReached: Int32 = 4
+    /// Refused for another reason: rolled back, sale reset meanwhile, fault injected.
+    static let refused: Int32 = 5
+    /// `audit`: consistent so far, but transactions are still pending.
+    static let pending: Int32 = 6
+    /// `audit`: stock taken in Redis and orders disagree.
+    static let drift: Int32 = 7
+    /// flashd is not running, or answered 503 (Redis or the journal unavailable, shutting down).
+    static let unavailable: Int32 = 69
+
+    static let help = """
+        Exit codes: 0 success; 1 error; 3 sold out; 4 per-user limit reached; 5 purchase refused \
+        otherwise (rolled back, sale reset, injected fault); 6 audit found pending transactions; \
+        7 audit found drift; 64 bad usage; 69 flashd unreachable or unavailable (503).
+        """
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Control
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "flashd's socket (env FLASHD_SOCKET; default /run/flashd/flashd.sock).")
+    var socket: String?
+
+    @Flag(help: "Print the daemon's JSON answer instead of text, for scripts.")
+    var json = false
+
+    var socketPath: String {
+        socket ?? ProcessInfo.processInfo.environment["FLASHD_SOCKET"] ?? "/run/flashd/flashd.sock"
+    }
+
+    func client() -> ControlClient { ControlClient(socketPath: socketPath) }
+
+    /// Runs a request; on an error, prints it (JSON on stdout with --json, a line on stderr
+    /// otherwise) and exits with the matching code.
+    func perform<T>(_ body: (ControlClient) throws -> T) throws -> T {
+        let c = client()
+        do {
+            return try body(c)
+        } catch let e as ControlError {
+            throw fail(e)
+        }
+    }
+
+    func fail(_ e: ControlError) -> ExitCode {
+        if let api = e.apiError {
+            if json {
+                printJSON(api.body)
+            } else {
+                printError("flashsalectl: \(api.body.message) (\(api.body.error)\(api.body.gid.map { ", gid \($0)" } ?? ""))")
+            }
+            switch (api.status, api.body.error) {
+            case (_, "sold_out"): return ExitCode(Exit.soldOut)
+            case (_, "limit_reached"): return ExitCode(Exit.limitReached)
+            case (_, "rolled_back"), (_, "sale_reset"), (_, "fault_injected"): return ExitCode(Exit.refused)
+            case (503, _): return ExitCode(Exit.unavailable)
+            default: return ExitCode(Exit.failure)
+            }
+        }
+        if json {
+            printJSON(API.ErrorBody(error: e.code == .daemonNotRunning ? "daemon_not_running" : "client_error", message: e.message))
+        } else {
+            printError("flashsalectl: \(e.message)")
+        }
+        return ExitCode(e.code == .daemonNotRunning ? Exit.unavailable : Exit.failure)
+    }
+
+    func printJSON<T: Encodable>(_ value: T) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+    }
+}
+
+func printError(_ line: String) {
+    // write(2) on fd 2 rather than fputs(stderr): the C global isn't concurrency-safe in Swift 6.
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Control
+
+struct SaleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sale", abstract: "Create, restock, reset and show sales.",
+        subcommands: [Create.self, Restock.self, Reset.self, Show.self, List.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a sale of ITEM with --stock units.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Item id (1-64 of A-Z a-z 0-9 _ . @ -).") var item: String
+        @Option(help: "Units for sale.") var stock: Int
+        @Option(help: "Units one user may buy (default 1).") var limitPerUser: Int?
+
+        func run() throws {
+            let sale: API.Sale = try global.perform {
+                try $0.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: stock, limitPerUser: limitPerUser))
+            }
+            show(sale, global, verb: "created")
+        }
+    }
+
+    struct Restock: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add --add units to ITEM's sale.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var item: String
+        @Option(help: "Units to add.") var add: Int
+
+        func run() throws {
+            let sale: API.Sale = try global.perform {
+                try $0.call("POST", "/v1/sales/\(item)/restock", body: API.Restock(add: add))
+            }
+            show(sale, global, verb: "restocked")
+        }
+    }
+
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a new round of ITEM's sale with --stock units (refused while purchases are pending).")
+        @OptionGroup var global: GlobalOptions
+        @Argument var item: String
+        @Option(help: "Units for the new round.") var stock: Int
+        @Option(help: "New per-user limit (default: unchanged).") var limitPerUser: Int?
+
+        func run() throws {
+            let sale: API.Sale = try global.perform {
+                try $0.call("POST", "/v1/sales/\(item)/reset", body: API.Reset(stock: stock, limitPerUser: limitPerUser))
+            }
+            show(sale, global, verb: "reset")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show ITEM's stock in Redis, orders and pending purchases.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var item: String
+
+        func run() throws {
+            let sale: API.Sale = try global.perform { try $0.call("GET", "/v1/sales/\(item)") }
+            show(sale, global, verb: nil)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every sale.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let sales: API.Sales = try global.perform { try $0.call("GET", "/v1/sales") }
+            if global.json { return global.printJSON(sales) }
+            if sales.sales.isEmpty { print("no sales") }
+            for s in sales.sales { show(s, global, verb: nil) }
+        }
+    }
+}
+
+private func show(_ s: API.Sale, _ global: GlobalOptions, verb: String?) {
+    if global.json { return global.printJSON(s) }
+    let prefix = verb.map { "sale \(s.item) \($0): " } ?? "sale \(s.item): "
+    print("\(prefix)round \(s.round), stock \(s.stockRemaining) of \(s.stockTotal) left, \(s.orders) orders, "
+          + "\(s.pending) pending, limit \(s.limitPerUser) per user")
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The seed's flash-sale scenario, from a fresh checkout: install what's missing, build, start a
+# private redis-server and flashd in a temporary directory, run `flashsalectl simulate`, stop both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+echo "== building (debug)"
+swift build 2>&1 | tail -n 1
+BIN=$(swift build --show-bin-path)
+
+DIR=$(mktemp -d /tmp/flashd-demo.XXXXXX)   # short: sun_path holds 108 bytes
+cleanup() {
+  [ -n "${FLASHD_PID:-}" ] && kill -TERM "$FLASHD_PID" 2>/dev/null && wait "$FLASHD_PID" 2>/dev/null || true
+  [ -f "$DIR/redis.pid" ] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+echo "== starting redis-server and flashd in $DIR"
+redis-server --port 0 --unixsocket "$DIR/redis.sock" --save '' --appendonly no \
+  --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
+for _ in $(seq 50); do [ -S "$DIR/redis.sock" ] && break; sleep 0.1; done
+
+"$BIN/flashd" --socket "$DIR/flashd.sock" --redis "unix:$DIR/redis.sock" --state-dir "$DIR/state" \
+  --node-id demo --check-delay 3 --enable-fault-injection 2>"$DIR/flashd.log" &
+FLASHD_PID=$!
+for _ in $(seq 100); do [ -S "$DIR/flashd.sock" ] && break; sleep 0.1; done
+
+export FLASHD_SOCKET="$DIR/flashd.sock"
+echo "== flashsalectl simulate"
+status=0
+"$BIN/flashsalectl" simulate --stock "${STOCK:-4}" --buyers "${BUYERS:-10}" || status=$?
+echo "== flashsalectl audit"
+"$BIN/flashsalectl" audit || status=$?
+echo "== flashd's log"
+sed 's/^/  /' "$DIR/flashd.log"
+exit $status
