@@ -50,8 +50,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Spawns real redis-server and flashd processes for the tests; never shipped.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore"]),
-        .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Control"]),
+        .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),
     ]
 )

@@ -1,0 +1,105 @@
+import Testing
+@testable import FlashCore
+
+/// The per-purchase protocol, step by step, without I/O.
+@Suite struct PurchaseMachineTests {
+    @Test func happyPathJournalsThenDeductsThenCommitsOrder() {
+        var m = PurchaseMachine(mode: .purchase)
+        #expect(m.start() == .writeJournal)
+        #expect(m.journaled(state: .prepared, reason: nil, existed: false) == .runStockScript)
+        #expect(m.stockReplied(.deducted(remaining: 3)) == .commitOrder)
+        #expect(m.committed() == .replyOrdered(replayed: false))
+        #expect(m.state == .finished)
+    }
+
+    @Test(arguments: [
+        (StockReply.soldOut, FailureReason.soldOut),
+        (.limitReached, .limitReached),
+        (.rolledBack, .rolledBack),
+        (.noSale, .unknownSale),
+        (.staleRound(current: 2), .saleReset),
+    ])
+    func refusalsCommitTheirReason(reply: StockReply, reason: FailureReason) {
+        var m = PurchaseMachine(mode: .purchase)
+        _ = m.start()
+        _ = m.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(m.stockReplied(reply) == .commitFailure(reason))
+        #expect(m.committed() == .replyRefused(reason, replayed: false))
+    }
+
+    @Test func aRetriedStockStepThatAlreadyDeductedStillOrders() {
+        var m = PurchaseMachine(mode: .purchase)
+        _ = m.start()
+        _ = m.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(m.stockReplied(.alreadyDeducted) == .commitOrder)
+    }
+
+    @Test func retryOfFinishedPurchaseReplaysWithoutTouchingRedis() {
+        var ok = PurchaseMachine(mode: .purchase)
+        _ = ok.start()
+        #expect(ok.journaled(state: .succeeded, reason: nil, existed: true) == .replyOrdered(replayed: true))
+
+        var refused = PurchaseMachine(mode: .purchase)
+        _ = refused.start()
+        #expect(refused.journaled(state: .failed, reason: .soldOut, existed: true) == .replyRefused(.soldOut, replayed: true))
+    }
+
+    @Test func retryOfPreparedPurchaseBackChecksAtOnce() {
+        var m = PurchaseMachine(mode: .purchase)
+        _ = m.start()
+        #expect(m.journaled(state: .prepared, reason: nil, existed: true) == .backCheck)
+        #expect(m.backChecked(.deducted) == .commitOrder)
+        #expect(m.committed() == .replyOrdered(replayed: true))
+    }
+
+    @Test func resolveModeBackChecksAndRollsBack() {
+        var m = PurchaseMachine(mode: .resolve)
+        #expect(m.start() == .backCheck)
+        #expect(m.backChecked(.rolledBack) == .commitFailure(.rolledBack))
+        #expect(m.committed() == .replyRefused(.rolledBack, replayed: false))
+    }
+
+    @Test func failureBeforeTheJournalRowIsPlainErrorAfterItLeavesPending() {
+        let err = EngineError.redisUnavailable("down")
+        var early = PurchaseMachine(mode: .purchase)
+        _ = early.start()
+        #expect(early.failed(err) == .fail(err))
+
+        var late = PurchaseMachine(mode: .purchase)
+        _ = late.start()
+        _ = late.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(late.failed(err) == .leavePending(err))
+
+        var committing = PurchaseMachine(mode: .purchase)
+        _ = committing.start()
+        _ = committing.journaled(state: .prepared, reason: nil, existed: false)
+        _ = committing.stockReplied(.deducted(remaining: 0))
+        #expect(committing.failed(.journalUnavailable("full")) == .leavePending(.journalUnavailable("full")))
+    }
+
+    @Test(arguments: FaultMode.allCases)
+    func faultPointsFireWhereAsked(mode: FaultMode) {
+        let afterJournal = FaultRequest(point: .afterJournal, mode: mode)
+        var a = PurchaseMachine(mode: .purchase, fault: afterJournal)
+        _ = a.start()
+        #expect(a.journaled(state: .prepared, reason: nil, existed: false) == .injectFault(afterJournal))
+
+        let afterStock = FaultRequest(point: .afterStock, mode: mode)
+        var b = PurchaseMachine(mode: .purchase, fault: afterStock)
+        _ = b.start()
+        _ = b.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(b.stockReplied(.deducted(remaining: 1)) == .injectFault(afterStock))
+
+        let beforeOrder = FaultRequest(point: .beforeOrder, mode: mode)
+        var c = PurchaseMachine(mode: .purchase, fault: beforeOrder)
+        _ = c.start()
+        _ = c.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(c.stockReplied(.deducted(remaining: 1)) == .injectFault(beforeOrder))
+
+        // A fault after the stock step doesn't fire when nothing was deducted.
+        var d = PurchaseMachine(mode: .purchase, fault: afterStock)
+        _ = d.start()
+        _ = d.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(d.stockReplied(.soldOut) == .commitFailure(.soldOut))
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// A real redis-server on a Unix socket in a short temporary directory, private to one test or
+/// suite. Optionally persistent (appendonly, appendfsync always), so a restart keeps its data
+/// the way a production Redis configured for flashd would.
+public final class RedisServer: @unchecked Sendable {
+    // @unchecked: mutated only by the test that owns it, from one task at a time.
+    public let dir: String
+    public let persistent: Bool
+    public var socketPath: String { dir + "/r.sock" }
+    public var endpoint: String { "unix:" + socketPath }
+    private var process: Process?
+
+    public init(persistent: Bool = false) throws {
+        dir = try TempDir.make(prefix: "rd")
+        self.persistent = persistent
+        try start()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    public func start() throws {
+        var args = ["--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--dir", dir,
+                    "--save", "", "--logfile", dir + "/redis.log"]
+        args += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try Executables.find("redis-server"))
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        try Wait.until(timeout: 10, "redis-server socket \(socketPath)") { self.ping() }
+    }
+
+    /// Stops Redis at once (SIGKILL): like a crash, not a shutdown.
+    public func stop() {
+        guard let p = process else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+        try? FileManager.default.removeItem(atPath: socketPath)
+    }
+
+    /// Runs redis-cli against this server and returns its trimmed output.
+    @discardableResult
+    public func cli(_ args: String...) throws -> String {
+        try Shell.run(try Executables.find("redis-cli"), ["-s", socketPath] + args).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func ping() -> Bool {
+        (try? cli("PING")) == "PONG"
+    }
+}
+
+public enum TempDir {
+    /// A short directory under /tmp: socket paths must fit in sun_path's 108 bytes.
+    public static func make(prefix: String) throws -> String {
+        var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
+        return String(cString: p)
+    }
+}
+
+public enum Executables {
+    public static func find(_ name: String) throws -> String {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") + ["/usr/sbin", "/usr/bin"] {
+            let path = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw TestFailure("\(name) not found on PATH (run scripts/install-deps.sh)")
+    }
+}
+
+public enum Shell {
+    /// Runs a command to completion; returns stdout. Throws if it exits non-zero.
+    public static func run(_ path: String, _ args: [String]) throws -> String {
+        let r = try runStatus(path, args)
+        guard r.status == 0 else { throw TestFailure("\(path) \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)") }
+        return r.stdout
+    }
+
+    public static func runStatus(_ path: String, _ args: [String], environment: [String: String]? = nil)
+        throws -> (status: Int32, stdout: String, stderr: String)
+    {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        if let environment { p.environment = environment }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Read both pipes before waiting, so a chatty child can't block on a full pipe.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+public enum Wait {
+    /// Polls `condition` every 20 ms until it holds; throws after `timeout` seconds.
+    public static func until(timeout: Double, _ what: String, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (try? condition()) == true { return }
+            usleep(20_000)
+        }
+        if try condition() { return }
+        throw TestFailure("timed out after \(timeout) s waiting for \(what)")
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
