@@ -51,7 +51,7 @@ let package = Package(
         ]),
 
         // Spawns real redis-server and flashd processes for the tests; never shipped.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Control"], path: "Tests/TestSupport"),
         .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore"]),
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),

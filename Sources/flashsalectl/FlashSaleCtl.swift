@@ -2,6 +2,38 @@ import ArgumentParser
 import Control
 
 @main
+enum Entry {
+    static func main() {
+        FlashSaleCtl.main(hoistGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// `flashsalectl --socket S --json buy ...` is the documented form, but the parser wants each
+    /// command's options after the command: move leading global options to the end.
+    static func hoistGlobalOptions(_ args: [String]) -> [String] {
+        var globals: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a == "--json" {
+                globals.append(a)
+                i += 1
+            } else if a == "--socket", i + 1 < args.count {
+                globals += [a, args[i + 1]]
+                i += 2
+            } else if a.hasPrefix("--socket=") {
+                globals.append(a)
+                i += 1
+            } else {
+                break
+            }
+        }
+        let rest = Array(args[i...])
+        // Help and version stay where the parser expects them.
+        if rest.isEmpty || globals.isEmpty { return globals + rest }
+        return rest + globals
+    }
+}
+
 struct FlashSaleCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flashsalectl",

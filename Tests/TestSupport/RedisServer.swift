@@ -103,11 +103,12 @@ public enum Shell {
 }
 
 public enum Wait {
-    /// Polls `condition` every 20 ms until it holds; throws after `timeout` seconds.
+    /// Polls `condition` every 20 ms until it holds; throws after `timeout` seconds, or at once
+    /// when the condition itself throws.
     public static func until(timeout: Double, _ what: String, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if (try? condition()) == true { return }
+            if try condition() { return }
             usleep(20_000)
         }
         if try condition() { return }
