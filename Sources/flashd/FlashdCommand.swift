@@ -89,9 +89,8 @@ struct FlashdCommand: AsyncParsableCommand {
         }
         c.nodeID = Self.hostName()
         let path = config ?? DaemonConfig.defaultConfigFile
-        if config != nil || FileManager.default.fileExists(atPath: path) {
-            guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read config file \(path)") }
-            try c.apply(configFile: path, text: String(decoding: data, as: UTF8.self))
+        if config != nil || access(path, F_OK) == 0 {
+            try c.apply(configFile: path, text: try Self.readFile(path))
         }
         if let socket { c.socketPath = socket }
         if let redis { c.redis = redis }
@@ -106,6 +105,24 @@ struct FlashdCommand: AsyncParsableCommand {
         if let maxBodyBytes { try c.set("max-body-bytes", String(maxBodyBytes)) }
         if allowEvictingRedis { c.allowEvictingRedis = true }
         return c
+    }
+
+    /// Reads a whole file with plain read(2), which also works for /dev/null and pipes.
+    static func readFile(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ConfigError("cannot read config file \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ConfigError("cannot read config file \(path): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            bytes += chunk[..<n]
+            guard bytes.count <= 1 << 20 else { throw ConfigError("config file \(path) is larger than 1 MiB") }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func hostName() -> String {

@@ -112,12 +112,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A client that sent garbage gets 400 and a closed connection; nothing else is affected.
-        if error is HTTPParserError {
-            let r = Router.errorResponse(.badRequest, "bad_request", "malformed HTTP request")
-            write(r, keepAlive: false, context: context)
-            return
-        }
+        // A client that sent something that isn't HTTP has already been answered 400 by NIO's
+        // HTTPServerProtocolErrorHandler, just before us. Answering again would be a second
+        // response to one request (NIO traps on that): close, and nothing else is affected.
         context.close(promise: nil)
     }
 }

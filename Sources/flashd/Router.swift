@@ -124,6 +124,8 @@ struct Router: Sendable {
             return try JSONDecoder().decode(T.self, from: Data(request.body))
         } catch let DecodingError.keyNotFound(key, _) {
             throw API.ErrorBody(error: "invalid_input", message: "missing field \(key.stringValue)", field: key.stringValue)
+        } catch let DecodingError.typeMismatch(_, ctx) where ctx.codingPath.isEmpty {
+            throw API.ErrorBody(error: "invalid_json", message: "request body must be a JSON object")
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             throw API.ErrorBody(error: "invalid_input", message: "field \(field) has the wrong type", field: field)

@@ -1,0 +1,110 @@
+import Control
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// 50 concurrent buyers on stock 20 while flashd is SIGKILLed from outside at a random moment and
+/// restarted. Buyers retry errors with the same request id, as a web tier would. Afterwards, read
+/// from the SQLite file and Redis directly: no oversell (G1), orders == stock taken (G2), every
+/// purchase that got 201 has its order (G3), and no purchase has two orders (G5).
+@Suite(.serialized) struct KillUnderLoadTests {
+    struct Outcome: Sendable {
+        var user: String
+        var requestID: String
+        var status: Int
+        var orderID: String?
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func killNineUnderLoadKeepsEveryInvariant(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        let redis = try RedisServer()
+        let flashd = try FlashdProcess(redis: redis, checkDelay: 1)
+        try flashd.createSale("hot", stock: 20)
+
+        let outcomes = Mutex<[Outcome]>([])
+        let socket = flashd.socketPath
+        let killAfterMs = 5 + Int(rng.next() % 100)
+        let buyers = 50
+        let done = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for i in 0..<buyers {
+            // Every fifth buyer sends its purchase twice at once: duplicates must not double-buy.
+            let copies = i % 5 == 0 ? 2 : 1
+            for _ in 0..<copies {
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave(); done.add(1, ordering: .relaxed) }
+                    let o = Self.buyUntilAnswered(socket: socket, user: "u\(i)", requestID: "req-\(i)")
+                    outcomes.withLock { $0.append(o) }
+                }
+            }
+        }
+        usleep(UInt32(killAfterMs * 1000))
+        flashd.kill9()
+        let killedWith = done.load(ordering: .relaxed)
+        usleep(UInt32(Int(rng.next() % 300) * 1000))
+        try flashd.start()
+        print("seed \(seed): killed after \(killAfterMs) ms with \(killedWith) answers in; restart to ready took \(flashd.lastStartSeconds) s")
+        #expect(group.wait(timeout: .now() + 60) == .success, "buyers did not finish")
+        try Wait.until(timeout: 1 + 2, "every prepared transaction to resolve") { try flashd.settled() }
+
+        let all = outcomes.withLock { $0 }
+        let ordered = all.filter { $0.status == 201 }
+        // Refusals are definitive answers too; everything was answered (buyers retry until then).
+        #expect(all.allSatisfy { $0.status == 201 || $0.status == 409 }, "unanswered: \(all.filter { $0.status != 201 && $0.status != 409 })")
+
+        let orderRows = try flashd.sql("SELECT order_id || '|' || user FROM orders WHERE item = 'hot'")
+            .split(separator: "\n").map(String.init)
+        let orderIDs = Set(orderRows.map { String($0.split(separator: "|")[0]) })
+        let usersWithOrders = orderRows.map { String($0.split(separator: "|")[1]) }
+        // G1: never more orders than stock.
+        #expect(orderRows.count <= 20)
+        // G2: stock taken in Redis == orders in SQLite.
+        #expect(try flashd.redisTaken("hot") == orderRows.count)
+        // G3: every 201 has its order.
+        for o in ordered { #expect(o.orderID.map(orderIDs.contains) == true, "acknowledged order \(o) missing") }
+        // G5: one order per user (limit 1), and duplicates of a request got the same order.
+        #expect(Set(usersWithOrders).count == usersWithOrders.count)
+        for (user, answers) in Dictionary(grouping: ordered, by: \.user) {
+            #expect(Set(answers.compactMap(\.orderID)).count == 1, "\(user) got several orders: \(answers)")
+        }
+        // Stock 20 and 50 buyers each wanting one: the sale sells out.
+        #expect(orderRows.count == 20)
+        #expect(try flashd.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'") == "0")
+    }
+
+    /// One purchase, retried on every error (503, connection refused while flashd restarts,
+    /// connection closed by the kill) until a definitive answer.
+    static func buyUntilAnswered(socket: String, user: String, requestID: String) -> Outcome {
+        let body = Array(#"{"item":"hot","user":"\#(user)","request_id":"\#(requestID)"}"#.utf8)
+        let deadline = Date().addingTimeInterval(30)
+        var last = 0
+        while Date() < deadline {
+            let client = ControlClient(socketPath: socket, timeoutSeconds: 5)
+            if let r = try? client.send("POST", "/v1/purchases", body: body) {
+                last = r.status
+                if r.status == 201 || r.status == 409 {
+                    let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
+                    return Outcome(user: user, requestID: requestID, status: r.status, orderID: obj?["order_id"] as? String)
+                }
+            }
+            usleep(50_000)
+        }
+        return Outcome(user: user, requestID: requestID, status: last, orderID: nil)
+    }
+}
+
+/// A small deterministic generator, so a failing seed replays the same kill timing.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
