@@ -19,8 +19,8 @@ demo:
 	scripts/demo.sh
 
 ## Every test: unit, store-level against a real redis-server, end to end with the real binaries.
-test: build
-	$(SWIFT) test --no-parallel
+test:
+	scripts/test.sh
 
 clean:
 	rm -rf .build .build-release
