@@ -103,7 +103,8 @@ extension Coordinator {
     public func status() async -> Status {
         var redisOK = true
         var redisError: String?
-        do { try await stock.ping(); markRedis(ok: true) } catch {
+        var saleCount = sales.count
+        do { saleCount = try await stock.saleCount(); markRedis(ok: true) } catch {
             redisOK = false
             redisError = "\(error)"
             markRedis(ok: false, redisError)
@@ -118,7 +119,7 @@ extension Coordinator {
         return Status(node: config.node, uptimeSeconds: Double((clock.now - startedAt).milliseconds) / 1000,
                       redisOK: redisOK, redisError: redisError, journalOK: journalOK, journalError: journalError,
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
-                      inflight: inflight.count, sales: sales.count, draining: draining)
+                      inflight: inflight.count, sales: saleCount, draining: draining)
     }
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {

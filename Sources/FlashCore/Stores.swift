@@ -8,6 +8,7 @@ public protocol StockStore: Sendable {
     func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo
     func sale(item: String) async throws -> SaleInfo?
     func sales() async throws -> [SaleInfo]
+    func saleCount() async throws -> Int
     /// Barrier check, per-user limit, stock check, decrement and barrier write, atomically.
     func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply
     /// Barrier present: deducted. Absent: write the rollback marker, so a late deduction is refused.

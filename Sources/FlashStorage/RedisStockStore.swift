@@ -77,6 +77,12 @@ public final class RedisStockStore: StockStore {
         return result
     }
 
+    public func saleCount() async throws -> Int {
+        let r = try await command(["SCARD", keys.sales])
+        guard let n = r.int else { throw badReply("SCARD", r) }
+        return Int(n)
+    }
+
     public func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply {
         let r = try await eval(LuaScripts.buy,
                                keys: [keys.sale(item), keys.barriers(item, round: round), keys.users(item, round: round)],
