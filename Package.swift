@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layout: C enters only through the three system-library targets and the three small
-// Swift wrappers above them (RedisClient, SQLiteStore, SystemdNotify). FlashCore, the
+// Swift wrappers above them (RedisClient, SQLiteStore, Systemd). FlashCore, the
 // transaction engine, imports no C and no wrapper: it sees storage only through protocols.
 // flashsalectl links Control only, so it carries neither hiredis nor sqlite.
 let package = Package(
@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -25,10 +27,11 @@ let package = Package(
 
         .target(name: "RedisClient", dependencies: ["CHiredis"]),
         .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
-        .target(name: "SystemdNotify", dependencies: ["CSystemd"]),
+        .target(name: "Systemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
 
         .target(name: "FlashCore", dependencies: [
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "FlashStorage", dependencies: [
             "FlashCore", "RedisClient", "SQLiteStore",
@@ -37,13 +40,16 @@ let package = Package(
         .target(name: "Control", dependencies: []),
 
         .executableTarget(name: "flashd", dependencies: [
-            "FlashCore", "FlashStorage", "Control", "SystemdNotify",
+            "FlashCore", "FlashStorage", "Control", "Systemd",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "flashsalectl", dependencies: [
             "Control",

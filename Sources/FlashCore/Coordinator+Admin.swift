@@ -8,6 +8,7 @@ extension Coordinator {
         try checkLimit(limitPerUser)
         let sale = try await redis { try await self.stock.createSale(item: item, stock: count, limitPerUser: limitPerUser) }
         sales[item] = sale
+        if count == 0 { soldOutItems.insert(item) } else { soldOutItems.remove(item) }
         logger.notice("sale created", metadata: ["item": "\(item)", "stock": "\(count)", "limit": "\(limitPerUser)"])
         return sale
     }
@@ -17,6 +18,7 @@ extension Coordinator {
         try checkStock(add, field: "add", allowZero: false)
         let sale = try await redis { try await self.stock.restock(item: item, add: add) }
         sales[item] = sale
+        soldOutItems.remove(item)
         logger.notice("sale restocked", metadata: ["item": "\(item)", "add": "\(add)", "remaining": "\(sale.remaining)"])
         return sale
     }
@@ -42,6 +44,7 @@ extension Coordinator {
                                        limitPerUser: limitPerUser ?? current.limitPerUser)
         }
         sales[item] = sale
+        if count == 0 { soldOutItems.insert(item) } else { soldOutItems.remove(item) }
         logger.notice("sale reset", metadata: ["item": "\(item)", "round": "\(sale.round)", "stock": "\(count)"])
         return sale
     }

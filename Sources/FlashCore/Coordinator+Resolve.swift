@@ -54,11 +54,15 @@ extension Coordinator {
         switch result {
         case .success(.ordered):
             counters.resolvedOrdered += 1
-            logger.notice("transaction recovered", metadata: meta(record, "succeeded"))
+            metrics.recoveredOrdered.increment()
+            logger.notice("transaction recovered", metadata: meta(record, "succeeded").merging(
+                MessageID.metadata(MessageID.transactionRecovered)) { $1 })
             return .ordered
         case .success(.refused):
             counters.resolvedRolledBack += 1
-            logger.notice("back-check rolled back", metadata: meta(record, "failed"))
+            metrics.recoveredRolledBack.increment()
+            logger.notice("back-check rolled back", metadata: meta(record, "failed").merging(
+                MessageID.metadata(MessageID.backCheckRolledBack)) { $1 })
             return .rolledBack
         case .failure:
             return .deferred
@@ -115,7 +119,7 @@ extension Coordinator {
         guard let prepared = try? await journal.preparedTransactions() else { return }
         for record in prepared where schedule[record.gid] == nil && inflight[record.gid] == nil {
             let age = Duration.milliseconds(max(0, wallClockMs() - record.createdMs))
-            let wait = age >= config.checkDelay ? Duration.zero : config.checkDelay - age
+            let wait = age >= checkDelay ? Duration.zero : checkDelay - age
             schedule[record.gid] = Scheduled(due: clock.now + wait, attempts: record.attempts)
         }
     }

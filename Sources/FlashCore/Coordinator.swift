@@ -19,7 +19,14 @@ public actor Coordinator {
     /// Purchases and resolutions running now, with the requests waiting for their outcome.
     var inflight: [String: [CheckedContinuation<PurchaseOutcome, any Error>]] = [:]
     /// Prepared transactions this node must check, keyed by gid, on the monotonic clock.
-    var schedule: [String: Scheduled] = [:]
+    var schedule: [String: Scheduled] = [:] {
+        didSet { metrics.pending.record(schedule.count) }
+    }
+    /// Items whose stock was last seen at zero.
+    var soldOutItems: Set<String> = [] {
+        didSet { if soldOutItems.count != oldValue.count { metrics.soldOutItems.record(soldOutItems.count) } }
+    }
+    let metrics = EngineMetrics()
     /// Current round and limit of each sale, so a purchase can derive its gid without a round trip.
     var sales: [String: SaleInfo] = [:]
     public internal(set) var counters = Counters()
@@ -31,6 +38,8 @@ public actor Coordinator {
     /// Items of the purchases between admission and final answer (a multiset).
     var inflightItems: [String: Int] = [:]
     let startedAt: ContinuousClock.Instant
+    /// From `config.checkDelay`; a config reload may change it for transactions journaled later.
+    public internal(set) var checkDelay: Duration
 
     struct Scheduled {
         var due: ContinuousClock.Instant
@@ -47,7 +56,10 @@ public actor Coordinator {
         self.wallClockMs = wallClockMs
         self.fatalFault = fatalFault
         self.startedAt = ContinuousClock.now
+        self.checkDelay = config.checkDelay
     }
+
+    public func setCheckDelay(_ delay: Duration) { checkDelay = delay }
 
     // MARK: Purchases
 
@@ -79,9 +91,10 @@ public actor Coordinator {
             return outcome.asReplay
         }
         inflight[gid] = []
+        let started = clock.now
         let now = wallClockMs()
         let record = TxnRecord(gid: gid, item: item, round: sale.round, user: user, requestID: requestID,
-                               createdMs: now, updatedMs: now, nextCheckMs: now + config.checkDelay.milliseconds)
+                               createdMs: now, updatedMs: now, nextCheckMs: now + checkDelay.milliseconds)
         let result: Result<PurchaseOutcome, any Error>
         do {
             result = .success(try await drive(PurchaseMachine(mode: .purchase, fault: fault), record: record))
@@ -89,9 +102,14 @@ public actor Coordinator {
             result = .failure(error)
         }
         for waiter in inflight.removeValue(forKey: gid) ?? [] { waiter.resume(with: result) }
+        metrics.purchaseDuration.recordNanoseconds((clock.now - started).nanoseconds)
         switch result {
-        case .success(let outcome): counters.count(outcome)
-        case .failure: counters.errors += 1
+        case .success(let outcome):
+            counters.count(outcome)
+            metrics.count(outcome)
+        case .failure:
+            counters.errors += 1
+            metrics.purchases["error"]?.increment()
         }
         return try result.get()
     }
@@ -111,7 +129,7 @@ public actor Coordinator {
                         throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
                     }
                     if inserted {
-                        schedule[record.gid] = Scheduled(due: clock.now + config.checkDelay, attempts: 0)
+                        schedule[record.gid] = Scheduled(due: clock.now + checkDelay, attempts: 0)
                         logger.debug("journaled", metadata: meta(record, "prepared"))
                     }
                     record = stored
@@ -123,7 +141,11 @@ public actor Coordinator {
                 do {
                     let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user)
                     markRedis(ok: true)
-                    if case .staleRound = reply { sales[record.item] = nil }
+                    switch reply {
+                    case .staleRound: sales[record.item] = nil
+                    case .soldOut, .deducted(remaining: 0): soldOutItems.insert(record.item)
+                    default: break
+                    }
                     action = machine.stockReplied(reply)
                 } catch {
                     action = machine.failed(engineError(error, record.gid))
@@ -132,8 +154,10 @@ public actor Coordinator {
                 do {
                     let reply = try await stock.backCheck(gid: record.gid, item: record.item, round: record.round)
                     markRedis(ok: true)
+                    metrics.backChecks[reply == .deducted ? "deducted" : "rolled_back"]?.increment()
                     action = machine.backChecked(reply)
                 } catch {
+                    metrics.backChecks["error"]?.increment()
                     action = machine.failed(engineError(error, record.gid))
                 }
             case .commitOrder:
@@ -201,6 +225,7 @@ public actor Coordinator {
         entry.due = clock.now + delay
         schedule[gid] = entry
         counters.resolveRetries += 1
+        metrics.retries.increment()
         let now = wallClockMs()
         logger.warning("transaction left pending", metadata: [
             "gid": "\(gid)", "attempt": "\(entry.attempts)", "retry_in_ms": "\(delay.milliseconds)", "error": "\(error)",
@@ -213,17 +238,27 @@ public actor Coordinator {
 
     func engineError(_ error: any Error, _ gid: String) -> EngineError {
         let e = (error as? EngineError) ?? EngineError(.internalError, "\(error)")
-        if e.code == .redisUnavailable { markRedis(ok: false, e.message) }
+        switch e.code {
+        case .redisUnavailable:
+            metrics.redisErrors.increment()
+            markRedis(ok: false, e.message)
+        case .journalUnavailable:
+            metrics.journalErrors.increment()
+        default:
+            break
+        }
         return e.gid == nil ? e.with(gid: gid) : e
     }
 
     func markRedis(ok: Bool, _ message: String? = nil) {
         if ok {
-            if !redisHealthy { logger.notice("redis regained") }
+            if !redisHealthy { logger.notice("redis regained", metadata: MessageID.metadata(MessageID.redisRegained)) }
             redisHealthy = true
             lastRedisError = nil
         } else {
-            if redisHealthy { logger.error("redis lost", metadata: ["error": "\(message ?? "")"]) }
+            if redisHealthy {
+                logger.error("redis lost", metadata: ["error": "\(message ?? "")", "message_id": "\(MessageID.redisLost)"])
+            }
             redisHealthy = false
             lastRedisError = message
         }
@@ -261,5 +296,10 @@ extension Duration {
     public var milliseconds: Int64 {
         let (s, atto) = components
         return s * 1000 + atto / 1_000_000_000_000_000
+    }
+
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
     }
 }

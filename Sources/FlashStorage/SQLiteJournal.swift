@@ -1,6 +1,10 @@
 import FlashCore
 import SQLiteStore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `Journal` on a SQLite file in WAL mode, one connection on its own thread.
 ///
 /// Durability: `synchronous=FULL` by default, so a commit is on disk (WAL fsynced) before the
@@ -41,6 +45,12 @@ public final class SQLiteJournal: Journal {
     public func close() async {
         _ = try? await conn.run { $0.close() }
         await conn.shutdown()
+    }
+
+    /// Fault injection: blocks the journal's thread for `seconds`, as a hung disk would. Every
+    /// purchase stalls and the health check fails, so the watchdog lets systemd restart flashd.
+    public func wedge(seconds: UInt32) {
+        Task { _ = try? await conn.run { _ in sleep(seconds) } }
     }
 
     // MARK: Journal

@@ -2,21 +2,27 @@ import Control
 import FlashCore
 import FlashStorage
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
+import Prometheus
 import RedisClient
 import ServiceLifecycle
-import SystemdNotify
+import Systemd
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The whole daemon as one service: open the journal, connect Redis, recover, bind, serve the
-/// socket and run the timeout check until graceful shutdown, then drain and close.
+/// The whole daemon as one service: open the journal, connect Redis, recover, take or bind the
+/// socket, tell systemd READY, serve until graceful shutdown, then drain and close.
 struct Daemon: Service {
     let config: DaemonConfig
     let logger: Logger
+    let logLevels: LogLevelBox
+    /// Resolves the configuration again (file and flags), for SIGHUP.
+    let reload: @Sendable () throws -> DaemonConfig
     let notifier = SystemdNotifier()
 
     func run() async throws {
@@ -26,6 +32,9 @@ struct Daemon: Service {
         guard let endpoint = RedisEndpoint(parsing: config.redis) else {
             throw DaemonError("--redis must be unix:/path or host:port, not \(config.redis)")
         }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
         try makeDirectory(config.stateDir)
         let journalPath = config.stateDir.hasSuffix("/") ? config.stateDir + "flashd.db" : config.stateDir + "/flashd.db"
         let journal = try await SQLiteJournal(path: journalPath, durability: config.sqliteSync == "normal" ? .normal : .full)
@@ -42,55 +51,98 @@ struct Daemon: Service {
                 kill(getpid(), SIGKILL)
             })
 
-        logger.notice("flashd starting", metadata: [
+        logger.notice("flashd starting", metadata: MessageID.metadata(MessageID.started).merging([
             "version": "\(API.version)", "node": "\(config.nodeID)", "socket": "\(config.socketPath)",
             "redis": "\(endpoint)", "journal": "\(journalPath)", "sqlite_sync": "\(config.sqliteSync)",
             "fault_injection": "\(config.faultInjection)",
-        ])
+        ]) { $1 })
 
-        // Recovery comes before the socket exists, so no purchase can race it.
+        // Recovery comes before the socket accepts, so no purchase can race it. systemd's start
+        // timeout is extended while it runs, in steps, so a huge journal can't trip it.
         let notifier = self.notifier
+        notifier.extendTimeout(microseconds: 30_000_000)
+        notifier.status("recovering prepared transactions")
         let report = await coordinator.recover { done, total in
-            // Keep systemd's start timeout ahead of a long recovery.
-            if done % 1000 == 0 { notifier.extendTimeout(microseconds: 30_000_000) }
-            _ = total
+            notifier.extendTimeout(microseconds: 30_000_000)
+            notifier.status("recovering: \(done) of \(total) prepared transactions settled")
         }
-        logger.notice("recovery finished", metadata: [
+        logger.notice("recovery finished", metadata: MessageID.metadata(MessageID.recoveryFinished).merging([
             "found": "\(report.found)", "ordered": "\(report.ordered)", "rolled_back": "\(report.rolledBack)",
             "deferred": "\(report.deferred)", "ms": "\(report.milliseconds)",
-        ])
+        ]) { $1 })
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let router = Router(coordinator: coordinator, info: .init(redisTarget: endpoint.description, journalPath: journalPath,
-                                                                  faultInjection: config.faultInjection))
-        let server = HTTPServer(group: group, router: router, maxBodyBytes: config.maxBodyBytes)
-        let channel: any Channel
+        let info = Router.DaemonInfo(redisTarget: endpoint.description, journalPath: journalPath,
+                                     faultInjection: config.faultInjection,
+                                     metrics: { registry.emitToString() },
+                                     wedge: { journal.wedge(seconds: 3600) })
+        let server = HTTPServer(group: group, router: Router(coordinator: coordinator, info: info), maxBodyBytes: config.maxBodyBytes)
+        var channels: [any Channel] = []
         do {
-            channel = try await server.bind(unixSocket: config.socketPath)
+            if let fd = try SocketActivation.listeningUnixSocket() {
+                channels.append(try await server.adopt(listeningSocket: fd))
+                logger.info("serving the socket systemd passed", metadata: ["fd": "\(fd)"])
+            } else {
+                channels.append(try await server.bind(unixSocket: config.socketPath))
+            }
+            if let listen = config.metricsListen, let (host, port) = DaemonConfig.hostPort(listen) {
+                var metricsInfo = info
+                metricsInfo.metricsOnly = true
+                let metricsServer = HTTPServer(group: group, router: Router(coordinator: coordinator, info: metricsInfo), maxBodyBytes: 1024)
+                channels.append(try await metricsServer.bind(host: host, port: port))
+                logger.info("serving metrics over TCP", metadata: ["listen": "\(listen)"])
+            }
         } catch {
-            await journal.close()
-            await stock.shutdown()
+            for c in channels { try? await c.close() }
             try? await group.shutdownGracefully()
-            throw DaemonError("cannot listen on \(config.socketPath): \(error)")
+            await stock.shutdown()
+            await journal.close()
+            throw DaemonError("cannot listen: \(error)")
         }
-        let status = await statusLine(coordinator)
+        let status = await HealthMonitor.statusLine(coordinator)
         notifier.ready(status: status)
-        logger.notice("serving", metadata: ["socket": "\(config.socketPath)", "status": "\(status)"])
+        logger.notice("ready", metadata: MessageID.metadata(MessageID.ready).merging(["status": "\(status)"]) { $1 })
 
+        let monitor = HealthMonitor(coordinator: coordinator, journal: journal, eventLoop: group.next(), notifier: notifier, logger: logger)
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await coordinator.runTimeoutChecks() }
+            tasks.addTask { await monitor.run() }
+            tasks.addTask { await self.reloadOnSIGHUP(coordinator) }
             // Wait for SIGTERM/SIGINT (delivered as graceful shutdown by the service group).
             try? await gracefulShutdown()
-            notifier.stopping(status: "draining")
-            logger.notice("shutting down: draining purchases in flight")
+            notifier.stopping(status: "draining purchases in flight")
+            logger.notice("stopping: draining purchases in flight", metadata: MessageID.metadata(MessageID.stopping))
             await coordinator.drain(timeout: .seconds(10))
-            try? await channel.close()
+            for c in channels { try? await c.close() }
             tasks.cancelAll()
         }
         try? await group.shutdownGracefully()
         await stock.shutdown()
         await journal.close()
         logger.notice("flashd stopped")
+    }
+
+    /// SIGHUP: re-read the config file and apply what can change while running (log level,
+    /// check delay), with the RELOADING=1 / READY=1 handshake of Type=notify-reload.
+    private func reloadOnSIGHUP(_ coordinator: Coordinator) async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            notifier.reloading()
+            do {
+                let fresh = try reload()
+                logLevels.level = Logger.Level(rawValue: fresh.logLevel) ?? .info
+                await coordinator.setCheckDelay(.milliseconds(Int64(fresh.checkDelaySeconds * 1000)))
+                let ignored = fresh.restartOnlyDifferences(from: config)
+                if !ignored.isEmpty {
+                    logger.warning("changed settings need a restart to apply", metadata: ["keys": "\(ignored.joined(separator: ","))"])
+                }
+                logger.notice("configuration reloaded", metadata: MessageID.metadata(MessageID.reloaded).merging([
+                    "log_level": "\(fresh.logLevel)", "check_delay": "\(fresh.checkDelaySeconds)",
+                ]) { $1 })
+            } catch {
+                logger.error("configuration reload failed; keeping the running settings", metadata: ["error": "\(error)"])
+            }
+            notifier.ready(status: await HealthMonitor.statusLine(coordinator))
+        }
     }
 
     private func checkEvictionPolicy(_ stock: RedisStockStore) async {
@@ -102,11 +154,6 @@ struct Daemon: Service {
             logger.critical("Redis maxmemory-policy may evict barrier keys; set it to noeviction",
                             metadata: ["policy": "\(policy)"])
         }
-    }
-
-    private func statusLine(_ coordinator: Coordinator) async -> String {
-        let s = await coordinator.status()
-        return "serving: \(s.sales) sales, \(s.orders) orders, \(s.pending) pending, redis \(s.redisOK ? "ok" : "down")"
     }
 
     private func makeDirectory(_ path: String) throws {
@@ -124,6 +171,11 @@ struct Daemon: Service {
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
+}
+
+extension Daemon: CustomStringConvertible {
+    // swift-service-lifecycle logs the service's description; keep it to a name.
+    var description: String { "flashd" }
 }
 
 struct DaemonError: Error, CustomStringConvertible {

@@ -14,13 +14,17 @@ struct DaemonConfig: Sendable {
     var logLevel = "info"
     var maxBodyBytes = 64 * 1024
     var allowEvictingRedis = false
+    /// host:port of the optional Prometheus listener (GET /metrics only); nil = off.
+    var metricsListen: String?
+    /// The config file these settings were read from, for reloads.
+    var configFile: String?
 
     static let defaultConfigFile = "/etc/flashd/flashd.conf"
 
     /// The keys a config file may set: the long flag names without their dashes.
     static let fileKeys: Set<String> = [
         "socket", "redis", "redis-prefix", "redis-connections", "state-dir", "node-id", "check-delay",
-        "enable-fault-injection", "sqlite-sync", "log-level", "max-body-bytes", "allow-evicting-redis",
+        "enable-fault-injection", "sqlite-sync", "log-level", "max-body-bytes", "allow-evicting-redis", "metrics-listen",
     ]
 
     /// Parses `key = value` lines; `#` starts a comment. Unknown keys and bad values are errors
@@ -78,8 +82,43 @@ struct DaemonConfig: Sendable {
             logLevel = value
         case "max-body-bytes": maxBodyBytes = try int(1024...(16 << 20))
         case "allow-evicting-redis": allowEvictingRedis = try bool()
+        case "metrics-listen":
+            if value.isEmpty || value == "off" {
+                metricsListen = nil
+            } else {
+                guard Self.hostPort(value) != nil else { throw ConfigError("metrics-listen must be host:port or off") }
+                metricsListen = value
+            }
         default: throw ConfigError("unknown key \(key)")
         }
+    }
+}
+
+extension DaemonConfig {
+    /// "127.0.0.1:9464" → ("127.0.0.1", 9464); "[::1]:9464" → ("::1", 9464).
+    static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    /// Settings that a reload can't change in a running daemon.
+    func restartOnlyDifferences(from other: DaemonConfig) -> [String] {
+        var keys: [String] = []
+        if socketPath != other.socketPath { keys.append("socket") }
+        if redis != other.redis { keys.append("redis") }
+        if redisPrefix != other.redisPrefix { keys.append("redis-prefix") }
+        if redisConnections != other.redisConnections { keys.append("redis-connections") }
+        if stateDir != other.stateDir { keys.append("state-dir") }
+        if nodeID != other.nodeID { keys.append("node-id") }
+        if faultInjection != other.faultInjection { keys.append("enable-fault-injection") }
+        if sqliteSync != other.sqliteSync { keys.append("sqlite-sync") }
+        if maxBodyBytes != other.maxBodyBytes { keys.append("max-body-bytes") }
+        if metricsListen != other.metricsListen { keys.append("metrics-listen") }
+        return keys
     }
 }
 

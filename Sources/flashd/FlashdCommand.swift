@@ -60,6 +60,9 @@ struct FlashdCommand: AsyncParsableCommand {
     @Flag(help: "Start even when Redis' maxmemory-policy may evict barrier keys.")
     var allowEvictingRedis = false
 
+    @Option(help: "Also serve GET /metrics over TCP on host:port (default off; use a loopback address).")
+    var metricsListen: String?
+
     mutating func run() async throws {
         let settings: DaemonConfig
         do {
@@ -67,14 +70,11 @@ struct FlashdCommand: AsyncParsableCommand {
         } catch let e as ConfigError {
             throw ValidationError(e.message)
         }
-        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let levels = LogLevelBox(Logger.Level(rawValue: settings.logLevel) ?? .info)
+        LogSetup.bootstrap(levels)
         let logger = Logger(label: "flashd")
-        let daemon = Daemon(config: settings, logger: logger)
+        let command = self
+        let daemon = Daemon(config: settings, logger: logger, logLevels: levels, reload: { try command.resolve() })
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -91,6 +91,7 @@ struct FlashdCommand: AsyncParsableCommand {
         let path = config ?? DaemonConfig.defaultConfigFile
         if config != nil || access(path, F_OK) == 0 {
             try c.apply(configFile: path, text: try Self.readFile(path))
+            c.configFile = path
         }
         if let socket { c.socketPath = socket }
         if let redis { c.redis = redis }
@@ -104,6 +105,7 @@ struct FlashdCommand: AsyncParsableCommand {
         if let logLevel { try c.set("log-level", logLevel) }
         if let maxBodyBytes { try c.set("max-body-bytes", String(maxBodyBytes)) }
         if allowEvictingRedis { c.allowEvictingRedis = true }
+        if let metricsListen { try c.set("metrics-listen", metricsListen) }
         return c
     }
 

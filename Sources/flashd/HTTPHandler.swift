@@ -95,7 +95,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func write(_ response: Response, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
+        if !response.headers.contains(where: { $0.0 == "Content-Type" }) {
+            headers.add(name: "Content-Type", value: "application/json")
+        }
         headers.add(name: "Content-Length", value: String(response.body.count))
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         for (name, value) in response.headers { headers.add(name: name, value: value) }

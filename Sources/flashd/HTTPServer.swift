@@ -21,11 +21,22 @@ struct HTTPServer {
         return channel
     }
 
+    /// Serves a listening socket that systemd bound and passed (flashd.socket). Its file and
+    /// mode belong to systemd; clients that connect while flashd restarts wait in its backlog.
+    func adopt(listeningSocket fd: Int32) async throws -> any Channel {
+        try await bootstrap().withBoundSocket(fd).get()
+    }
+
+    func bind(host: String, port: Int) async throws -> any Channel {
+        try await bootstrap().bind(host: host, port: port).get()
+    }
+
     private func bootstrap() -> ServerBootstrap {
         let router = self.router
         let maxBody = self.maxBodyBytes
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)

@@ -13,6 +13,12 @@ struct Router: Sendable {
         var redisTarget: String
         var journalPath: String
         var faultInjection: Bool
+        /// Prometheus text exposition of every metric.
+        var metrics: @Sendable () -> String
+        /// Fault injection: hang the journal, so the watchdog must restart flashd.
+        var wedge: @Sendable () -> Void
+        /// Serve GET /metrics only (the optional TCP listener for scrapers).
+        var metricsOnly = false
     }
 
     func handle(_ request: Request) async -> Response {
@@ -20,9 +26,20 @@ struct Router: Sendable {
         // /v1/sales/ITEM[/VERB]: the item is the third segment.
         let item = segments.count >= 3 && segments[0] == "v1" && segments[1] == "sales" ? segments[2] : ""
         let route = !item.isEmpty ? ["v1", "sales", "*"] + segments.dropFirst(3) : segments
+        if request.method == .GET && route == ["metrics"] {
+            return Response(status: .ok, body: Array(info.metrics().utf8),
+                            headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
+        }
+        if info.metricsOnly { return Self.errorResponse(.notFound, "not_found", "this listener serves GET /metrics only") }
         do {
             switch (request.method, route) {
             case (.GET, ["v1", "ping"]): return json(.ok, ["ok": true])
+            case (.POST, ["v1", "debug", "wedge"]):
+                guard info.faultInjection else {
+                    throw EngineError(.faultInjectionDisabled, "fault injection is disabled; start flashd with --enable-fault-injection")
+                }
+                info.wedge()
+                return json(.accepted, ["wedged": true])
             case (.GET, ["v1", "status"]): return json(.ok, await status())
             case (.GET, ["v1", "sales"]): return json(.ok, API.Sales(sales: try await coordinator.listSales().map(Self.sale)))
             case (.POST, ["v1", "sales"]):
@@ -150,7 +167,8 @@ struct Router: Sendable {
     private func notFoundOrWrongMethod(_ request: Request, _ segments: [String]) -> Response {
         let allowed: String?
         switch segments {
-        case ["v1", "ping"], ["v1", "status"], ["v1", "orders"], ["v1", "txns"], ["v1", "audit"]: allowed = "GET"
+        case ["v1", "ping"], ["v1", "status"], ["v1", "orders"], ["v1", "txns"], ["v1", "audit"], ["metrics"]: allowed = "GET"
+        case ["v1", "debug", "wedge"]: allowed = "POST"
         case ["v1", "sales"]: allowed = "GET, POST"
         case ["v1", "purchases"]: allowed = "POST"
         case ["v1", "sales", "*"]: allowed = "GET"

@@ -17,9 +17,17 @@ public final class FlashdProcess: @unchecked Sendable {
     /// Seconds from spawn to the first answered ping, for the last start.
     public private(set) var lastStartSeconds: Double = 0
 
-    public init(redis: RedisServer, checkDelay: Double = 1, faultInjection: Bool = true, extraArgs: [String] = []) throws {
-        self.dir = try TempDir.make(prefix: "fd")
+    /// Extra environment (NOTIFY_SOCKET, WATCHDOG_USEC, ...) and a launcher that execs flashd
+    /// (`systemd-socket-activate -l PATH`).
+    public let environment: [String: String]
+    public let launcher: [String]
+
+    public init(redis: RedisServer, checkDelay: Double = 1, faultInjection: Bool = true, extraArgs: [String] = [],
+                dir: String? = nil, environment: [String: String] = [:], launcher: [String] = []) throws {
+        self.dir = try dir ?? TempDir.make(prefix: "fd")
         self.redis = redis
+        self.environment = environment
+        self.launcher = launcher
         var args = ["--check-delay", String(checkDelay), "--node-id", "test"]
         if faultInjection { args.append("--enable-fault-injection") }
         self.extraArgs = args + extraArgs
@@ -43,8 +51,10 @@ public final class FlashdProcess: @unchecked Sendable {
 
     public func start() throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binDir + "/flashd")
-        p.arguments = ["--socket", socketPath, "--redis", redis.endpoint, "--redis-prefix", "e2e:", "--state-dir", dir + "/state",
+        let flashd = Self.binDir + "/flashd"
+        p.executableURL = URL(fileURLWithPath: launcher.first ?? flashd)
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.arguments = Array(launcher.dropFirst()) + (launcher.isEmpty ? [] : [flashd]) + ["--socket", socketPath, "--redis", redis.endpoint, "--redis-prefix", "e2e:", "--state-dir", dir + "/state",
                        "--config", configPath] + extraArgs
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

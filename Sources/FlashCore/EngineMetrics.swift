@@ -1,0 +1,34 @@
+import Metrics
+
+/// The engine's metrics, through swift-metrics (the daemon bootstraps the Prometheus backend;
+/// without a bootstrap they cost nothing). Created once: the hot path only increments.
+struct EngineMetrics: Sendable {
+    let purchases: [String: Counter]
+    let purchaseDuration = Metrics.Timer(label: "flashd_purchase_duration_seconds")
+    let pending = Gauge(label: "flashd_pending_transactions")
+    let recoveredOrdered = Counter(label: "flashd_recovered_transactions_total", dimensions: [("outcome", "ordered")])
+    let recoveredRolledBack = Counter(label: "flashd_recovered_transactions_total", dimensions: [("outcome", "rolled_back")])
+    let backChecks: [String: Counter]
+    let retries = Counter(label: "flashd_resolve_retries_total")
+    let redisErrors = Counter(label: "flashd_redis_errors_total")
+    let journalErrors = Counter(label: "flashd_journal_errors_total")
+    let soldOutItems = Gauge(label: "flashd_sold_out_items")
+
+    static let outcomes = ["ordered", "replayed", "sold_out", "limit_reached", "rolled_back", "sale_reset", "unknown_sale", "error"]
+
+    init() {
+        purchases = Dictionary(uniqueKeysWithValues: Self.outcomes.map {
+            ($0, Counter(label: "flashd_purchases_total", dimensions: [("outcome", $0)]))
+        })
+        backChecks = Dictionary(uniqueKeysWithValues: ["deducted", "rolled_back", "error"].map {
+            ($0, Counter(label: "flashd_backchecks_total", dimensions: [("outcome", $0)]))
+        })
+    }
+
+    func count(_ outcome: PurchaseOutcome) {
+        switch outcome {
+        case .ordered(_, let replayed): purchases[replayed ? "replayed" : "ordered"]?.increment()
+        case .refused(let reason, _, let replayed): purchases[replayed ? "replayed" : reason.rawValue]?.increment()
+        }
+    }
+}
