@@ -1,18 +1,13 @@
-# flashd: the two commands a new user needs are `make demo` and `make test`.
+# flashd: a new user needs `make demo` and `make test` (or scripts/demo.sh, scripts/test.sh).
 SWIFT ?= swift
 
-.PHONY: all build release demo test deps clean
+.PHONY: all build demo test deb man system-test lint-deb clean
 
 all: build
 
-deps:
+build:
 	scripts/install-deps.sh
-
-build: deps
 	$(SWIFT) build
-
-release: deps
-	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath --scratch-path .build-release
 
 ## The seed's flash-sale scenario against a private Redis and flashd.
 demo:
@@ -22,5 +17,22 @@ demo:
 test:
 	scripts/test.sh
 
+## out/flashd_<version>_amd64.deb; the last line printed is its path.
+deb:
+	@packaging/build-deb.sh
+
+## lintian on the .deb: fails on any error or warning.
+lint-deb:
+	packaging/lint-deb.sh
+
+## Regenerate the man pages from the argument parsers (after changing a flag or help text).
+man:
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --authors "flashd maintainers"
+	cp .build/plugins/GenerateManual/outputs/flashd/flashd.1 .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
+
+## Boot Debian 12 under systemd-nspawn, install the .deb with apt, exercise the service (root).
+system-test:
+	packaging/system-test.sh
+
 clean:
-	rm -rf .build .build-release
+	rm -rf .build .build-release out
