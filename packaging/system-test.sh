@@ -35,7 +35,8 @@ trap cleanup EXIT
 
 # The bootstrapped root is cached per machine as a tarball keyed by this script's package list;
 # every run unpacks a fresh copy, so nothing of an earlier run leaks into the next.
-INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd,procps,iproute2,ca-certificates
+# man-db: systemd-analyze verify resolves the units' Documentation=man:... pages with it.
+INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd,procps,iproute2,ca-certificates,man-db
 CACHE=/var/cache/flashd-system-test
 KEY=$(echo "bookworm $INCLUDE" | sha256sum | cut -c1-16)
 TARBALL="$CACHE/bookworm-$KEY.tar"
@@ -60,7 +61,7 @@ setsid systemd-nspawn --boot -D "$ROOT" --register=no --keep-unit --console=pipe
 NSPAWN=$!
 LEADER=""
 for _ in $(seq 100); do
-  LEADER=$(ps -o pid= --ppid "$NSPAWN" | tr -d ' ' | head -n1)
+  LEADER=$(ps -o pid= --ppid "$NSPAWN" 2>/dev/null | tr -d ' ' | head -n1 || true)
   [ -n "$LEADER" ] && break
   sleep 0.1
 done
@@ -87,7 +88,13 @@ wait_for() {  # wait_for seconds "what" command...
   echo "FAIL $what (after ${secs} s)"; in_ct "$@" 2>&1 | tail -n 20 | sed 's/^/     /'; fail=$((fail + 1)); return 0
 }
 
-state=$(in_ct "systemctl is-system-running --wait" || true)
+# Right after the boot starts, PID 1 may not answer on the bus yet: ask until it does.
+state=""
+for _ in $(seq 100); do
+  state=$(in_ct "systemctl is-system-running --wait" 2>/dev/null || true)
+  case "$state" in running|degraded) break ;; esac
+  sleep 0.2
+done
 echo "container systemd: $state"
 
 echo "== apt install the .deb"
@@ -104,7 +111,7 @@ check "systemd-analyze security exposure <= 2.0" "systemd-analyze security --thr
 # Test settings: debug logging (every purchase gets journal lines), fault injection for the
 # crash and wedge checks, a short check delay.
 in_ct "printf 'redis = 127.0.0.1:6379\nlog-level = info\nenable-fault-injection = yes\ncheck-delay = 2\n' > /etc/flashd/flashd.conf"
-in_ct "systemctl is-active redis-server || systemctl start redis-server"
+in_ct "systemctl is-active --quiet redis-server || systemctl start redis-server"
 
 echo "== start"
 check "systemctl start flashd" "systemctl start flashd && systemctl is-active flashd"
