@@ -122,42 +122,37 @@ public final class SQLiteJournal: Journal {
 
     public func preparedTransactions() async throws -> [TxnRecord] {
         try await call { db in
-            let s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns WHERE state = 'prepared' ORDER BY created_ms")
-            var rows: [TxnRecord] = []
-            while try s.step() { rows.append(try Self.txn(s)) }
-            return rows
+            try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE state = 'prepared' ORDER BY created_ms") { s in
+                var rows: [TxnRecord] = []
+                while try s.step() { rows.append(try Self.txn(s)) }
+                return rows
+            }
         }
     }
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {
         try await call { db in
-            let s: SQLiteStatement
-            if let item {
-                s = try db.statement("SELECT \(JournalSchema.orderColumns) FROM orders WHERE item = ? ORDER BY created_ms DESC, order_id LIMIT ?")
-                try s.bind([.text(item), .int(Int64(limit))])
-            } else {
-                s = try db.statement("SELECT \(JournalSchema.orderColumns) FROM orders ORDER BY created_ms DESC, order_id LIMIT ?")
-                try s.bind([.int(Int64(limit))])
+            let filter = item == nil ? "" : "WHERE item = ?"
+            let params: [SQLiteValue] = (item.map { [.text($0)] } ?? []) + [.int(Int64(limit))]
+            return try db.query("SELECT \(JournalSchema.orderColumns) FROM orders \(filter) ORDER BY created_ms DESC, order_id LIMIT ?",
+                                params) { s in
+                var rows: [Order] = []
+                while try s.step() { rows.append(Self.order(s)) }
+                return rows
             }
-            var rows: [Order] = []
-            while try s.step() { rows.append(Self.order(s)) }
-            return rows
         }
     }
 
     public func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord] {
         try await call { db in
-            let s: SQLiteStatement
-            if let state {
-                s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns WHERE state = ? ORDER BY created_ms DESC, gid LIMIT ?")
-                try s.bind([.text(state.rawValue), .int(Int64(limit))])
-            } else {
-                s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns ORDER BY created_ms DESC, gid LIMIT ?")
-                try s.bind([.int(Int64(limit))])
+            let filter = state == nil ? "" : "WHERE state = ?"
+            let params: [SQLiteValue] = (state.map { [.text($0.rawValue)] } ?? []) + [.int(Int64(limit))]
+            return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns \(filter) ORDER BY created_ms DESC, gid LIMIT ?",
+                                params) { s in
+                var rows: [TxnRecord] = []
+                while try s.step() { rows.append(try Self.txn(s)) }
+                return rows
             }
-            var rows: [TxnRecord] = []
-            while try s.step() { rows.append(try Self.txn(s)) }
-            return rows
         }
     }
 
@@ -185,15 +180,15 @@ public final class SQLiteJournal: Journal {
     // MARK: rows
 
     private static func loadTxn(_ db: SQLiteDatabase, gid: String) throws -> TxnRecord? {
-        let s = try db.statement("SELECT \(JournalSchema.txnColumns) FROM txns WHERE gid = ?")
-        try s.bind([.text(gid)])
-        return try s.step() ? try txn(s) : nil
+        try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE gid = ?", [.text(gid)]) { s in
+            try s.step() ? try txn(s) : nil
+        }
     }
 
     private static func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {
-        let s = try db.statement("SELECT \(JournalSchema.orderColumns) FROM orders WHERE gid = ?")
-        try s.bind([.text(gid)])
-        return try s.step() ? order(s) : nil
+        try db.query("SELECT \(JournalSchema.orderColumns) FROM orders WHERE gid = ?", [.text(gid)]) { s in
+            try s.step() ? order(s) : nil
+        }
     }
 
     private static func txn(_ s: SQLiteStatement) throws -> TxnRecord {

@@ -34,6 +34,7 @@ public final class SQLiteDatabase {
 
     /// Runs one or more statements that take no parameters and return no rows we need.
     public func execute(_ sql: String) throws {
+        try checkOpen()
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &err)
         if rc != SQLITE_OK {
@@ -45,6 +46,7 @@ public final class SQLiteDatabase {
 
     /// A prepared statement, cached by its SQL text so the hot path never re-parses.
     public func statement(_ sql: String) throws -> SQLiteStatement {
+        try checkOpen()
         if let s = statements[sql] {
             s.reset()
             return s
@@ -69,9 +71,24 @@ public final class SQLiteDatabase {
 
     public func scalarInt(_ sql: String, _ params: [SQLiteValue] = []) throws -> Int64 {
         let s = try statement(sql)
+        defer { s.reset() }
         try s.bind(params)
         guard try s.step() else { return 0 }
         return s.int(0)
+    }
+
+    /// Binds `params`, hands the statement to `body` to step through, and resets it afterwards
+    /// whatever happens, so no read transaction outlives the call.
+    public func query<T>(_ sql: String, _ params: [SQLiteValue] = [], _ body: (SQLiteStatement) throws -> T) throws -> T {
+        let s = try statement(sql)
+        defer { s.reset() }
+        try s.bind(params)
+        return try body(s)
+    }
+
+    private func checkOpen() throws {
+        // A job queued behind close() must not touch a freed handle.
+        if closed { throw SQLiteError(code: 21, message: "database is closed") }  // SQLITE_MISUSE
     }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }

@@ -25,7 +25,10 @@ public final class SQLiteStatement {
 
     deinit { sqlite3_finalize(stmt) }
 
-    func reset() {
+    /// Ends the statement's current use. A statement left mid-result keeps its read
+    /// transaction open, and an open read transaction pins the WAL: checkpoints can't fold it
+    /// back, and it grows until the disk is full. Every reader resets when it's done.
+    public func reset() {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
     }
