@@ -24,9 +24,9 @@ public final class ControlClient {
         buffer.removeAll()
     }
 
-    /// Sends one request and reads its response. A keep-alive connection that the daemon closed
-    /// meanwhile (restart) is re-dialled once, for idempotent requests only (GET), or when
-    /// nothing could be sent at all.
+    /// Sends one request and reads its response. A kept-alive connection that the daemon closed
+    /// meanwhile (a restart) is re-dialled once: always when the request could not be written
+    /// (nothing reached flashd), and after a failed read only for GET, which is idempotent.
     public func send(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> HTTPResponse {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: flashd\r\nUser-Agent: flashsalectl/\(API.version)\r\n"
         if let body {
@@ -40,6 +40,12 @@ public final class ControlClient {
         try connectIfNeeded()
         do {
             try writeAll(bytes)
+        } catch let e as ControlError where reused && e.code == .io {
+            close()
+            try connectIfNeeded()
+            try writeAll(bytes)
+        }
+        do {
             return try readResponse()
         } catch let e as ControlError where reused && e.code == .io && method == "GET" {
             close()

@@ -63,7 +63,7 @@ extension Coordinator {
     public func showSale(item: String) async throws -> SaleView {
         try Names.check(item, field: "item")
         guard let sale = try await redis({ try await self.stock.sale(item: item) }) else { throw EngineError.unknownSale(item) }
-        sales[item] = sale
+        cache(sale)
         let (orders, pending) = try await journalCall { try await self.journal.counts(item: item, round: sale.round) }
         return SaleView(sale: sale, orders: orders, pending: pending)
     }
@@ -72,7 +72,7 @@ extension Coordinator {
         let all = try await redis { try await self.stock.sales() }
         var views: [SaleView] = []
         for sale in all {
-            sales[sale.item] = sale
+            cache(sale)
             let (orders, pending) = try await journalCall { try await self.journal.counts(item: sale.item, round: sale.round) }
             views.append(SaleView(sale: sale, orders: orders, pending: pending))
         }
@@ -135,6 +135,13 @@ extension Coordinator {
     }
 
     // MARK: helpers
+
+    /// Caches a sale read from Redis, unless a newer round is cached already: a read that
+    /// started before a reset must not overwrite the round the reset just installed.
+    private func cache(_ sale: SaleInfo) {
+        if let cached = sales[sale.item], cached.round > sale.round { return }
+        sales[sale.item] = sale
+    }
 
     private func checkStock(_ n: Int, field: String, allowZero: Bool) throws {
         guard n >= (allowZero ? 0 : 1), n <= Self.maxStock else {

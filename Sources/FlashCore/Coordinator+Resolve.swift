@@ -138,7 +138,8 @@ extension Coordinator {
     public func drain(timeout: Duration) async {
         draining = true
         let deadline = clock.now + timeout
-        while !inflight.isEmpty && clock.now < deadline {
+        // inflightItems counts purchases from admission on, before their gid is known.
+        while (!inflight.isEmpty || !inflightItems.isEmpty) && clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }

@@ -115,12 +115,13 @@ public final class RedisStockStore: StockStore {
         _ = try await command(["PING"])
     }
 
-    /// Redis' eviction policy. Anything but `noeviction` (or a volatile-* policy, which only
-    /// evicts keys with a TTL, and barriers have none) may delete barrier keys under memory pressure.
-    public func evictionPolicy() async throws -> String {
-        let r = try await command(["CONFIG", "GET", "maxmemory-policy"])
-        guard let a = r.array, a.count == 2, let policy = a[1].string else { throw badReply("CONFIG GET", r) }
-        return policy
+    /// One of Redis' settings (CONFIG GET). flashd checks `maxmemory-policy`: anything but
+    /// `noeviction` (or a volatile-* policy, which only evicts keys with a TTL, and barriers
+    /// have none) may delete barrier keys under memory pressure.
+    public func configValue(_ name: String) async throws -> String {
+        let r = try await command(["CONFIG", "GET", name])
+        guard let a = r.array, a.count == 2, let value = a[1].string else { throw badReply("CONFIG GET", r) }
+        return value
     }
 
     // MARK: plumbing

@@ -39,7 +39,7 @@ struct Daemon: Service {
         let journalPath = config.stateDir.hasSuffix("/") ? config.stateDir + "flashd.db" : config.stateDir + "/flashd.db"
         let journal = try await SQLiteJournal(path: journalPath, durability: config.sqliteSync == "normal" ? .normal : .full)
         let stock = RedisStockStore(endpoint: endpoint, prefix: config.redisPrefix, connections: config.redisConnections)
-        await checkEvictionPolicy(stock)
+        try await checkRedisSettings(stock)
 
         let coordinator = Coordinator(
             config: CoordinatorConfig(node: config.nodeID, checkDelay: .milliseconds(Int64(config.checkDelaySeconds * 1000)),
@@ -145,14 +145,25 @@ struct Daemon: Service {
         }
     }
 
-    private func checkEvictionPolicy(_ stock: RedisStockStore) async {
-        guard let policy = try? await stock.evictionPolicy() else {
-            logger.warning("could not read Redis' maxmemory-policy (Redis down?); barrier keys must never be evicted")
+    /// Barrier keys must never be evicted (dtmcli#1): refuse to start when Redis' eviction
+    /// policy could, unless told otherwise. Without persistence a Redis restart loses stock and
+    /// barriers alike: warn.
+    private func checkRedisSettings(_ stock: RedisStockStore) async throws {
+        guard let policy = try? await stock.configValue("maxmemory-policy") else {
+            logger.warning("could not read Redis' settings (Redis down?); barrier keys must never be evicted")
             return
         }
         if policy != "noeviction" && !policy.hasPrefix("volatile-") {
-            logger.critical("Redis maxmemory-policy may evict barrier keys; set it to noeviction",
+            guard config.allowEvictingRedis else {
+                throw DaemonError("Redis maxmemory-policy is \(policy): it may evict barrier keys and let a unit be sold twice. "
+                                  + "Set maxmemory-policy noeviction, or start with --allow-evicting-redis")
+            }
+            logger.critical("Redis maxmemory-policy may evict barrier keys (allowed by --allow-evicting-redis)",
                             metadata: ["policy": "\(policy)"])
+        }
+        if (try? await stock.configValue("appendonly")) != "yes" {
+            logger.warning(
+                "Redis runs without appendonly: a restart loses deductions and barriers since its last snapshot; set appendonly yes")
         }
     }
 

@@ -130,7 +130,9 @@ struct FlashdCommand: AsyncParsableCommand {
     static func hostName() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count) == 0 else { return "flashd" }
-        let name = String(cString: buf).split(separator: ".").first.map(String.init) ?? "flashd"
+        // The whole name, not its first label: web1.a and web1.b must not share a node id, or
+        // their gids would collide in a shared Redis.
+        let name = String(cString: buf)
         return name.isEmpty ? "flashd" : name
     }
 }

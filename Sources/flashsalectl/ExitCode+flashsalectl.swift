@@ -12,12 +12,13 @@ enum Exit {
     static let pending: Int32 = 6
     /// `audit`: stock taken in Redis and orders disagree.
     static let drift: Int32 = 7
-    /// flashd is not running, or answered 503 (Redis or the journal unavailable, shutting down).
+    /// flashd is not running, the connection broke mid-request, or flashd answered 503 (Redis or
+    /// the journal unavailable, shutting down): retry with the same request id.
     static let unavailable: Int32 = 69
 
     static let help = """
         Exit codes: 0 success; 1 error; 3 sold out; 4 per-user limit reached; 5 purchase refused \
         otherwise (rolled back, sale reset, injected fault); 6 audit found pending transactions; \
-        7 audit found drift; 64 bad usage; 69 flashd unreachable or unavailable (503).
+        7 audit found drift; 64 bad usage; 69 flashd unreachable, connection lost or unavailable (503): retry with the same request id.
         """
 }

@@ -51,7 +51,9 @@ struct GlobalOptions: ParsableArguments {
         } else {
             printError("flashsalectl: \(e.message)")
         }
-        return ExitCode(e.code == .daemonNotRunning ? Exit.unavailable : Exit.failure)
+        // Unreachable, or the connection broke mid-request (flashd died or restarted): both are
+        // worth a retry with the same request id, which scripts tell apart from a refusal.
+        return ExitCode(e.code == .daemonNotRunning || e.code == .io ? Exit.unavailable : Exit.failure)
     }
 
     func printJSON<T: Encodable>(_ value: T) {

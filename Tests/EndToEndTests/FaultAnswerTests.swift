@@ -100,6 +100,21 @@ import TestSupport
         #expect(try flashd.settled())
     }
 
+    /// dtmcli#1: an evicting Redis can delete barrier keys. flashd refuses to start on one,
+    /// unless told otherwise.
+    @Test func refusesARedisThatMayEvictBarriers() throws {
+        let redis = try RedisServer(extraArgs: ["--maxmemory-policy", "allkeys-lru"])
+        #expect(throws: TestFailure.self) { _ = try FlashdProcess(redis: redis) }
+        let dir = try TempDir.make(prefix: "ev")
+        let refused = try Shell.runStatus(FlashdProcess.binDir + "/flashd", [
+            "--config", "/dev/null", "--socket", dir + "/f.sock", "--redis", redis.endpoint, "--state-dir", dir + "/s",
+        ])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("maxmemory-policy is allkeys-lru"))
+        let allowed = try FlashdProcess(redis: redis, extraArgs: ["--allow-evicting-redis"])
+        #expect(allowed.isRunning)
+    }
+
     @Test func faultInjectionIsForbiddenUnlessEnabled() throws {
         let redis = try RedisServer()
         let flashd = try FlashdProcess(redis: redis, faultInjection: false)

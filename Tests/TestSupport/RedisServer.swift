@@ -11,9 +11,13 @@ public final class RedisServer: @unchecked Sendable {
     public var endpoint: String { "unix:" + socketPath }
     private var process: Process?
 
-    public init(persistent: Bool = false) throws {
+    /// Further redis-server arguments, e.g. ["--maxmemory-policy", "allkeys-lru"].
+    public let extraArgs: [String]
+
+    public init(persistent: Bool = false, extraArgs: [String] = []) throws {
         dir = try TempDir.make(prefix: "rd")
         self.persistent = persistent
+        self.extraArgs = extraArgs
         try start()
     }
 
@@ -26,6 +30,7 @@ public final class RedisServer: @unchecked Sendable {
         var args = ["--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--dir", dir,
                     "--save", "", "--logfile", dir + "/redis.log"]
         args += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        args += extraArgs
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Executables.find("redis-server"))
         p.arguments = args
@@ -90,14 +95,18 @@ public enum Shell {
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
         if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
+        // stdout through a pipe read to its end, stderr into a file: reading two pipes one after
+        // the other could block on a child that fills the second.
+        let errPath = NSTemporaryDirectory() + "flashd-test-stderr-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        let out = Pipe()
         p.standardOutput = out
-        p.standardError = err
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try p.run()
-        // Read both pipes before waiting, so a chatty child can't block on a full pipe.
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        let errData = FileManager.default.contents(atPath: errPath) ?? Data()
         return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }
