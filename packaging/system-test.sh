@@ -104,7 +104,7 @@ check "redis-server came in as a recommend" "dpkg-query -W -f='\${Status}' redis
 check "flashd.socket enabled and listening" "systemctl is-enabled flashd.socket && systemctl is-active flashd.socket"
 check "flashd.service enabled" "systemctl is-enabled flashd.service"
 check "socket is 0660 root:flashd" "test \"\$(stat -c '%a %U %G' /run/flashd/flashd.sock)\" = '660 root flashd'"
-check "user and group flashd exist" "getent passwd flashd && getent group flashd"
+check "user flashd, groups flashd and flashd-admin exist" "getent passwd flashd && getent group flashd && getent group flashd-admin"
 check "systemd-analyze verify is clean" "out=\$(systemd-analyze verify flashd.service flashd.socket 2>&1); echo \"\$out\"; test -z \"\$out\""
 # --threshold counts tenths of the exposure level (20 = 2.0) and exits 1 above it.
 check "systemd-analyze security exposure <= 2.0" "systemd-analyze security --threshold=20 flashd.service > /root/security.txt"
@@ -126,9 +126,11 @@ in_ct "sed -i 's/^log-level = info/log-level = debug/' /etc/flashd/flashd.conf"
 check "systemctl reload flashd" "systemctl reload flashd && systemctl is-active flashd"
 check "journal: configuration reloaded" "journalctl -u flashd MESSAGE_ID=cbc4a32f0b4545fa86b8aeb90b548b0e | grep -q 'log_level=debug\|reloaded'"
 
-echo "== flashsalectl as a member of the flashd group"
-in_ct "useradd --create-home --groups flashd tester"
-check "sale create" "runuser -u tester -- flashsalectl sale create sku --stock 100"
+echo "== flashsalectl as members of the flashd and flashd-admin groups"
+in_ct "useradd --create-home --groups flashd,flashd-admin tester && useradd --groups flashd buyer"
+check "a flashd-only member may not create a sale (403, journal entry)" "! runuser -u buyer -- flashsalectl sale create nope --stock 1 && journalctl -u flashd | grep -q 'admin verb refused'"
+check "sale create by a flashd-admin member" "runuser -u tester -- flashsalectl sale create sku --stock 100"
+check "a flashd-only member may buy" "runuser -u buyer -- flashsalectl buy sku --user zed"
 check "buy" "runuser -u tester -- flashsalectl --json buy sku --user alice --request-id r1 > /root/buy.json"
 GID=$(in_ct "sed 's/.*\"gid\":\"\([^\"]*\)\".*/\1/' /root/buy.json")
 check "journal has the purchase with FLASHD_GID=$GID" "journalctl -u flashd -o json FLASHD_GID=$GID | grep -q '\"FLASHD_STATE\":\"succeeded\"'"

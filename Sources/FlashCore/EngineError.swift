@@ -12,6 +12,8 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A purchase stopped at an injected fault (abandon mode).
         case faultInjected = "fault_injected"
         case faultInjectionDisabled = "fault_injection_disabled"
+        /// The peer may not use this verb (admin verbs need root or the admin group).
+        case forbidden
         /// The journal holds a row for this gid that belongs to another purchase.
         case conflict
         case shuttingDown = "shutting_down"

@@ -76,7 +76,9 @@ struct Daemon: Service {
                                      faultInjection: config.faultInjection,
                                      metrics: { registry.emitToString() },
                                      wedge: { journal.wedge(seconds: 3600) })
-        let server = HTTPServer(group: group, router: Router(coordinator: coordinator, info: info), maxBodyBytes: config.maxBodyBytes)
+        let access = AccessPolicy(adminGroup: config.adminGroup)
+        let server = HTTPServer(group: group, router: Router(coordinator: coordinator, info: info, logger: logger),
+                                maxBodyBytes: config.maxBodyBytes, access: access)
         var channels: [any Channel] = []
         do {
             if let fd = try SocketActivation.listeningUnixSocket() {
@@ -88,7 +90,8 @@ struct Daemon: Service {
             if let listen = config.metricsListen, let (host, port) = DaemonConfig.hostPort(listen) {
                 var metricsInfo = info
                 metricsInfo.metricsOnly = true
-                let metricsServer = HTTPServer(group: group, router: Router(coordinator: coordinator, info: metricsInfo), maxBodyBytes: 1024)
+                let metricsServer = HTTPServer(group: group, router: Router(coordinator: coordinator, info: metricsInfo, logger: logger),
+                                               maxBodyBytes: 1024, access: nil)
                 channels.append(try await metricsServer.bind(host: host, port: port))
                 logger.info("serving metrics over TCP", metadata: ["listen": "\(listen)"])
             }

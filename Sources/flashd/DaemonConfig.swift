@@ -14,6 +14,8 @@ struct DaemonConfig: Sendable {
     var logLevel = "info"
     var maxBodyBytes = 64 * 1024
     var allowEvictingRedis = false
+    /// Besides root, members of this group may create, restock and reset sales and inject faults.
+    var adminGroup = "flashd-admin"
     /// host:port of the optional Prometheus listener (GET /metrics only); nil = off.
     var metricsListen: String?
     /// The config file these settings were read from, for reloads.
@@ -24,7 +26,7 @@ struct DaemonConfig: Sendable {
     /// The keys a config file may set: the long flag names without their dashes.
     static let fileKeys: Set<String> = [
         "socket", "redis", "redis-prefix", "redis-connections", "state-dir", "node-id", "check-delay",
-        "enable-fault-injection", "sqlite-sync", "log-level", "max-body-bytes", "allow-evicting-redis", "metrics-listen",
+        "enable-fault-injection", "sqlite-sync", "log-level", "max-body-bytes", "allow-evicting-redis", "metrics-listen", "admin-group",
     ]
 
     /// Parses `key = value` lines; `#` starts a comment. Unknown keys and bad values are errors
@@ -82,6 +84,9 @@ struct DaemonConfig: Sendable {
             logLevel = value
         case "max-body-bytes": maxBodyBytes = try int(1024...(16 << 20))
         case "allow-evicting-redis": allowEvictingRedis = try bool()
+        case "admin-group":
+            guard !value.isEmpty else { throw ConfigError("admin-group must name a group") }
+            adminGroup = value
         case "metrics-listen":
             if value.isEmpty || value == "off" {
                 metricsListen = nil
@@ -118,6 +123,7 @@ extension DaemonConfig {
         if sqliteSync != other.sqliteSync { keys.append("sqlite-sync") }
         if maxBodyBytes != other.maxBodyBytes { keys.append("max-body-bytes") }
         if metricsListen != other.metricsListen { keys.append("metrics-listen") }
+        if adminGroup != other.adminGroup { keys.append("admin-group") }
         return keys
     }
 }

@@ -63,6 +63,9 @@ struct FlashdCommand: AsyncParsableCommand {
     @Option(help: "Also serve GET /metrics over TCP on host:port (default off; use a loopback address).")
     var metricsListen: String?
 
+    @Option(help: "Group whose members, besides root, may create, restock and reset sales (default flashd-admin).")
+    var adminGroup: String?
+
     mutating func run() async throws {
         let settings: DaemonConfig
         do {
@@ -106,6 +109,7 @@ struct FlashdCommand: AsyncParsableCommand {
         if let maxBodyBytes { try c.set("max-body-bytes", String(maxBodyBytes)) }
         if allowEvictingRedis { c.allowEvictingRedis = true }
         if let metricsListen { try c.set("metrics-listen", metricsListen) }
+        if let adminGroup { try c.set("admin-group", adminGroup) }
         return c
     }
 

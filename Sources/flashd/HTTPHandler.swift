@@ -7,10 +7,12 @@ struct Request: Sendable {
     var path: String
     var query: [String: String]
     var body: [UInt8]
+    var peer: Peer
 
-    init(method: HTTPMethod, uri: String, body: [UInt8]) {
+    init(method: HTTPMethod, uri: String, body: [UInt8], peer: Peer = .remote) {
         self.method = method
         self.body = body
+        self.peer = peer
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         self.path = parts.first.map(String.init) ?? "/"
         var query: [String: String] = [:]
@@ -41,13 +43,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let router: Router
     private let maxBodyBytes: Int
+    private let peer: Peer
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
 
-    init(router: Router, maxBodyBytes: Int) {
+    init(router: Router, maxBodyBytes: Int, peer: Peer) {
         self.router = router
         self.maxBodyBytes = maxBodyBytes
+        self.peer = peer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -78,7 +82,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 write(r, keepAlive: false, context: context)
                 return
             }
-            let request = Request(method: head.method, uri: head.uri, body: body)
+            let request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
             let keepAlive = head.isKeepAlive
             let router = self.router
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)

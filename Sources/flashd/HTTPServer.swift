@@ -11,6 +11,8 @@ struct HTTPServer {
     let group: MultiThreadedEventLoopGroup
     let router: Router
     let maxBodyBytes: Int
+    /// Unix-socket peers are identified by SO_PEERCRED; nil for TCP (every peer is `.remote`).
+    let access: AccessPolicy?
 
     /// Binds `path` (replacing a stale socket file left by a killed daemon) with mode 0660.
     func bind(unixSocket path: String) async throws -> any Channel {
@@ -34,15 +36,34 @@ struct HTTPServer {
     private func bootstrap() -> ServerBootstrap {
         let router = self.router
         let maxBody = self.maxBodyBytes
+        let access = self.access
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                Self.peer(of: channel, access).flatMapThrowing { peer in
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, maxBodyBytes: maxBody))
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, maxBodyBytes: maxBody, peer: peer))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)
     }
+
+    /// The connecting process's credentials, asked of the kernel once per connection.
+    private static func peer(of channel: any Channel, _ access: AccessPolicy?) -> EventLoopFuture<Peer> {
+        guard let access, let provider = channel as? any SocketOptionProvider else {
+            return channel.eventLoop.makeSucceededFuture(.remote)
+        }
+        let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        return future.map { cred in access.peer(pid: cred.pid, uid: cred.uid, gid: cred.gid) }
+    }
+}
+
+/// Linux's `struct ucred` (pid, uid, gid), which Swift's Glibc module doesn't import without
+/// _GNU_SOURCE. Same layout: three 32-bit fields.
+struct PeerCredentials: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
 }

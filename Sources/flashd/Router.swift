@@ -1,6 +1,7 @@
 import Control
 import FlashCore
 import FoundationEssentials
+import Logging
 import NIOHTTP1
 
 /// Maps the socket API onto the coordinator. Every answer is JSON; every error is a status code
@@ -8,6 +9,7 @@ import NIOHTTP1
 struct Router: Sendable {
     let coordinator: Coordinator
     let info: DaemonInfo
+    let logger: Logger
 
     struct DaemonInfo: Sendable {
         var redisTarget: String
@@ -35,6 +37,7 @@ struct Router: Sendable {
             switch (request.method, route) {
             case (.GET, ["v1", "ping"]): return json(.ok, ["ok": true])
             case (.POST, ["v1", "debug", "wedge"]):
+                try requireAdmin(request, "wedge")
                 guard info.faultInjection else {
                     throw EngineError(.faultInjectionDisabled, "fault injection is disabled; start flashd with --enable-fault-injection")
                 }
@@ -43,21 +46,26 @@ struct Router: Sendable {
             case (.GET, ["v1", "status"]): return json(.ok, await status())
             case (.GET, ["v1", "sales"]): return json(.ok, API.Sales(sales: try await coordinator.listSales().map(Self.sale)))
             case (.POST, ["v1", "sales"]):
+                try requireAdmin(request, "create sale")
                 let body = try decode(API.CreateSale.self, request)
                 let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1)
                 return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0)))
             case (.GET, ["v1", "sales", "*"]):
                 return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
             case (.POST, ["v1", "sales", "*", "restock"]):
+                try requireAdmin(request, "restock")
                 let body = try decode(API.Restock.self, request)
                 _ = try await coordinator.restock(item: item, add: body.add)
                 return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
             case (.POST, ["v1", "sales", "*", "reset"]):
+                try requireAdmin(request, "reset")
                 let body = try decode(API.Reset.self, request)
                 _ = try await coordinator.reset(item: item, stock: body.stock, limitPerUser: body.limitPerUser)
                 return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
             case (.POST, ["v1", "purchases"]):
-                return try await buy(decode(API.Buy.self, request))
+                let body = try decode(API.Buy.self, request)
+                if body.crashAfter != nil { try requireAdmin(request, "fault injection") }
+                return try await buy(body)
             case (.GET, ["v1", "orders"]):
                 let orders = try await coordinator.orders(item: request.query["item"], limit: try limit(request))
                 return json(.ok, API.Orders(orders: orders.map { Self.order($0, replayed: nil) }))
@@ -114,6 +122,15 @@ struct Router: Sendable {
             let status: HTTPResponseStatus = reason == .unknownSale ? .notFound : .conflict
             return json(status, API.ErrorBody(error: reason.rawValue, message: Self.message(reason, item: body.item), gid: gid))
         }
+    }
+
+    /// Admin verbs: root or the admin group only. A refusal is logged with the peer's identity.
+    private func requireAdmin(_ request: Request, _ verb: String) throws {
+        guard !request.peer.isAdmin else { return }
+        logger.warning("admin verb refused", metadata: [
+            "verb": "\(verb)", "peer_uid": "\(request.peer.uid)", "peer_gid": "\(request.peer.gid)", "peer_pid": "\(request.peer.pid)",
+        ])
+        throw EngineError(.forbidden, "\(verb) needs root or membership of the admin group")
     }
 
     private func status() async -> API.Status {
@@ -191,7 +208,7 @@ struct Router: Sendable {
         case .saleExists, .salePending, .conflict: status = .conflict
         case .redisUnavailable, .journalUnavailable, .shuttingDown, .saleBusy: status = .serviceUnavailable
         case .faultInjected, .internalError: status = .internalServerError
-        case .faultInjectionDisabled: status = .forbidden
+        case .faultInjectionDisabled, .forbidden: status = .forbidden
         }
         let body = API.ErrorBody(error: e.code.rawValue, message: e.message, gid: e.gid, field: e.field)
         var r = Response(status: status, body: (try? JSONEncoder().encode(body)).map(Array.init) ?? [])

@@ -15,16 +15,8 @@ public final class NotifySocket: Sendable {
     public init(dir: String) throws {
         path = dir + "/notify.sock"
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else { throw TestFailure("bind \(path) failed") }
-        let sock = self.fd
+        let sock = fd
+        guard withUnixAddress(path, { bind(sock, $0, $1) }) == 0 else { throw TestFailure("bind \(path) failed") }
         let store = self.store
         Thread.detachNewThread {
             var buf = [UInt8](repeating: 0, count: 65536)
