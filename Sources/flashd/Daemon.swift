@@ -77,8 +77,12 @@ struct Daemon: Service {
                                      metrics: { registry.emitToString() },
                                      wedge: { journal.wedge(seconds: 3600) })
         let access = AccessPolicy(adminGroup: config.adminGroup)
+        let limits = Limits(maxConnections: config.maxConnections, maxInflight: config.maxInflight)
+        let requestTimeout = TimeAmount.milliseconds(Int64(config.requestTimeoutSeconds * 1000))
+        let idleTimeout = TimeAmount.milliseconds(Int64(config.idleTimeoutSeconds * 1000))
         let server = HTTPServer(group: group, router: Router(coordinator: coordinator, info: info, logger: logger),
-                                maxBodyBytes: config.maxBodyBytes, access: access)
+                                maxBodyBytes: config.maxBodyBytes, access: access, limits: limits,
+                                requestTimeout: requestTimeout, idleTimeout: idleTimeout)
         var channels: [any Channel] = []
         do {
             if let fd = try SocketActivation.listeningUnixSocket() {
@@ -91,7 +95,8 @@ struct Daemon: Service {
                 var metricsInfo = info
                 metricsInfo.metricsOnly = true
                 let metricsServer = HTTPServer(group: group, router: Router(coordinator: coordinator, info: metricsInfo, logger: logger),
-                                               maxBodyBytes: 1024, access: nil)
+                                               maxBodyBytes: 1024, access: nil, limits: Limits(maxConnections: 64, maxInflight: 64),
+                                               requestTimeout: requestTimeout, idleTimeout: idleTimeout)
                 channels.append(try await metricsServer.bind(host: host, port: port))
                 logger.info("serving metrics over TCP", metadata: ["listen": "\(listen)"])
             }

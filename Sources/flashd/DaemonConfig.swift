@@ -16,6 +16,14 @@ struct DaemonConfig: Sendable {
     var allowEvictingRedis = false
     /// Besides root, members of this group may create, restock and reset sales and inject faults.
     var adminGroup = "flashd-admin"
+    /// Open connections beyond this get 503 and are closed.
+    var maxConnections = 4096
+    /// Requests in progress beyond this get 503 at once.
+    var maxInflight = 16384
+    /// Seconds from a request's first byte to its last (slow clients are cut off).
+    var requestTimeoutSeconds = 10.0
+    /// Seconds an idle keep-alive connection stays open.
+    var idleTimeoutSeconds = 60.0
     /// host:port of the optional Prometheus listener (GET /metrics only); nil = off.
     var metricsListen: String?
     /// The config file these settings were read from, for reloads.
@@ -27,6 +35,7 @@ struct DaemonConfig: Sendable {
     static let fileKeys: Set<String> = [
         "socket", "redis", "redis-prefix", "redis-connections", "state-dir", "node-id", "check-delay",
         "enable-fault-injection", "sqlite-sync", "log-level", "max-body-bytes", "allow-evicting-redis", "metrics-listen", "admin-group",
+        "max-connections", "max-inflight", "request-timeout", "idle-timeout",
     ]
 
     /// Parses `key = value` lines; `#` starts a comment. Unknown keys and bad values are errors
@@ -84,6 +93,14 @@ struct DaemonConfig: Sendable {
             logLevel = value
         case "max-body-bytes": maxBodyBytes = try int(1024...(16 << 20))
         case "allow-evicting-redis": allowEvictingRedis = try bool()
+        case "max-connections": maxConnections = try int(1...1_000_000)
+        case "max-inflight": maxInflight = try int(1...10_000_000)
+        case "request-timeout":
+            guard let d = Double(value), d > 0, d <= 3600 else { throw ConfigError("request-timeout must be seconds in (0, 3600]") }
+            requestTimeoutSeconds = d
+        case "idle-timeout":
+            guard let d = Double(value), d > 0, d <= 86400 else { throw ConfigError("idle-timeout must be seconds in (0, 86400]") }
+            idleTimeoutSeconds = d
         case "admin-group":
             guard !value.isEmpty else { throw ConfigError("admin-group must name a group") }
             adminGroup = value
@@ -124,6 +141,10 @@ extension DaemonConfig {
         if maxBodyBytes != other.maxBodyBytes { keys.append("max-body-bytes") }
         if metricsListen != other.metricsListen { keys.append("metrics-listen") }
         if adminGroup != other.adminGroup { keys.append("admin-group") }
+        if maxConnections != other.maxConnections { keys.append("max-connections") }
+        if maxInflight != other.maxInflight { keys.append("max-inflight") }
+        if requestTimeoutSeconds != other.requestTimeoutSeconds { keys.append("request-timeout") }
+        if idleTimeoutSeconds != other.idleTimeoutSeconds { keys.append("idle-timeout") }
         return keys
     }
 }

@@ -66,6 +66,18 @@ struct FlashdCommand: AsyncParsableCommand {
     @Option(help: "Group whose members, besides root, may create, restock and reset sales (default flashd-admin).")
     var adminGroup: String?
 
+    @Option(help: "Open connections beyond this get 503 and are closed (default 4096).")
+    var maxConnections: Int?
+
+    @Option(help: "Requests in progress beyond this get 503 at once (default 16384).")
+    var maxInflight: Int?
+
+    @Option(help: "Seconds from a request's first byte to its last before the connection is closed (default 10).")
+    var requestTimeout: Double?
+
+    @Option(help: "Seconds an idle keep-alive connection stays open (default 60).")
+    var idleTimeout: Double?
+
     mutating func run() async throws {
         let settings: DaemonConfig
         do {
@@ -110,6 +122,10 @@ struct FlashdCommand: AsyncParsableCommand {
         if allowEvictingRedis { c.allowEvictingRedis = true }
         if let metricsListen { try c.set("metrics-listen", metricsListen) }
         if let adminGroup { try c.set("admin-group", adminGroup) }
+        if let maxConnections { try c.set("max-connections", String(maxConnections)) }
+        if let maxInflight { try c.set("max-inflight", String(maxInflight)) }
+        if let requestTimeout { try c.set("request-timeout", String(requestTimeout)) }
+        if let idleTimeout { try c.set("idle-timeout", String(idleTimeout)) }
         return c
     }
 

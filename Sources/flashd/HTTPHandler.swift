@@ -44,14 +44,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let router: Router
     private let maxBodyBytes: Int
     private let peer: Peer
+    private let limits: Limits
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
 
-    init(router: Router, maxBodyBytes: Int, peer: Peer) {
+    init(router: Router, maxBodyBytes: Int, peer: Peer, limits: Limits) {
         self.router = router
         self.maxBodyBytes = maxBodyBytes
         self.peer = peer
+        self.limits = limits
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -82,11 +84,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 write(r, keepAlive: false, context: context)
                 return
             }
-            let request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
             let keepAlive = head.isKeepAlive
+            guard limits.startRequest() else {
+                // A burst past capacity: answer at once, touching neither Redis nor SQLite.
+                var r = Router.errorResponse(.serviceUnavailable, "overloaded", "too many requests in progress; retry shortly")
+                r.headers.append(("Retry-After", "1"))
+                write(r, keepAlive: keepAlive, context: context)
+                return
+            }
+            let request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
             let router = self.router
+            let limits = self.limits
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.makeFutureWithTask { await router.handle(request) }.whenComplete { result in
+                limits.finishRequest()
                 let (handler, context) = loopBound.value
                 switch result {
                 case .success(let response): handler.write(response, keepAlive: keepAlive, context: context)

@@ -13,6 +13,9 @@ struct HTTPServer {
     let maxBodyBytes: Int
     /// Unix-socket peers are identified by SO_PEERCRED; nil for TCP (every peer is `.remote`).
     let access: AccessPolicy?
+    let limits: Limits
+    let requestTimeout: TimeAmount
+    let idleTimeout: TimeAmount
 
     /// Binds `path` (replacing a stale socket file left by a killed daemon) with mode 0660.
     func bind(unixSocket path: String) async throws -> any Channel {
@@ -37,13 +40,23 @@ struct HTTPServer {
         let router = self.router
         let maxBody = self.maxBodyBytes
         let access = self.access
+        let limits = self.limits
+        let (requestTimeout, idleTimeout) = (self.requestTimeout, self.idleTimeout)
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                Self.peer(of: channel, access).flatMapThrowing { peer in
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, maxBodyBytes: maxBody, peer: peer))
+                guard limits.openConnection() else {
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(TooManyConnections())
+                    }
+                }
+                channel.closeFuture.whenComplete { _ in limits.closeConnection() }
+                return Self.peer(of: channel, access).flatMapThrowing { peer in
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ConnectionGuard(requestTimeout: requestTimeout, idleTimeout: idleTimeout))
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    try sync.addHandler(HTTPHandler(router: router, maxBodyBytes: maxBody, peer: peer, limits: limits))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)
@@ -66,4 +79,31 @@ struct PeerCredentials: Sendable {
     var pid: Int32 = 0
     var uid: UInt32 = 0
     var gid: UInt32 = 0
+}
+
+/// Answers a connection beyond `max-connections` with a 503 and closes it, before any HTTP
+/// parsing: the client learns why instead of seeing a reset.
+final class TooManyConnections: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    static let response: String = {
+        let body = #"{"error":"overloaded","message":"too many connections; retry shortly"}"#
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+            + "Connection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+    }()
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { reject(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) { reject(context) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private func reject(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(channel.allocator.buffer(string: Self.response))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
 }
