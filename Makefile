@@ -1,7 +1,9 @@
 # flashd: a new user needs `make demo` and `make test` (or scripts/demo.sh, scripts/test.sh).
 SWIFT ?= swift
 
-.PHONY: all build demo test deb man system-test lint-deb clean
+.PHONY: all build demo test deb man system-test lint-deb torture clean
+
+ROUNDS ?= 200
 
 all: build
 
@@ -29,6 +31,11 @@ lint-deb:
 man:
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --authors "flashd maintainers"
 	cp .build/plugins/GenerateManual/outputs/flashd/flashd.1 .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
+
+## Randomized kill -9 / Redis-kill rounds against the release binaries: `make torture ROUNDS=N`.
+torture:
+	scripts/install-deps.sh
+	"$$(scripts/build-release.sh)/flashd-torture" --rounds $(ROUNDS)
 
 ## Boot Debian 12 under systemd-nspawn, install the .deb with apt, exercise the service (root).
 system-test:

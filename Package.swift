@@ -58,6 +58,8 @@ let package = Package(
 
         // Spawns real redis-server and flashd processes for the tests; never shipped.
         .target(name: "TestSupport", dependencies: ["Control"], path: "Tests/TestSupport"),
+        // `make torture`: randomized kill -9 rounds against the real binaries; never shipped.
+        .executableTarget(name: "flashd-torture", dependencies: ["TestSupport", "Control"], path: "Tests/Torture"),
         .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore"]),
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),

@@ -7,12 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
-SCRATCH=.build-release
 echo "== release build (static Swift stdlib)" >&2
-# -z relro/now: the hardening lintian asks of ELF binaries.
-swift build -c release --static-swift-stdlib --disable-local-rpath --scratch-path "$SCRATCH" \
-  -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now >&2
-BIN="$SCRATCH/release"
+BIN=$(scripts/build-release.sh)
 
 VERSION=$("$BIN/flashd" --version)
 ARCH=$(dpkg --print-architecture)

@@ -1,0 +1,55 @@
+import TestSupport
+
+/// The promises of flashd, checked after a round from three independent sources: the harness's
+/// own record of what buyers were told, the SQLite journal file, and Redis itself.
+struct Invariants {
+    let round: TortureRound
+    let flashd: FlashdProcess
+    let redis: RedisServer
+    let answers: [TortureRecorder.Answer]
+
+    func check() throws -> [String] {
+        var violations: [String] = []
+        let item = round.item
+        let rows = try flashd.sql("SELECT order_id || '|' || user || '|' || gid FROM orders WHERE item = '\(item)'")
+            .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        let orderIDs = Set(rows.map { $0[0] })
+        let gids = rows.map { $0[2] }
+
+        // G1: no oversell.
+        if rows.count > round.stock { violations.append("oversold: \(rows.count) orders for stock \(round.stock)") }
+
+        // G2: stock taken in Redis == orders, and every deduction has its barrier.
+        let taken = try flashd.redisTaken(item)
+        if taken != rows.count { violations.append("conservation: Redis took \(taken), SQLite has \(rows.count) orders") }
+        let barriers = try redis.cli("HGETALL", "e2e:bar:\(item):1").split(separator: "\n").map(String.init)
+        let deducted = stride(from: 1, to: barriers.count, by: 2).filter { barriers[$0] == "d" }.count
+        if deducted != rows.count { violations.append("barriers: \(deducted) deducted, \(rows.count) orders") }
+
+        // G3: every purchase that got a success reply has its order.
+        for a in answers where a.status == 201 {
+            if let id = a.orderID, orderIDs.contains(id) { continue }
+            violations.append("acknowledged order lost: \(a.user)/\(a.requestID) → \(a.orderID ?? "no id")")
+        }
+
+        // G5: one order per gid, identical requests share one order, the per-user limit holds in
+        // SQLite and in Redis' own per-user counts.
+        if Set(gids).count != gids.count { violations.append("a gid has two orders") }
+        for (key, same) in Dictionary(grouping: answers.filter { $0.status == 201 }, by: { "\($0.user)/\($0.requestID)" }) {
+            if Set(same.compactMap(\.orderID)).count > 1 { violations.append("\(key) got two different orders") }
+        }
+        let perUser = Dictionary(grouping: rows, by: { $0[1] }).mapValues(\.count)
+        for (user, n) in perUser where n > round.limit {
+            violations.append("per-user limit: \(user) has \(n) orders, limit \(round.limit)")
+        }
+        let counts = try redis.cli("HGETALL", "e2e:usr:\(item):1").split(separator: "\n").map(String.init)
+        for i in stride(from: 0, to: counts.count - 1, by: 2) where Int(counts[i + 1]) != perUser[counts[i], default: 0] {
+            violations.append("Redis counts \(counts[i + 1]) purchases for \(counts[i]), SQLite \(perUser[counts[i], default: 0])")
+        }
+
+        // G6: every buyer got a definitive answer (buyers retry 503s and broken connections).
+        let unanswered = answers.filter { $0.status != 201 && $0.status != 409 }
+        if !unanswered.isEmpty { violations.append("\(unanswered.count) purchases never answered, e.g. \(unanswered[0])") }
+        return violations
+    }
+}

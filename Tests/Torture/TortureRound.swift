@@ -1,0 +1,137 @@
+import Control
+import Foundation
+import TestSupport
+
+/// One round: a fresh sale, concurrent buyers (some sending the same request twice, all retrying
+/// errors with the same request id, as a web tier does), one fault while they buy, then the
+/// invariants, read from the SQLite file and Redis directly.
+struct TortureRound {
+    enum Fault: CaseIterable {
+        /// SIGKILL from outside at a random moment, then restart.
+        case killDaemon
+        /// A buyer asks flashd to kill itself at a fault-injection point (exit mode), then restart.
+        case crashPoint
+        /// A buyer's purchase is abandoned at a fault-injection point; the timeout check finishes it.
+        case abandon
+        /// Redis killed (SIGKILL) and restarted under load; appendfsync always keeps what it acknowledged.
+        case killRedis
+    }
+
+    let number: Int
+    let fault: Fault
+    let stock: Int
+    let limit: Int
+    let users: Int
+    let faultAfterMs: Int
+    let point: String
+    let checkDelay: Double
+
+    init(number: Int, rng: inout SplitMix, checkDelay: Double) {
+        self.number = number
+        fault = Fault.allCases[Int(rng.next() % UInt64(Fault.allCases.count))]
+        stock = 5 + Int(rng.next() % 26)
+        limit = 1 + Int(rng.next() % 2)
+        users = stock + Int(rng.next() % UInt64(stock * 2))
+        faultAfterMs = Int(rng.next() % 150)
+        point = ["after-journal", "after-stock", "before-order"][Int(rng.next() % 3)]
+        self.checkDelay = checkDelay
+    }
+
+    var item: String { "t\(number)" }
+
+    /// Runs the round; returns the violations found (empty when every invariant held) and
+    /// whether it killed something.
+    func run(flashd: FlashdProcess, redis: RedisServer) throws -> (violations: [String], kills: Int) {
+        try flashd.createSale(item, stock: stock, limit: limit)
+        let recorder = TortureRecorder()
+        let socket = flashd.socketPath
+        let group = DispatchGroup()
+        let item = self.item
+        // Each user tries limit + 1 purchases, so the limit is always tested; every third user
+        // sends its first purchase twice at once.
+        for u in 0..<users {
+            for p in 0...limit {
+                let copies = (u % 3 == 0 && p == 0) ? 2 : 1
+                for _ in 0..<copies {
+                    group.enter()
+                    Thread.detachNewThread {
+                        defer { group.leave() }
+                        recorder.record(Self.buy(socket: socket, item: item, user: "u\(u)", requestID: "r\(p)"))
+                    }
+                }
+            }
+        }
+
+        var kills = 0
+        usleep(UInt32(faultAfterMs * 1000))
+        switch fault {
+        case .killDaemon:
+            flashd.kill9()
+            kills += 1
+            try flashd.start()
+        case .crashPoint:
+            let answer = try? flashd.client().send("POST", "/v1/purchases", body: Array(
+                #"{"item":"\#(item)","user":"crasher","request_id":"c","crash_after":"\#(point)","crash_mode":"exit"}"#.utf8))
+            // An answer means the purchase never reached its fault point (sold out before the
+            // stock step could deduct): nothing crashed. No answer: flashd killed itself.
+            if answer == nil {
+                _ = try flashd.waitForExit(timeout: 10)
+                kills += 1
+                try flashd.start()
+            }
+        case .abandon:
+            _ = try? flashd.client().send("POST", "/v1/purchases", body: Array(
+                #"{"item":"\#(item)","user":"crasher","request_id":"c","crash_after":"\#(point)"}"#.utf8))
+        case .killRedis:
+            redis.stop()
+            kills += 1
+            usleep(300_000)
+            try redis.start()
+        }
+
+        guard group.wait(timeout: .now() + 60) == .success else { return (["buyers did not finish within 60 s"], kills) }
+        let quiet = Date()
+        var violations: [String] = []
+        // Every prepared transaction resolves within the check delay + 2 s of the daemon being up
+        // and the load being over.
+        let deadline = quiet.addingTimeInterval(checkDelay + 2)
+        while Date() < deadline, (try? flashd.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")) != "0" {
+            usleep(50_000)
+        }
+        let prepared = (try? flashd.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")) ?? "?"
+        if prepared != "0" { violations.append("\(prepared) transactions still prepared \(checkDelay + 2) s after the load ended") }
+        violations += try Invariants(round: self, flashd: flashd, redis: redis, answers: recorder.all).check()
+        return (violations, kills)
+    }
+
+    /// One purchase, retried with the same request id until a definitive answer (201 or 409).
+    static func buy(socket: String, item: String, user: String, requestID: String) -> TortureRecorder.Answer {
+        let body = Array(#"{"item":"\#(item)","user":"\#(user)","request_id":"\#(requestID)"}"#.utf8)
+        let deadline = Date().addingTimeInterval(30)
+        var last = 0
+        while Date() < deadline {
+            if let r = try? ControlClient(socketPath: socket, timeoutSeconds: 5).send("POST", "/v1/purchases", body: body) {
+                last = r.status
+                if r.status == 201 || r.status == 409 {
+                    let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
+                    return .init(user: user, requestID: requestID, status: r.status, orderID: obj?["order_id"] as? String)
+                }
+            }
+            usleep(50_000)
+        }
+        return .init(user: user, requestID: requestID, status: last, orderID: nil)
+    }
+}
+
+/// A small deterministic generator: the same seed replays the same rounds.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
