@@ -15,7 +15,13 @@ public final class RedisConnection {
     private let commandTimeoutMs: Int
     private var context: UnsafeMutablePointer<redisContext>?
 
+    /// hiredis writes with write(2): on a connection whose Redis went away that raises SIGPIPE,
+    /// which would kill the process instead of returning EPIPE. Ignored once, process-wide, as
+    /// NIO does for its own sockets.
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
     public init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000) {
+        _ = Self.ignoreSIGPIPE
         self.endpoint = endpoint
         self.connectTimeoutMs = connectTimeoutMs
         self.commandTimeoutMs = commandTimeoutMs
@@ -52,10 +58,22 @@ public final class RedisConnection {
     }
 
     /// Sends one command and waits for its reply.
+    ///
+    /// A kept connection whose Redis restarted fails its next write with EPIPE. A command that
+    /// could not be written was never executed, so that case alone is retried once on a fresh
+    /// connection; a failure after the write (the reply lost) is the caller's to resolve.
     public func command(_ args: [String]) throws -> RedisValue {
+        let reused = context != nil
         try connect()
         guard let ctx = context else { throw RedisError.connection("not connected") }
         let raw = withArgv(args) { argc, argv, lens in redisCommandArgv(ctx, argc, argv, lens) }
+        if raw == nil && reused && ctx.pointee.err == REDIS_ERR_IO && Self.errorString(ctx).contains("Broken pipe") {
+            close()
+            try connect()
+            guard let fresh = context else { throw RedisError.connection("not connected") }
+            let again = withArgv(args) { argc, argv, lens in redisCommandArgv(fresh, argc, argv, lens) }
+            return try take(again, fresh)
+        }
         return try take(raw, ctx)
     }
 

@@ -131,6 +131,21 @@ import TestSupport
         #expect(try redis.cli("TTL", "t:sale:sku") == "-1")
     }
 
+    /// After a Redis restart every pooled connection is stale; a command that could not even be
+    /// written is retried on a fresh connection instead of failing the purchase.
+    @Test func keptConnectionsSurviveARedisRestart() async throws {
+        let durable = try RedisServer(persistent: true)
+        let store = RedisStockStore(endpoint: .unix(path: durable.socketPath), prefix: "t:", connections: 4)
+        _ = try await store.createSale(item: "sku", stock: 20, limitPerUser: 1)
+        for i in 0..<8 { _ = try await store.deduct(gid: "a\(i)", item: "sku", round: 1, user: "a\(i)") }
+        durable.stop()
+        try durable.start()
+        for i in 0..<8 {
+            #expect(try await store.deduct(gid: "b\(i)", item: "sku", round: 1, user: "b\(i)") == .deducted(remaining: 11 - i))
+        }
+        await store.shutdown()
+    }
+
     @Test func unreachableRedisIsReportedPromptlyAsUnavailable() async throws {
         _ = try await store.createSale(item: "sku", stock: 2, limitPerUser: 1)
         redis.stop()

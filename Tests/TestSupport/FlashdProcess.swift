@@ -135,8 +135,15 @@ public final class FlashdProcess: @unchecked Sendable {
         return (r.status, obj)
     }
 
+    /// Creates a sale, retrying a 503 for up to 5 s as an operator would (Redis just restarted).
     public func createSale(_ item: String, stock: Int, limit: Int = 1) throws {
-        let r = try request("POST", "/v1/sales", json: #"{"item":"\#(item)","stock":\#(stock),"limit_per_user":\#(limit)}"#)
+        let body = #"{"item":"\#(item)","stock":\#(stock),"limit_per_user":\#(limit)}"#
+        var r = try request("POST", "/v1/sales", json: body)
+        let deadline = Date().addingTimeInterval(5)
+        while r.status == 503 && Date() < deadline {
+            usleep(100_000)
+            r = try request("POST", "/v1/sales", json: body)
+        }
         guard r.status == 201 else { throw TestFailure("create sale: \(r)") }
     }
 
