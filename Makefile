@@ -1,7 +1,7 @@
 # flashd: a new user needs `make demo` and `make test` (or scripts/demo.sh, scripts/test.sh).
 SWIFT ?= swift
 
-.PHONY: all build demo test deb man system-test lint-deb torture clean
+.PHONY: all build demo test deb man system-test lint-deb torture fuzz clean
 
 ROUNDS ?= 200
 
@@ -36,6 +36,12 @@ man:
 torture:
 	scripts/install-deps.sh
 	"$$(scripts/build-release.sh)/flashd-torture" --rounds $(ROUNDS)
+
+## 1,000,000 mutated requests through NIO's decoder and flashd's router (FUZZ_INPUTS, FUZZ_SEED).
+FUZZ_INPUTS ?= 1000000
+fuzz:
+	scripts/install-deps.sh
+	FUZZ_INPUTS=$(FUZZ_INPUTS) $(SWIFT) test --filter RouterFuzzTests
 
 ## Boot Debian 12 under systemd-nspawn, install the .deb with apt, exercise the service (root).
 system-test:

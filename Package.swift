@@ -63,5 +63,11 @@ let package = Package(
         .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore"]),
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: [
+            "flashd", "FlashCore",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["corpus"]),
     ]
 )

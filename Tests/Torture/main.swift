@@ -11,6 +11,13 @@ import TestSupport
 // violation, naming the seed that replays the run. flashd and flashsalectl are taken from
 // FLASHD_BIN_DIR, else from beside this binary.
 
+/// One line per round as it happens, also when stdout is a file or a pipe (fflush(nil) flushes
+/// every stream without naming the C global `stdout`, which Swift 6 won't touch).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
 var rounds = 200
 var seed = UInt64(Date().timeIntervalSince1970 * 1000)
 var checkDelay = 1.0
@@ -21,7 +28,7 @@ while let arg = args.next() {
     case "--seed": seed = UInt64(args.next() ?? "") ?? seed
     case "--check-delay": checkDelay = Double(args.next() ?? "") ?? checkDelay
     default:
-        print("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS]")
+        say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS]")
         exit(64)
     }
 }
@@ -41,7 +48,7 @@ func selfCheck(flashd: FlashdProcess, redis: RedisServer) throws {
     }
 }
 
-print("flashd-torture: \(rounds) rounds, seed \(seed), flashd from \(FlashdProcess.binDir)")
+say("flashd-torture: \(rounds) rounds, seed \(seed), flashd from \(FlashdProcess.binDir)")
 var rng = SplitMix(seed: seed)
 var kills = 0
 var violations = 0
@@ -57,19 +64,19 @@ do {
         violations += result.violations.count
         let summary = "round \(n)/\(rounds): \(round.fault), stock \(round.stock), limit \(round.limit), \(round.users) users"
         if result.violations.isEmpty {
-            print("\(summary): ok")
+            say("\(summary): ok")
         } else {
-            print("\(summary): \(result.violations.count) VIOLATIONS")
+            say("\(summary): \(result.violations.count) VIOLATIONS")
             for v in result.violations { print("  - \(v)") }
         }
     }
 } catch {
-    print("flashd-torture: harness failed: \(error) (seed \(seed))")
+    say("flashd-torture: harness failed: \(error) (seed \(seed))")
     exit(2)
 }
-print("took \(Int(Date().timeIntervalSince(started))) s")
-print("\(rounds) rounds, \(kills) kills, \(violations) violations")
+say("took \(Int(Date().timeIntervalSince(started))) s")
+say("\(rounds) rounds, \(kills) kills, \(violations) violations")
 if violations > 0 {
-    print("replay with: flashd-torture --rounds \(rounds) --seed \(seed)")
+    say("replay with: flashd-torture --rounds \(rounds) --seed \(seed)")
     exit(1)
 }

@@ -1,0 +1,103 @@
+@testable import FlashCore
+
+/// In-memory stores for fuzzing the request decoder and router. They prove nothing about
+/// atomicity or durability (the Redis and SQLite tests do that); they let millions of hostile
+/// requests reach every route quickly.
+actor MemoryStockStore: StockStore {
+    var saleByItem: [String: SaleInfo] = [:]
+    var barriers: [String: Bool] = [:]
+    var bought: [String: Int] = [:]
+
+    func createSale(item: String, stock: Int, limitPerUser: Int) throws -> SaleInfo {
+        if saleByItem[item] != nil { throw EngineError(.saleExists, "exists") }
+        let s = SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+        saleByItem[item] = s
+        return s
+    }
+
+    func restock(item: String, add: Int) throws -> SaleInfo {
+        guard var s = saleByItem[item] else { throw EngineError.unknownSale(item) }
+        s.total += add
+        s.remaining += add
+        saleByItem[item] = s
+        return s
+    }
+
+    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) throws -> SaleInfo {
+        guard let old = saleByItem[item], old.round == expectedRound else { throw EngineError.unknownSale(item) }
+        let s = SaleInfo(item: item, round: old.round + 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+        saleByItem[item] = s
+        return s
+    }
+
+    func sale(item: String) -> SaleInfo? { saleByItem[item] }
+    func sales() -> [SaleInfo] { saleByItem.values.sorted { $0.item < $1.item } }
+    func saleCount() -> Int { saleByItem.count }
+
+    func deduct(gid: String, item: String, round: Int, user: String) -> StockReply {
+        guard var s = saleByItem[item] else { return .noSale }
+        if s.round != round { return .staleRound(current: s.round) }
+        if let b = barriers[gid] { return b ? .alreadyDeducted : .rolledBack }
+        if bought["\(item)/\(user)", default: 0] >= s.limitPerUser { return .limitReached }
+        if s.remaining <= 0 { return .soldOut }
+        s.remaining -= 1
+        saleByItem[item] = s
+        bought["\(item)/\(user)", default: 0] += 1
+        barriers[gid] = true
+        return .deducted(remaining: s.remaining)
+    }
+
+    func backCheck(gid: String, item: String, round: Int) -> BackCheckReply {
+        if barriers[gid] == true { return .deducted }
+        barriers[gid] = false
+        return .rolledBack
+    }
+
+    func ping() {}
+}
+
+actor MemoryJournal: Journal {
+    var txns: [String: TxnRecord] = [:]
+    var ordersByGID: [String: Order] = [:]
+
+    func prepare(_ record: TxnRecord) -> (record: TxnRecord, inserted: Bool) {
+        if let existing = txns[record.gid] { return (existing, false) }
+        txns[record.gid] = record
+        return (record, true)
+    }
+
+    func commitOrder(_ order: Order, nowMs: Int64) throws -> Order {
+        if let o = ordersByGID[order.gid] { return o }
+        guard var t = txns[order.gid], t.state == .prepared else { throw EngineError.journalUnavailable("not prepared") }
+        t.state = .succeeded
+        t.orderID = order.orderID
+        txns[order.gid] = t
+        ordersByGID[order.gid] = order
+        return order
+    }
+
+    func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) {
+        guard var t = txns[gid], t.state == .prepared else { return }
+        t.state = .failed
+        t.reason = reason
+        txns[gid] = t
+    }
+
+    func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) {
+        txns[gid]?.attempts = attempts
+    }
+
+    func transaction(gid: String) -> TxnRecord? { txns[gid] }
+    func order(gid: String) -> Order? { ordersByGID[gid] }
+    func preparedTransactions() -> [TxnRecord] { txns.values.filter { $0.state == .prepared } }
+    func orders(item: String?, limit: Int) -> [Order] { Array(ordersByGID.values.filter { item == nil || $0.item == item }.prefix(limit)) }
+    func transactions(state: TxnState?, limit: Int) -> [TxnRecord] { Array(txns.values.filter { state == nil || $0.state == state }.prefix(limit)) }
+
+    func counts(item: String, round: Int) -> (orders: Int, pending: Int) {
+        (ordersByGID.values.filter { $0.item == item && $0.round == round }.count,
+         txns.values.filter { $0.item == item && $0.round == round && $0.state == .prepared }.count)
+    }
+
+    func totals() -> (orders: Int, pending: Int) { (ordersByGID.count, txns.values.filter { $0.state == .prepared }.count) }
+    func ping() {}
+}
