@@ -4,37 +4,35 @@ import Synchronization
 /// many requests may be in progress at once. Past either, a client gets 503 at once rather than
 /// a queue that grows memory without bound.
 final class Limits: Sendable {
-    let maxConnections: Int
-    let maxInflight: Int
-    private let connections = Atomic<Int>(0)
-    private let inflight = Atomic<Int>(0)
+    let connections: BoundedCounter
+    let inflight: BoundedCounter
 
     init(maxConnections: Int, maxInflight: Int) {
-        self.maxConnections = maxConnections
-        self.maxInflight = maxInflight
+        connections = BoundedCounter(limit: maxConnections)
+        inflight = BoundedCounter(limit: maxInflight)
     }
 
-    /// Counts a new connection; false (and not counted) when the limit is reached.
-    func openConnection() -> Bool {
-        let n = connections.add(1, ordering: .relaxed).newValue
-        if n > maxConnections {
-            connections.subtract(1, ordering: .relaxed)
+    func openConnection() -> Bool { connections.acquire() }
+    func closeConnection() { connections.release() }
+    func startRequest() -> Bool { inflight.acquire() }
+    func finishRequest() { inflight.release() }
+}
+
+/// A count with a ceiling, safe from any thread.
+final class BoundedCounter: Sendable {
+    let limit: Int
+    private let count = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts one more; false (and not counted) when the ceiling is reached.
+    func acquire() -> Bool {
+        if count.add(1, ordering: .relaxed).newValue > limit {
+            count.subtract(1, ordering: .relaxed)
             return false
         }
         return true
     }
 
-    func closeConnection() { connections.subtract(1, ordering: .relaxed) }
-
-    /// Counts a request starting; false (and not counted) when too many are in progress.
-    func startRequest() -> Bool {
-        let n = inflight.add(1, ordering: .relaxed).newValue
-        if n > maxInflight {
-            inflight.subtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
-
-    func finishRequest() { inflight.subtract(1, ordering: .relaxed) }
+    func release() { count.subtract(1, ordering: .relaxed) }
 }

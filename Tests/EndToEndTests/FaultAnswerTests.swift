@@ -91,7 +91,9 @@ import TestSupport
         #expect(big.status == 413)
 
         // Not HTTP at all.
-        let garbage = try Self.rawExchange(flashd.socketPath, Array("\u{1}\u{2}GARBAGE\r\n\r\n".utf8))
+        let raw = try RawConnection(flashd.socketPath)
+        raw.send("\u{1}\u{2}GARBAGE\r\n\r\n")
+        let garbage = raw.readAll()
         #expect(garbage.hasPrefix("HTTP/1.1 400"))
 
         #expect(flashd.isRunning)
@@ -123,23 +125,5 @@ import TestSupport
         #expect(r.status == 403 && r.body["error"] as? String == "fault_injection_disabled")
         #expect(flashd.isRunning)
         #expect(try flashd.sql("SELECT COUNT(*) FROM txns") == "0")
-    }
-
-    /// Sends bytes on a fresh connection and returns whatever comes back before the close.
-    static func rawExchange(_ socket: String, _ bytes: [UInt8]) throws -> String {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        guard withUnixAddress(socket, { connect(fd, $0, $1) }) == 0 else { throw TestFailure("connect failed") }
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            out += buf[..<n]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

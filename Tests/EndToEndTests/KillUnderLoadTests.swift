@@ -9,13 +9,6 @@ import TestSupport
 /// from the SQLite file and Redis directly: no oversell (G1), orders == stock taken (G2), every
 /// purchase that got 201 has its order (G3), and no purchase has two orders (G5).
 @Suite(.serialized) struct KillUnderLoadTests {
-    struct Outcome: Sendable {
-        var user: String
-        var requestID: String
-        var status: Int
-        var orderID: String?
-    }
-
     @Test(arguments: [1, 2, 3])
     func killNineUnderLoadKeepsEveryInvariant(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
@@ -23,7 +16,7 @@ import TestSupport
         let flashd = try FlashdProcess(redis: redis, checkDelay: 1)
         try flashd.createSale("hot", stock: 20)
 
-        let outcomes = Mutex<[Outcome]>([])
+        let outcomes = Mutex<[Buyer.Answer]>([])
         let socket = flashd.socketPath
         let killAfterMs = 5 + Int(rng.next() % 100)
         let buyers = 50
@@ -36,7 +29,7 @@ import TestSupport
                 group.enter()
                 Thread.detachNewThread {
                     defer { group.leave(); done.add(1, ordering: .relaxed) }
-                    let o = Self.buyUntilAnswered(socket: socket, user: "u\(i)", requestID: "req-\(i)")
+                    let o = Buyer.buyUntilAnswered(socket: socket, item: "hot", user: "u\(i)", requestID: "req-\(i)")
                     outcomes.withLock { $0.append(o) }
                 }
             }
@@ -73,38 +66,5 @@ import TestSupport
         // Stock 20 and 50 buyers each wanting one: the sale sells out.
         #expect(orderRows.count == 20)
         #expect(try flashd.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'") == "0")
-    }
-
-    /// One purchase, retried on every error (503, connection refused while flashd restarts,
-    /// connection closed by the kill) until a definitive answer.
-    static func buyUntilAnswered(socket: String, user: String, requestID: String) -> Outcome {
-        let body = Array(#"{"item":"hot","user":"\#(user)","request_id":"\#(requestID)"}"#.utf8)
-        let deadline = Date().addingTimeInterval(30)
-        var last = 0
-        while Date() < deadline {
-            let client = ControlClient(socketPath: socket, timeoutSeconds: 5)
-            if let r = try? client.send("POST", "/v1/purchases", body: body) {
-                last = r.status
-                if r.status == 201 || r.status == 409 {
-                    let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
-                    return Outcome(user: user, requestID: requestID, status: r.status, orderID: obj?["order_id"] as? String)
-                }
-            }
-            usleep(50_000)
-        }
-        return Outcome(user: user, requestID: requestID, status: last, orderID: nil)
-    }
-}
-
-/// A small deterministic generator, so a failing seed replays the same kill timing.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

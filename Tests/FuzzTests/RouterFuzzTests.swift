@@ -4,6 +4,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+import TestSupport
 @testable import FlashCore
 @testable import flashd
 
@@ -33,7 +34,7 @@ import Testing
         let router = Router(coordinator: coordinator, info: info, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
         _ = try await coordinator.createSale(item: "sku", stock: 1_000_000, limitPerUser: 3)
 
-        var rng = FuzzRNG(seed: seed)
+        var rng = SplitMix64(seed: seed &+ 1)
         let mutator = Mutator()
         let rssBefore = Self.residentBytes()
         var decoded = 0
@@ -124,7 +125,7 @@ struct Mutator {
         "Transfer-Encoding: chunked\r\n", "Connection: close\r\n", String(repeating: "A", count: 300), "é", "\u{FFFF}",
     ]
 
-    func mutate(_ seed: [UInt8], _ rng: inout FuzzRNG) -> [UInt8] {
+    func mutate(_ seed: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var bytes = seed
         for _ in 0..<(1 + Int(rng.next() % 4)) {
             let pos = bytes.isEmpty ? 0 : Int(rng.next() % UInt64(bytes.count))
@@ -137,17 +138,5 @@ struct Mutator {
             }
         }
         return bytes
-    }
-}
-
-struct FuzzRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 1 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

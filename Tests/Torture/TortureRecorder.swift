@@ -2,13 +2,10 @@ import Synchronization
 
 /// What the buyers were told, kept by the harness itself: the independent record the
 /// invariants are checked against.
+import TestSupport
+
 final class TortureRecorder: Sendable {
-    struct Answer: Sendable {
-        var user: String
-        var requestID: String
-        var status: Int
-        var orderID: String?
-    }
+    typealias Answer = Buyer.Answer
 
     private let answers = Mutex<[Answer]>([])
 

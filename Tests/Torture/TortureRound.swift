@@ -26,7 +26,7 @@ struct TortureRound {
     let point: String
     let checkDelay: Double
 
-    init(number: Int, rng: inout SplitMix, checkDelay: Double) {
+    init(number: Int, rng: inout SplitMix64, checkDelay: Double) {
         self.number = number
         fault = Fault.allCases[Int(rng.next() % UInt64(Fault.allCases.count))]
         stock = 5 + Int(rng.next() % 26)
@@ -56,7 +56,7 @@ struct TortureRound {
                     group.enter()
                     Thread.detachNewThread {
                         defer { group.leave() }
-                        recorder.record(Self.buy(socket: socket, item: item, user: "u\(u)", requestID: "r\(p)"))
+                        recorder.record(Buyer.buyUntilAnswered(socket: socket, item: item, user: "u\(u)", requestID: "r\(p)"))
                     }
                 }
             }
@@ -102,36 +102,5 @@ struct TortureRound {
         if prepared != "0" { violations.append("\(prepared) transactions still prepared \(checkDelay + 2) s after the load ended") }
         violations += try Invariants(round: self, flashd: flashd, redis: redis, answers: recorder.all).check()
         return (violations, kills)
-    }
-
-    /// One purchase, retried with the same request id until a definitive answer (201 or 409).
-    static func buy(socket: String, item: String, user: String, requestID: String) -> TortureRecorder.Answer {
-        let body = Array(#"{"item":"\#(item)","user":"\#(user)","request_id":"\#(requestID)"}"#.utf8)
-        let deadline = Date().addingTimeInterval(30)
-        var last = 0
-        while Date() < deadline {
-            if let r = try? ControlClient(socketPath: socket, timeoutSeconds: 5).send("POST", "/v1/purchases", body: body) {
-                last = r.status
-                if r.status == 201 || r.status == 409 {
-                    let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
-                    return .init(user: user, requestID: requestID, status: r.status, orderID: obj?["order_id"] as? String)
-                }
-            }
-            usleep(50_000)
-        }
-        return .init(user: user, requestID: requestID, status: last, orderID: nil)
-    }
-}
-
-/// A small deterministic generator: the same seed replays the same rounds.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

@@ -36,10 +36,10 @@ while let arg = args.next() {
 /// The checker must be able to fail: sell one unit, then take one more unit in Redis behind
 /// flashd's back, and expect the invariants to report it.
 func selfCheck(flashd: FlashdProcess, redis: RedisServer) throws {
-    var probeRNG = SplitMix(seed: 0)
+    var probeRNG = SplitMix64(seed: 0)
     let probe = TortureRound(number: 0, rng: &probeRNG, checkDelay: 1)
     try flashd.createSale(probe.item, stock: probe.stock, limit: probe.limit)
-    let answer = TortureRound.buy(socket: flashd.socketPath, item: probe.item, user: "probe", requestID: "p")
+    let answer = Buyer.buyUntilAnswered(socket: flashd.socketPath, item: probe.item, user: "probe", requestID: "p")
     try redis.cli("HINCRBY", "e2e:sale:\(probe.item)", "stock", "-1")
     let found = try Invariants(round: probe, flashd: flashd, redis: redis, answers: [answer]).check()
     try redis.cli("HINCRBY", "e2e:sale:\(probe.item)", "stock", "1")
@@ -49,7 +49,7 @@ func selfCheck(flashd: FlashdProcess, redis: RedisServer) throws {
 }
 
 say("flashd-torture: \(rounds) rounds, seed \(seed), flashd from \(FlashdProcess.binDir)")
-var rng = SplitMix(seed: seed)
+var rng = SplitMix64(seed: seed)
 var kills = 0
 var violations = 0
 let started = Date()
