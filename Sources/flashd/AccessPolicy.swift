@@ -33,10 +33,14 @@ final class AccessPolicy: Sendable {
         if uid == 0 { return true }
         let key = UInt64(uid) << 32 | UInt64(gid)
         let now = Int(time(nil))
-        if let (answer, at) = cache.withLock({ $0[key] }), now - at < 5 { return answer }
-        let answer = lookUp(uid: uid, gid: gid)
-        cache.withLock { $0[key] = (answer, now) }
-        return answer
+        // getgrnam/getpwuid/getgrouplist share static buffers: look up under the lock, so the
+        // event-loop threads never run them at once.
+        return cache.withLock { cache in
+            if let (answer, at) = cache[key], now - at < 5 { return answer }
+            let answer = lookUp(uid: uid, gid: gid)
+            cache[key] = (answer, now)
+            return answer
+        }
     }
 
     private func lookUp(uid: UInt32, gid: UInt32) -> Bool {
