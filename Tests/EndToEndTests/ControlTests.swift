@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Synchronization
 import Testing
@@ -101,5 +102,26 @@ import TestSupport
         try flashd.createSale("sku", stock: 2)
         #expect(try flashd.terminate() == 0)
         #expect(flashd.log().contains("flashd stopped"))
+    }
+
+    /// SIGTERM drains: a purchase in flight keeps its place, a new one gets 503 shutting_down.
+    @Test func drainRefusesNewPurchasesWith503() throws {
+        let redis = try RedisServer()
+        let flashd = try FlashdProcess(redis: redis)
+        try flashd.createSale("sku", stock: 5)
+        // Hang the journal so a purchase stays in flight while the drain runs.
+        #expect(try flashd.request("POST", "/v1/debug/wedge").status == 202)
+        let socket = flashd.socketPath
+        Thread.detachNewThread {
+            _ = try? ControlClient(socketPath: socket, timeoutSeconds: 15)
+                .send("POST", "/v1/purchases", body: Array(#"{"item":"sku","user":"inflight"}"#.utf8))
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        kill(flashd.pid, SIGTERM)
+        try Wait.until(timeout: 5, "the drain to start") { flashd.log().contains("stopping: draining") }
+        let r = try flashd.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"late"}"#)
+        #expect(r.status == 503)
+        #expect(r.body["error"] as? String == "shutting_down")
+        flashd.kill9()  // the wedged journal would hold the exit for the rest of the drain
     }
 }
