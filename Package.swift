@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -54,6 +55,8 @@ let package = Package(
         .executableTarget(name: "flashsalectl", dependencies: [
             "Control",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            // `bench`'s latency percentiles.
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
 
         // Spawns real redis-server and flashd processes for the tests; never shipped.

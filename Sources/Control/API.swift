@@ -179,8 +179,12 @@ public enum API {
         public var faultInjection: Bool
         public var draining: Bool
         public var counters: [String: Int]
+        /// The daemon's peak resident set (VmHWM), for the benchmark's memory figure.
+        public var peakRSSBytes: Int?
         public init(version: String, node: String, uptimeSeconds: Double, redis: Health, sqlite: Health, sales: Int, orders: Int,
-                    pending: Int, inflight: Int, faultInjection: Bool, draining: Bool, counters: [String: Int]) {
+                    pending: Int, inflight: Int, faultInjection: Bool, draining: Bool, counters: [String: Int],
+                    peakRSSBytes: Int? = nil) {
+            self.peakRSSBytes = peakRSSBytes
             self.version = version
             self.node = node
             self.uptimeSeconds = uptimeSeconds
@@ -196,7 +200,19 @@ public enum API {
         }
         enum CodingKeys: String, CodingKey {
             case version, node, redis, sqlite, sales, orders, pending, inflight, draining, counters
-            case uptimeSeconds = "uptime_seconds", faultInjection = "fault_injection"
+            case uptimeSeconds = "uptime_seconds", faultInjection = "fault_injection", peakRSSBytes = "peak_rss_bytes"
+        }
+    }
+
+    /// `GET /v1/debug/stock-script`: where the purchase script runs, so `bench` can measure the
+    /// script alone against the same Redis (redis-benchmark EVALSHA).
+    public struct StockScript: Codable, Sendable {
+        /// `unix:/path` or `host:port`.
+        public var redis: String
+        public var sha: String
+        public init(redis: String, sha: String) {
+            self.redis = redis
+            self.sha = sha
         }
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 /// Sales administration, audit and status.
 extension Coordinator {
     public static let maxStock = 1_000_000_000
@@ -8,7 +9,7 @@ extension Coordinator {
         try checkLimit(limitPerUser)
         let sale = try await redis { try await self.stock.createSale(item: item, stock: count, limitPerUser: limitPerUser) }
         sales[item] = sale
-        if count == 0 { soldOutItems.insert(item) } else { soldOutItems.remove(item) }
+        gate.clear(item: item, round: sale.round)
         logger.notice("sale created", metadata: ["item": "\(item)", "stock": "\(count)", "limit": "\(limitPerUser)"])
         return sale
     }
@@ -18,7 +19,7 @@ extension Coordinator {
         try checkStock(add, field: "add", allowZero: false)
         let sale = try await redis { try await self.stock.restock(item: item, add: add) }
         sales[item] = sale
-        soldOutItems.remove(item)
+        gate.clear(item: item, round: sale.round)
         logger.notice("sale restocked", metadata: ["item": "\(item)", "add": "\(add)", "remaining": "\(sale.remaining)"])
         return sale
     }
@@ -35,6 +36,8 @@ extension Coordinator {
         guard !resetting.contains(item) else { throw EngineError(.saleBusy, "sale \(item) is being reset") }
         resetting.insert(item)
         defer { resetting.remove(item) }
+        // Purchases of the item are turned away meanwhile; not as "sold out" by the gate.
+        gate.clear(item: item, round: current.round)
         let pending = try await journalCall { try await self.journal.counts(item: item, round: current.round).pending }
         if pending > 0 || inflightItems[item] != nil {
             throw EngineError(.salePending, "sale \(item) has \(pending) pending transaction(s); retry once they settle")
@@ -44,7 +47,7 @@ extension Coordinator {
                                        limitPerUser: limitPerUser ?? current.limitPerUser)
         }
         sales[item] = sale
-        if count == 0 { soldOutItems.insert(item) } else { soldOutItems.remove(item) }
+        gate.clear(item: item, round: sale.round)
         logger.notice("sale reset", metadata: ["item": "\(item)", "round": "\(sale.round)", "stock": "\(count)"])
         return sale
     }
@@ -101,6 +104,9 @@ extension Coordinator {
         public var inflight: Int
         public var sales: Int
         public var draining: Bool
+        /// Sold-out answers given by the gate, without Redis or the journal.
+        public var fastSoldOut: Int
+        public var soldOutItems: Int
     }
 
     public func status() async -> Status {
@@ -122,7 +128,8 @@ extension Coordinator {
         return Status(node: config.node, uptimeSeconds: Double((clock.now - startedAt).milliseconds) / 1000,
                       redisOK: redisOK, redisError: redisError, journalOK: journalOK, journalError: journalError,
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
-                      inflight: inflight.count, sales: saleCount, draining: draining)
+                      inflight: inflight.count, sales: saleCount, draining: draining,
+                      fastSoldOut: fastSoldOut.load(ordering: .relaxed), soldOutItems: gate.soldOutCount)
     }
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {
@@ -138,7 +145,7 @@ extension Coordinator {
 
     /// Caches a sale read from Redis, unless a newer round is cached already: a read that
     /// started before a reset must not overwrite the round the reset just installed.
-    private func cache(_ sale: SaleInfo) {
+    func cache(_ sale: SaleInfo) {
         if let cached = sales[sale.item], cached.round > sale.round { return }
         sales[sale.item] = sale
     }

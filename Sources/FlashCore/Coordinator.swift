@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// The transaction manager embedded in flashd: dtm's role in the seed, inside the daemon.
 ///
@@ -22,10 +23,10 @@ public actor Coordinator {
     var schedule: [String: Scheduled] = [:] {
         didSet { metrics.pending.record(schedule.count) }
     }
-    /// Items whose stock was last seen at zero.
-    var soldOutItems: Set<String> = [] {
-        didSet { if soldOutItems.count != oldValue.count { metrics.soldOutItems.record(soldOutItems.count) } }
-    }
+    /// The sold-out fast path, read from the event loops without a hop to this actor.
+    public nonisolated let gate: SoldOutGate
+    /// Sold-out answers the gate gave (they never reach the actor, so not in `counters`).
+    let fastSoldOut = Atomic<Int>(0)
     let metrics = EngineMetrics()
     /// Current round and limit of each sale, so a purchase can derive its gid without a round trip.
     var sales: [String: SaleInfo] = [:]
@@ -57,9 +58,20 @@ public actor Coordinator {
         self.fatalFault = fatalFault
         self.startedAt = ContinuousClock.now
         self.checkDelay = config.checkDelay
+        self.gate = SoldOutGate(node: config.node)
     }
 
     public func setCheckDelay(_ delay: Duration) { checkDelay = delay }
+
+    /// The fast path: the gid of a `sold_out` answer the gate can give now, without the actor,
+    /// Redis or the journal; nil when the purchase must take the normal path (`buy`).
+    public nonisolated func soldOutAtOnce(item: String, user: String, requestID: String?) -> String? {
+        guard Names.isValid(item), Names.isValid(user), requestID.map(Names.isValid) ?? true else { return nil }
+        guard let gid = gate.soldOutGID(item: item, user: user, requestID: requestID) else { return nil }
+        fastSoldOut.add(1, ordering: .relaxed)
+        metrics.purchases["sold_out"]?.increment()
+        return gid
+    }
 
     // MARK: Purchases
 
@@ -91,6 +103,8 @@ public actor Coordinator {
             return outcome.asReplay
         }
         inflight[gid] = []
+        // Before the row exists: from here on a retry must find it, not a fast "sold out".
+        gate.willJournal(item: item, round: sale.round, gid: gid)
         let started = clock.now
         let now = wallClockMs()
         let record = TxnRecord(gid: gid, item: item, round: sale.round, user: user, requestID: requestID,
@@ -143,7 +157,7 @@ public actor Coordinator {
                     markRedis(ok: true)
                     switch reply {
                     case .staleRound: sales[record.item] = nil
-                    case .soldOut, .deducted(remaining: 0): soldOutItems.insert(record.item)
+                    case .soldOut, .deducted(remaining: 0): gate.markSoldOut(item: record.item, round: record.round)
                     default: break
                     }
                     action = machine.stockReplied(reply)

@@ -10,12 +10,17 @@ public struct CoordinatorConfig: Sendable {
     public var retryCap: Duration
     /// How often the journal is swept for prepared rows the in-memory schedule does not know.
     public var sweepInterval: Duration
-    /// How many resolutions run at once during recovery and timeout checks.
+    /// How many resolutions run at once during recovery and timeout checks. Many at once is
+    /// what lets their back-checks share Redis round trips and their commits share fsyncs.
     public var resolveConcurrency: Int
+    /// How often flagged sold-out sales are re-read from Redis: the longest a restock on
+    /// another node goes unseen by this node's fast path (plus one round trip).
+    public var soldOutRefreshInterval: Duration
 
     public init(node: String, checkDelay: Duration = .seconds(3), faultInjection: Bool = false,
                 retryBase: Duration = .milliseconds(500), retryCap: Duration = .seconds(30),
-                sweepInterval: Duration = .seconds(10), resolveConcurrency: Int = 32) {
+                sweepInterval: Duration = .seconds(10), resolveConcurrency: Int = 512,
+                soldOutRefreshInterval: Duration = .milliseconds(200)) {
         self.node = node
         self.checkDelay = checkDelay
         self.faultInjection = faultInjection
@@ -23,6 +28,7 @@ public struct CoordinatorConfig: Sendable {
         self.retryCap = retryCap
         self.sweepInterval = sweepInterval
         self.resolveConcurrency = resolveConcurrency
+        self.soldOutRefreshInterval = soldOutRefreshInterval
     }
 
     /// Delay before attempt `attempts + 1`, after `attempts` failures (attempts >= 1).

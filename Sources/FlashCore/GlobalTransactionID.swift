@@ -7,6 +7,16 @@
 /// row whose tuple differs from the request's.
 public enum GlobalTransactionID {
     public static func make(node: String, item: String, round: Int, user: String, requestID: String) -> String {
+        make(node: node, digest: digest(item: item, round: round, user: user, requestID: requestID))
+    }
+
+    public static func make(node: String, digest: UInt64) -> String {
+        let hex = String(digest, radix: 16)
+        return "\(node)-\(String(repeating: "0", count: 16 - hex.count))\(hex)"
+    }
+
+    /// The 64-bit part of the gid: what the sold-out gate's filter remembers.
+    public static func digest(item: String, round: Int, user: String, requestID: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ s: String) {
             for byte in s.utf8 {
@@ -21,8 +31,14 @@ public enum GlobalTransactionID {
         mix(String(round))
         mix(user)
         mix(requestID)
-        let hex = String(hash, radix: 16)
-        return "\(node)-\(String(repeating: "0", count: 16 - hex.count))\(hex)"
+        return hash
+    }
+
+    /// The digest back out of a gid made by `make` (nil for anything else).
+    public static func digest(ofGID gid: String) -> UInt64? {
+        guard let dash = gid.lastIndex(of: "-") else { return nil }
+        let hex = gid[gid.index(after: dash)...]
+        return hex.count == 16 ? UInt64(hex, radix: 16) : nil
     }
 
     /// Order ids are derived from the gid: one gid, at most one order, and a retried commit

@@ -37,5 +37,21 @@ public protocol Journal: Sendable {
     /// Orders and prepared transactions of one item's round.
     func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int)
     func totals() async throws -> (orders: Int, pending: Int)
+    /// Up to `limit` journal rows after `rowID`, in the order they were written, with the row
+    /// id to continue from (nil at the end). The sold-out gate reads its history this way, a
+    /// page at a time, so no single call holds the journal's thread for long.
+    func history(after rowID: Int64, limit: Int) async throws -> (rows: [JournalEntry], next: Int64?)
     func ping() async throws
+}
+
+/// One journal row as the sold-out gate needs it.
+public struct JournalEntry: Sendable, Equatable {
+    public var item: String
+    public var round: Int
+    public var gid: String
+    public init(item: String, round: Int, gid: String) {
+        self.item = item
+        self.round = round
+        self.gid = gid
+    }
 }

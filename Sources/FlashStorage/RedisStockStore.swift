@@ -2,13 +2,15 @@ import FlashCore
 import RedisClient
 import Synchronization
 
-/// `StockStore` on a real Redis through hiredis: a few blocking connections, each on its own
-/// thread, taken round-robin. Scripts go out as EVALSHA and fall back to loading the script
-/// when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+/// `StockStore` on a real Redis through hiredis: a few connections, each on its own thread,
+/// taken round-robin. Each connection pipelines: every command queued while its previous batch
+/// was out goes to Redis in one write and one round trip (`BatchWorker`), so concurrent
+/// purchases share round trips instead of waiting for each other's. Scripts go out as EVALSHA
+/// and fall back to loading the script when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
 public final class RedisStockStore: StockStore {
     public let endpoint: RedisEndpoint
     private let keys: RedisKeys
-    private let connections: [BlockingConnection<RedisConnection>]
+    private let connections: [BatchWorker<RedisConnection, Job>]
     private let next = Atomic<Int>(0)
     private let shas = Mutex<[String: String]>([:])
 
@@ -16,14 +18,15 @@ public final class RedisStockStore: StockStore {
                 commandTimeoutMs: Int = 1000) {
         self.endpoint = endpoint
         self.keys = RedisKeys(prefix: prefix)
-        self.connections = (0..<max(1, count)).map { i in
-            BlockingConnection(RedisConnection(endpoint: endpoint, commandTimeoutMs: commandTimeoutMs), name: "redis-\(i)")
+        self.connections = (0..<max(1, count)).map { _ in
+            BatchWorker(RedisConnection(endpoint: endpoint, commandTimeoutMs: commandTimeoutMs),
+                        process: Self.send, reject: { $0.continuation.resume(throwing: RedisError.connection("flashd is shutting down")) })
         }
     }
 
     public func shutdown() async {
         for c in connections {
-            _ = try? await c.run { $0.close() }
+            _ = try? await c.exclusive { $0.close() }
             await c.shutdown()
         }
     }
@@ -124,46 +127,71 @@ public final class RedisStockStore: StockStore {
         return value
     }
 
+    /// Loads the purchase script into Redis' cache (if it isn't there) and returns its SHA.
+    public func purchaseScriptSHA() async throws -> String {
+        let r = try await command(["SCRIPT", "LOAD", LuaScripts.buy.source])
+        guard let sha = r.string else { throw badReply("SCRIPT LOAD", r) }
+        return sha
+    }
+
     // MARK: plumbing
 
-    private func connection() -> BlockingConnection<RedisConnection> {
+    /// One command waiting for its batch.
+    struct Job: Sendable {
+        let args: [String]
+        let continuation: CheckedContinuation<RedisValue, any Error>
+    }
+
+    /// On a connection's thread: one batch, one round trip, every job answered.
+    private static func send(_ conn: RedisConnection, _ batch: [Job]) {
+        do {
+            let results = try conn.pipeline(batch.map(\.args))
+            for (job, result) in zip(batch, results) { job.continuation.resume(with: result.mapError { $0 as any Error }) }
+        } catch {
+            for job in batch { job.continuation.resume(throwing: error) }
+        }
+    }
+
+    private func raw(_ args: [String]) async throws -> RedisValue {
         let i = next.add(1, ordering: .relaxed).newValue
-        return connections[i % connections.count]
+        let conn = connections[i % connections.count]
+        return try await withCheckedThrowingContinuation { conn.submit(Job(args: args, continuation: $0)) }
     }
 
     func command(_ args: [String]) async throws -> RedisValue {
         do {
-            return try await connection().run { try $0.command(args) }
+            return try await raw(args)
         } catch let e as RedisError {
             throw Self.engineError(e)
         }
     }
 
     private func eval(_ script: LuaScript, keys: [String], args: [String]) async throws -> RedisValue {
-        let conn = connection()
-        let known = shas.withLock { $0[script.name] }
         do {
-            let (value, sha) = try await conn.run { c -> (RedisValue, String) in
-                func load() throws -> String {
-                    guard let sha = try c.command(["SCRIPT", "LOAD", script.source]).string else {
-                        throw RedisError.protocolViolation("SCRIPT LOAD gave no sha")
-                    }
-                    return sha
-                }
-                var sha = try known ?? load()
-                do {
-                    return (try c.command(["EVALSHA", sha, String(keys.count)] + keys + args), sha)
-                } catch let e as RedisError where e.isNoScript {
-                    // Redis lost its script cache (restart, SCRIPT FLUSH): load again and retry once.
-                    sha = try load()
-                    return (try c.command(["EVALSHA", sha, String(keys.count)] + keys + args), sha)
-                }
+            let sha: String
+            if let known = shas.withLock({ $0[script.name] }) {
+                sha = known
+            } else {
+                sha = try await load(script)
             }
-            if known != sha { shas.withLock { $0[script.name] = sha } }
-            return value
+            do {
+                return try await raw(["EVALSHA", sha, String(keys.count)] + keys + args)
+            } catch let e as RedisError where e.isNoScript {
+                // Redis lost its script cache (restart, SCRIPT FLUSH): load again and retry once.
+                let fresh = try await load(script)
+                return try await raw(["EVALSHA", fresh, String(keys.count)] + keys + args)
+            }
         } catch let e as RedisError {
             throw Self.engineError(e)
         }
+    }
+
+    private func load(_ script: LuaScript) async throws -> String {
+        guard let sha = try await raw(["SCRIPT", "LOAD", script.source]).string else {
+            throw RedisError.protocolViolation("SCRIPT LOAD gave no sha")
+        }
+        shas.withLock { $0[script.name] = sha }
+        return sha
     }
 
     private func badReply(_ what: String, _ r: RedisValue) -> EngineError {

@@ -5,7 +5,8 @@ import SQLiteStore
 import Glibc
 #endif
 
-/// `Journal` on a SQLite file in WAL mode, one connection on its own thread.
+/// `Journal` on a SQLite file in WAL mode, one connection on its own thread, every call
+/// group-committed (`GroupCommitter`): concurrent purchases share transactions and fsyncs.
 ///
 /// Durability: `synchronous=FULL` by default, so a commit is on disk (WAL fsynced) before the
 /// purchase is acknowledged, and an acknowledged order survives power loss (G3). `normal` skips
@@ -17,7 +18,7 @@ public final class SQLiteJournal: Journal {
     }
 
     public let path: String
-    private let conn: BlockingConnection<SQLiteDatabase>
+    private let conn: GroupCommitter
 
     public init(path: String, durability: Durability = .full) async throws {
         self.path = path
@@ -27,30 +28,39 @@ public final class SQLiteJournal: Journal {
         } catch let e as SQLiteError {
             throw Self.engineError(e)
         }
-        conn = BlockingConnection(db, name: "journal")
-        try await call { db in
-            try db.execute("PRAGMA busy_timeout = 2000")
-            // WAL: readers (status, audit) never block the purchase path's writes.
-            try db.execute("PRAGMA journal_mode = WAL")
-            try db.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-            try db.execute("PRAGMA foreign_keys = ON")
-            try db.execute(JournalSchema.create)
-            let version = try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'")
-            guard version == JournalSchema.version else {
-                throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
+        conn = GroupCommitter(db)
+        do {
+            try await conn.exclusive { db in
+                try db.execute("PRAGMA busy_timeout = 2000")
+                // WAL: readers (status, audit) never block the purchase path's writes.
+                try db.execute("PRAGMA journal_mode = WAL")
+                try db.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+                try db.execute("PRAGMA foreign_keys = ON")
+                try db.execute(JournalSchema.create)
+                let version = try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'")
+                guard version == JournalSchema.version else {
+                    throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
+                }
             }
+        } catch let e as SQLiteError {
+            try? await conn.exclusive { $0.close() }
+            await conn.shutdown()
+            throw Self.engineError(e)
         }
     }
 
     public func close() async {
-        _ = try? await conn.run { $0.close() }
+        try? await conn.exclusive { $0.close() }
         await conn.shutdown()
     }
+
+    /// Commits so far, the largest batch, and the calls they carried.
+    public var groupCommitStatistics: (commits: Int, largest: Int, calls: Int) { conn.statistics }
 
     /// Fault injection: blocks the journal's thread for `seconds`, as a hung disk would. Every
     /// purchase stalls and the health check fails, so the watchdog lets systemd restart flashd.
     public func wedge(seconds: UInt32) {
-        Task { _ = try? await conn.run { _ in sleep(seconds) } }
+        Task { _ = try? await conn.exclusive { _ in sleep(seconds) } }
     }
 
     // MARK: Journal
@@ -170,6 +180,21 @@ public final class SQLiteJournal: Journal {
             let orders = try db.scalarInt("SELECT COUNT(*) FROM orders")
             let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
             return (Int(orders), Int(pending))
+        }
+    }
+
+    public func history(after rowID: Int64, limit: Int) async throws -> (rows: [JournalEntry], next: Int64?) {
+        try await call { db in
+            try db.query("SELECT rowid, item, round, gid FROM txns WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                         [.int(rowID), .int(Int64(limit))]) { s in
+                var rows: [JournalEntry] = []
+                var last = rowID
+                while try s.step() {
+                    last = s.int(0)
+                    rows.append(JournalEntry(item: s.text(1) ?? "", round: Int(s.int(2)), gid: s.text(3) ?? ""))
+                }
+                return (rows, rows.count < limit ? nil : last)
+            }
         }
     }
 

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// One blocking hiredis connection. Not thread-safe and deliberately not Sendable: its owner
-/// runs every call on one serial thread (see FlashStorage's `SerialWorker`).
+/// runs every call on one serial thread (see FlashStorage's `BatchWorker`).
 ///
 /// A broken connection is dropped and re-dialled on the next call, so a Redis restart costs the
 /// callers in flight one `.connection` error each, not a daemon restart.
@@ -58,41 +58,65 @@ public final class RedisConnection {
     }
 
     /// Sends one command and waits for its reply.
-    ///
-    /// A kept connection whose Redis restarted fails its next write with EPIPE. A command that
-    /// could not be written was never executed, so that case alone is retried once on a fresh
-    /// connection; a failure after the write (the reply lost) is the caller's to resolve.
     public func command(_ args: [String]) throws -> RedisValue {
-        let reused = context != nil
-        try connect()
-        guard let ctx = context else { throw RedisError.connection("not connected") }
-        let raw = withArgv(args) { argc, argv, lens in redisCommandArgv(ctx, argc, argv, lens) }
-        if raw == nil && reused && ctx.pointee.err == REDIS_ERR_IO && Self.errorString(ctx).contains("Broken pipe") {
-            close()
-            try connect()
-            guard let fresh = context else { throw RedisError.connection("not connected") }
-            let again = withArgv(args) { argc, argv, lens in redisCommandArgv(fresh, argc, argv, lens) }
-            return try take(again, fresh)
-        }
-        return try take(raw, ctx)
+        try pipeline([args])[0].get()
     }
 
-    /// Sends every command before reading any reply: one round trip for the batch.
-    /// Returns one result per command, in order; an error reply fails only its own slot.
+    /// Sends every command before reading any reply: one round trip for the batch. Returns one
+    /// result per command, in order; an error reply fails only its own slot, a broken
+    /// connection throws for the whole batch.
+    ///
+    /// A kept connection whose Redis restarted fails its next write with EPIPE. Commands that
+    /// could not be written were never executed, so that case alone is retried once on a fresh
+    /// connection; a failure after the write (replies lost) is the caller's to resolve.
     public func pipeline(_ commands: [[String]]) throws -> [Result<RedisValue, RedisError>] {
-        try connect()
-        guard let ctx = context else { throw RedisError.connection("not connected") }
+        let reused = context != nil
+        do {
+            return try pipelineOnce(commands)
+        } catch let e as PipelineFailure where e.unwritten && reused && e.error.message.contains("Broken pipe") {
+            do {
+                return try pipelineOnce(commands)
+            } catch let again as PipelineFailure {
+                throw again.error
+            }
+        } catch let e as PipelineFailure {
+            throw e.error
+        }
+    }
+
+    private struct PipelineFailure: Error {
+        let error: RedisError
+        /// Nothing of the batch reached Redis.
+        let unwritten: Bool
+    }
+
+    private func pipelineOnce(_ commands: [[String]]) throws -> [Result<RedisValue, RedisError>] {
+        do {
+            try connect()
+        } catch let e as RedisError {
+            throw PipelineFailure(error: e, unwritten: true)
+        }
+        guard let ctx = context else { throw PipelineFailure(error: .connection("not connected"), unwritten: true) }
         for args in commands {
             let rc = withArgv(args) { argc, argv, lens in redisAppendCommandArgv(ctx, argc, argv, lens) }
-            if rc != REDIS_OK { throw dropAfterFailure(ctx) }
+            if rc != REDIS_OK { throw PipelineFailure(error: dropAfterFailure(ctx), unwritten: true) }
+        }
+        // Flush everything first, so a write failure is told apart from a lost reply.
+        var done: Int32 = 0
+        while done == 0 {
+            if redisBufferWrite(ctx, &done) != REDIS_OK { throw PipelineFailure(error: dropAfterFailure(ctx), unwritten: true) }
         }
         var results: [Result<RedisValue, RedisError>] = []
         results.reserveCapacity(commands.count)
         for _ in commands {
             var reply: UnsafeMutableRawPointer?
-            if redisGetReply(ctx, &reply) != REDIS_OK { throw dropAfterFailure(ctx) }
-            do { results.append(.success(try take(reply, ctx))) } catch let e as RedisError where e.kind == .reply {
+            if redisGetReply(ctx, &reply) != REDIS_OK { throw PipelineFailure(error: dropAfterFailure(ctx), unwritten: false) }
+            do {
+                results.append(.success(try take(reply, ctx)))
+            } catch let e as RedisError where e.kind == .reply {
                 results.append(.failure(e))
+            } catch let e as RedisError {
+                throw PipelineFailure(error: e, unwritten: false)
             }
         }
         return results

@@ -57,7 +57,12 @@ public final class SQLiteDatabase {
     }
 
     /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
+    ///
+    /// Inside a transaction already open (a group commit's batch), `body` just runs: the
+    /// enclosing transaction is what commits, and its owner must roll it back whole when
+    /// `body` throws, so a half-done body never commits.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if isInTransaction { return try body() }
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -92,6 +97,10 @@ public final class SQLiteDatabase {
     }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// True between BEGIN and COMMIT/ROLLBACK (SQLite may also end a transaction itself on an
+    /// I/O or disk-full error, which this reflects).
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 }

@@ -75,7 +75,8 @@ struct Daemon: Service {
         let info = Router.DaemonInfo(redisTarget: endpoint.description, journalPath: journalPath,
                                      faultInjection: config.faultInjection,
                                      metrics: { registry.emitToString() },
-                                     wedge: { journal.wedge(seconds: 3600) })
+                                     wedge: { journal.wedge(seconds: 3600) },
+                                     stockScriptSHA: { try await stock.purchaseScriptSHA() })
         let access = AccessPolicy(adminGroup: config.adminGroup)
         let limits = Limits(maxConnections: config.maxConnections, maxInflight: config.maxInflight)
         let requestTimeout = TimeAmount.milliseconds(Int64(config.requestTimeoutSeconds * 1000))
@@ -114,6 +115,8 @@ struct Daemon: Service {
         let monitor = HealthMonitor(coordinator: coordinator, journal: journal, eventLoop: group.next(), notifier: notifier, logger: logger)
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await coordinator.runTimeoutChecks() }
+            tasks.addTask { await coordinator.loadSoldOutHistory() }
+            tasks.addTask { await coordinator.runSoldOutRefresh(interval: coordinator.config.soldOutRefreshInterval) }
             tasks.addTask { await monitor.run() }
             tasks.addTask { await self.reloadOnSIGHUP(coordinator) }
             // Wait for SIGTERM/SIGINT (delivered as graceful shutdown by the service group).

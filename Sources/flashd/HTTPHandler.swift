@@ -1,3 +1,4 @@
+import Control
 import NIOCore
 import NIOHTTP1
 
@@ -8,6 +9,8 @@ struct Request: Sendable {
     var query: [String: String]
     var body: [UInt8]
     var peer: Peer
+    /// A purchase's body, once `Router.immediate` has decoded it (so the normal path doesn't again).
+    var buy: API.Buy?
 
     init(method: HTTPMethod, uri: String, body: [UInt8], peer: Peer = .remote) {
         self.method = method
@@ -85,6 +88,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             let keepAlive = head.isKeepAlive
+            var request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
+            // Ping and the sold-out fast path answer here, on the event loop: no task, no actor.
+            if let answer = router.immediate(&request) {
+                write(answer, keepAlive: keepAlive, context: context)
+                return
+            }
             guard limits.startRequest() else {
                 // A burst past capacity: answer at once, touching neither Redis nor SQLite.
                 var r = Router.errorResponse(.serviceUnavailable, "overloaded", "too many requests in progress; retry shortly")
@@ -92,7 +101,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 write(r, keepAlive: keepAlive, context: context)
                 return
             }
-            let request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
             let router = self.router
             let limits = self.limits
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)

@@ -21,7 +21,34 @@ struct Router: Sendable {
         var wedge: @Sendable () -> Void
         /// Serve GET /metrics only (the optional TCP listener for scrapers).
         var metricsOnly = false
+        /// The SHA of the purchase script, loaded into Redis (for `bench`'s Lua ceiling).
+        var stockScriptSHA: @Sendable () async throws -> String = {
+            throw EngineError(.internalError, "no stock script in this configuration")
+        }
     }
+
+    /// Answers that need no suspension, given on the event loop: the no-op ping (the benchmark's
+    /// ceiling: socket and HTTP alone), and purchases the sold-out gate refuses. Anything else
+    /// returns nil for `handle`; a purchase leaves its decoded body in `request.buy`.
+    func immediate(_ request: inout Request) -> Response? {
+        guard !info.metricsOnly else { return nil }
+        switch (request.method, request.path) {
+        case (.GET, "/v1/ping"):
+            return Self.pong
+        case (.POST, "/v1/purchases"):
+            // A body that doesn't decode gets its precise error from the normal path.
+            guard let body = try? decode(API.Buy.self, request) else { return nil }
+            request.buy = body
+            guard body.crashAfter == nil, body.crashMode == nil,
+                  let gid = coordinator.soldOutAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return nil }
+            return json(.conflict, API.ErrorBody(error: FailureReason.soldOut.rawValue,
+                                                 message: Self.message(.soldOut, item: body.item), gid: gid))
+        default:
+            return nil
+        }
+    }
+
+    static let pong = Response(status: .ok, body: Array(#"{"ok":true}"#.utf8))
 
     func handle(_ request: Request) async -> Response {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
@@ -35,7 +62,7 @@ struct Router: Sendable {
         if info.metricsOnly { return Self.errorResponse(.notFound, "not_found", "this listener serves GET /metrics only") }
         do {
             switch (request.method, route) {
-            case (.GET, ["v1", "ping"]): return json(.ok, ["ok": true])
+            case (.GET, ["v1", "ping"]): return Self.pong
             case (.POST, ["v1", "debug", "wedge"]):
                 try requireAdmin(request, "wedge")
                 guard info.faultInjection else {
@@ -44,6 +71,8 @@ struct Router: Sendable {
                 info.wedge()
                 return json(.accepted, ["wedged": true])
             case (.GET, ["v1", "status"]): return json(.ok, await status())
+            case (.GET, ["v1", "debug", "stock-script"]):
+                return json(.ok, API.StockScript(redis: info.redisTarget, sha: try await info.stockScriptSHA()))
             case (.GET, ["v1", "sales"]): return json(.ok, API.Sales(sales: try await coordinator.listSales().map(Self.sale)))
             case (.POST, ["v1", "sales"]):
                 try requireAdmin(request, "create sale")
@@ -63,7 +92,7 @@ struct Router: Sendable {
                 _ = try await coordinator.reset(item: item, stock: body.stock, limitPerUser: body.limitPerUser)
                 return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
             case (.POST, ["v1", "purchases"]):
-                let body = try decode(API.Buy.self, request)
+                let body = try request.buy ?? decode(API.Buy.self, request)
                 if body.crashAfter != nil { try requireAdmin(request, "fault injection") }
                 return try await buy(body)
             case (.GET, ["v1", "orders"]):
@@ -145,7 +174,8 @@ struct Router: Sendable {
             counters: ["ordered": c.ordered, "sold_out": c.soldOut, "limit_reached": c.limitReached,
                        "other_refusals": c.otherRefusals, "replayed": c.replayed, "errors": c.errors,
                        "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
-                       "resolve_retries": c.resolveRetries])
+                       "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems],
+            peakRSSBytes: Self.peakRSSBytes())
     }
 
     // MARK: decoding and encoding
@@ -186,6 +216,7 @@ struct Router: Sendable {
         switch segments {
         case ["v1", "ping"], ["v1", "status"], ["v1", "orders"], ["v1", "txns"], ["v1", "audit"], ["metrics"]: allowed = "GET"
         case ["v1", "debug", "wedge"]: allowed = "POST"
+        case ["v1", "debug", "stock-script"]: allowed = "GET"
         case ["v1", "sales"]: allowed = "GET, POST"
         case ["v1", "purchases"]: allowed = "POST"
         case ["v1", "sales", "*"]: allowed = "GET"
@@ -229,6 +260,14 @@ struct Router: Sendable {
         case .saleReset: return "the sale of \(item) was reset during the purchase; buy again"
         case .unknownSale: return "no sale for item \(item)"
         }
+    }
+
+    /// VmHWM from /proc/self/status: the most memory the daemon has held resident.
+    static func peakRSSBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+        return kb * 1024
     }
 
     static func randomRequestID() -> String {

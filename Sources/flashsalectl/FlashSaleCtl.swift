@@ -41,5 +41,5 @@ struct FlashSaleCtl: ParsableCommand {
         discussion: Exit.help,
         version: API.version,
         subcommands: [SaleCommand.self, BuyCommand.self, StatusCommand.self, OrdersCommand.self, TxnsCommand.self,
-                      AuditCommand.self, SimulateCommand.self, DebugCommand.self])
+                      AuditCommand.self, SimulateCommand.self, BenchCommand.self, DebugCommand.self])
 }

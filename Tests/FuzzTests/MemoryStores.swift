@@ -106,5 +106,6 @@ actor MemoryJournal: Journal {
     /// The fuzzer sells one item; per-item counts are the totals.
     func counts(item: String, round: Int) -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
     func totals() -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
+    func history(after rowID: Int64, limit: Int) -> (rows: [JournalEntry], next: Int64?) { ([], nil) }
     func ping() {}
 }

@@ -1,0 +1,52 @@
+/// Upkeep of the sold-out fast path (`SoldOutGate`).
+extension Coordinator {
+    /// Reads every journal row into the gate's filters, a page at a time, then opens the fast
+    /// path. Runs in the background after start-up: until it is done, sold-out answers take
+    /// the normal path, which is slower but never wrong.
+    public func loadSoldOutHistory(pageSize: Int = 5000) async {
+        let started = clock.now
+        var after: Int64 = 0
+        var rows = 0
+        while !Task.isCancelled {
+            do {
+                let page = try await journal.history(after: after, limit: pageSize)
+                gate.remember(page.rows.compactMap { r in GlobalTransactionID.digest(ofGID: r.gid).map { (r.item, r.round, $0) } })
+                rows += page.rows.count
+                guard let next = page.next else {
+                    gate.markHistoryLoaded()
+                    logger.info("sold-out fast path open", metadata: [
+                        "journal_rows": "\(rows)", "ms": "\((clock.now - started).milliseconds)",
+                    ])
+                    return
+                }
+                after = next
+            } catch {
+                // The journal is failing; the health monitor says so. Try again shortly.
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Every `interval`, re-reads each flagged sale from Redis and drops the flag when a
+    /// restock or reset (on any node) gave it stock again. This bounds how long a node keeps
+    /// answering "sold out" after another node restocked: `interval` plus one Redis round trip.
+    public func runSoldOutRefresh(interval: Duration) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            for flag in gate.flagged() {
+                guard let sale = try? await stock.sale(item: flag.item) else { continue }
+                if gate.refreshed(sale) {
+                    cache(sale)
+                    logger.info("sold-out flag dropped: the sale has stock again", metadata: [
+                        "item": "\(sale.item)", "round": "\(sale.round)", "remaining": "\(sale.remaining)",
+                    ])
+                }
+            }
+            metrics.soldOutItems.record(gate.soldOutCount)
+        }
+    }
+}

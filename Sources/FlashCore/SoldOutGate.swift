@@ -1,0 +1,137 @@
+import Synchronization
+
+/// The sold-out fast path: once an item is known sold out, a purchase of it is answered
+/// `sold_out` from this flag, on the connection's own event loop, without touching Redis, the
+/// journal or the coordinator.
+///
+/// It is safe because it only ever refuses, and only purchases that never started:
+/// - the flag is set from the purchase script's own answer (sold out, or the last unit taken)
+///   and is dropped by a restock or reset on this node at once, and on any node by the
+///   coordinator's refresh, which re-reads every flagged sale from Redis every `refreshInterval`
+///   (a restock raises the stock and the total, a reset changes the round);
+/// - a request whose gid may have a journal row (the filter says "maybe") takes the normal path,
+///   so a retry of a purchase that got an order still gets its order back (G5);
+/// - until the journal's history has been read into the filters (`historyLoaded`, in the
+///   background after start-up) nothing is answered here.
+///
+/// A fast sold-out answer is not journaled: the purchase never began. The same request later
+/// (same request id) is answered by whatever the sale says then.
+public final class SoldOutGate: Sendable {
+    struct Entry: Sendable {
+        var round: Int
+        /// Digests of every purchase this node journaled (or is journaling) in `round`.
+        var seen = DigestFilter()
+        var soldOut = false
+        /// The sale's total when the flag was first confirmed by a refresh: a restock changes it.
+        var total: Int?
+    }
+
+    private let state = Mutex<(entries: [String: Entry], historyLoaded: Bool)>(([:], false))
+    public let node: String
+
+    public init(node: String) {
+        self.node = node
+    }
+
+    /// The fast answer's gid, or nil when the purchase must take the normal path. `requestID`
+    /// nil means the client sent none (and so can't retry): any gid is fresh then.
+    public func soldOutGID(item: String, user: String, requestID: String?) -> String? {
+        state.withLock { s -> String? in
+            guard s.historyLoaded, let e = s.entries[item], e.soldOut else { return nil }
+            guard let requestID else {
+                // No request id: no retry can refer to this purchase, so no journal row can exist.
+                return GlobalTransactionID.make(node: node, digest: UInt64.random(in: 0...UInt64.max))
+            }
+            let digest = GlobalTransactionID.digest(item: item, round: e.round, user: user, requestID: requestID)
+            return e.seen.contains(digest) ? nil : GlobalTransactionID.make(node: node, digest: digest)
+        }
+    }
+
+    /// Called before a purchase's journal write, so that from then on its retries take the
+    /// normal path even if the item sells out meanwhile.
+    public func willJournal(item: String, round: Int, gid: String) {
+        guard let digest = GlobalTransactionID.digest(ofGID: gid) else { return }
+        state.withLock { s in
+            var e = s.entries[item] ?? Entry(round: round)
+            if e.round != round {
+                // A newer round is what the flag and filter are about; an older one is history.
+                guard round > e.round else { return }
+                e = Entry(round: round)
+            }
+            e.seen.insert(digest)
+            s.entries[item] = e
+        }
+    }
+
+    /// The purchase script said sold out (or took the last unit) in `round`.
+    public func markSoldOut(item: String, round: Int) {
+        state.withLock { s in
+            var e = s.entries[item] ?? Entry(round: round)
+            guard e.round == round else { return }
+            e.soldOut = true
+            s.entries[item] = e
+        }
+    }
+
+    /// The sale changed here (restock, reset, create): it may have stock again.
+    public func clear(item: String, round: Int) {
+        state.withLock { s in
+            if var e = s.entries[item], e.round == round {
+                e.soldOut = false
+                e.total = nil
+                s.entries[item] = e
+            } else if s.entries[item].map({ round > $0.round }) ?? true {
+                s.entries[item] = Entry(round: round)
+            }
+        }
+    }
+
+    /// Items flagged sold out, with the round and total the flag was taken at.
+    public func flagged() -> [(item: String, round: Int, total: Int?)] {
+        state.withLock { s in s.entries.compactMap { $0.value.soldOut ? ($0.key, $0.value.round, $0.value.total) : nil } }
+    }
+
+    /// A refresh read `sale` from Redis for a flagged item: keep the flag only if nothing changed.
+    /// Returns true when the flag was dropped.
+    @discardableResult
+    public func refreshed(_ sale: SaleInfo) -> Bool {
+        state.withLock { s -> Bool in
+            guard var e = s.entries[sale.item], e.soldOut else { return false }
+            if sale.round != e.round {
+                if sale.round > e.round { s.entries[sale.item] = Entry(round: sale.round) }
+                return true
+            }
+            if sale.remaining > 0 || (e.total != nil && e.total != sale.total) {
+                e.soldOut = false
+                e.total = nil
+                s.entries[sale.item] = e
+                return true
+            }
+            e.total = sale.total
+            s.entries[sale.item] = e
+            return false
+        }
+    }
+
+    /// Adds the digests of journal rows written before this process started (their round must
+    /// be the item's current one to matter).
+    public func remember(_ rows: [(item: String, round: Int, digest: UInt64)]) {
+        state.withLock { s in
+            for r in rows {
+                var e = s.entries[r.item] ?? Entry(round: r.round)
+                if r.round < e.round { continue }
+                if r.round > e.round { e = Entry(round: r.round) }
+                e.seen.insert(r.digest)
+                s.entries[r.item] = e
+            }
+        }
+    }
+
+    /// The journal's history is in the filters: fast answers may start.
+    public func markHistoryLoaded() {
+        state.withLock { $0.historyLoaded = true }
+    }
+
+    public var soldOutCount: Int { state.withLock { s in s.entries.values.filter(\.soldOut).count } }
+    public var isHistoryLoaded: Bool { state.withLock { $0.historyLoaded } }
+}

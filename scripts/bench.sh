@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# `make bench`: the release flashd against a private redis-server in a temporary directory, then
+# `flashsalectl bench` for each scenario, the latency at half the peak rate, and recovery of
+# RECOVERY_TXNS prepared transactions after kill -9. Prints a short table; the JSON of every run
+# stays in $OUT (default out/bench).
+#
+#   DURATION=5 CONNECTIONS=64 STOCK=10000 RECOVERY_TXNS=10000 make bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-64}
+STOCK=${STOCK:-10000}
+RECOVERY_TXNS=${RECOVERY_TXNS:-10000}
+OUT=${OUT:-out/bench}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+scripts/install-deps.sh >&2
+BIN=$(scripts/build-release.sh)
+
+DIR=$(mktemp -d /tmp/flashd-bench.XXXXXX)   # short: sun_path holds 108 bytes
+cleanup() {
+  [ -n "${FLASHD_PID:-}" ] && kill -TERM "$FLASHD_PID" 2>/dev/null && wait "$FLASHD_PID" 2>/dev/null || true
+  [ -f "$DIR/redis.pid" ] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+# appendfsync everysec: Redis' usual durable setting (flashd warns when appendonly is off).
+redis-server --port 0 --unixsocket "$DIR/redis.sock" --save '' --appendonly yes --appendfsync everysec \
+  --dir "$DIR" --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
+for _ in $(seq 50); do [ -S "$DIR/redis.sock" ] && break; sleep 0.1; done
+
+export FLASHD_SOCKET="$DIR/flashd.sock"
+start_flashd() { # extra flags...
+  rm -f "$FLASHD_SOCKET"
+  "$BIN/flashd" --socket "$FLASHD_SOCKET" --redis "unix:$DIR/redis.sock" --state-dir "$DIR/state" \
+    --node-id bench --enable-fault-injection "$@" 2>>"$DIR/flashd.log" &
+  FLASHD_PID=$!
+}
+# Seconds from now until flashd answers a ping: it binds its socket only after recovery, and sends
+# READY=1 right after binding, so this is the time to READY plus one round trip.
+wait_ready() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  for _ in $(seq 3000); do
+    "$BIN/flashsalectl" status >/dev/null 2>&1 && break
+    sleep 0.005
+  done
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+
+start_flashd
+wait_ready >/dev/null
+CTL="$BIN/flashsalectl"
+run() { # name, bench args...
+  local name=$1; shift
+  echo "== bench $name: $*" >&2
+  "$CTL" --json bench --connections "$CONNECTIONS" --duration "$DURATION" "$@" >"$OUT/$name.json"
+}
+field() { # file, key
+  sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" "$1" | tr -d '"'
+}
+
+status=0
+run success --scenario success || status=1
+PEAK=$(field "$OUT/success.json" success_per_s)
+HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%d", p / 2 }')
+run success-half --scenario success --no-ceilings --rate "$HALF" || status=1
+run soldout --scenario soldout || status=1
+run sale --scenario sale --stock "$STOCK" --no-ceilings || status=1
+
+# Recovery: RECOVERY_TXNS purchases abandoned after the stock step, kept pending by a long check
+# delay, then kill -9 and a restart that must settle them all before it answers.
+echo "== recovery of $RECOVERY_TXNS prepared transactions" >&2
+kill -TERM "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+start_flashd --check-delay 3600
+wait_ready >/dev/null
+"$CTL" --json bench --scenario success --no-ceilings --connections "$CONNECTIONS" --duration 600 \
+  --requests "$RECOVERY_TXNS" --abandon after-stock >"$OUT/abandon.json" || true
+PENDING=$("$CTL" --json status | sed -n 's/.*"pending":\([0-9]*\).*/\1/p')
+kill -KILL "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+start_flashd
+RECOVERY_S=$(wait_ready)
+AFTER=$("$CTL" --json status | sed -n 's/.*"pending":\([0-9]*\).*/\1/p')
+"$CTL" audit >/dev/null || status=1
+# And with nothing pending.
+kill -KILL "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+start_flashd
+EMPTY_S=$(wait_ready)
+
+printf '\n%-14s %12s %12s %8s %9s %9s %11s %11s %7s\n' scenario success/s soldout/s errors p50_ms p99_ms noop/s script/s audit
+for name in success success-half soldout sale; do
+  f="$OUT/$name.json"
+  printf '%-14s %12s %12s %8s %9s %9s %11s %11s %7s\n' "$name" "$(field "$f" success_per_s)" "$(field "$f" soldout_per_s)" \
+    "$(field "$f" errors)" "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(field "$f" noop_per_s)" "$(field "$f" lua_per_s)" \
+    "$(field "$f" audit_consistent)"
+done
+printf '\nratios: success/no-op %s (target >= 0.5), sold-out/no-op %s (target >= 0.8)\n' \
+  "$(field "$OUT/success.json" success_to_noop)" "$(field "$OUT/soldout.json" soldout_to_noop)"
+printf 'p99 at half the peak rate (%s/s): %s ms (target <= 5)\n' "$HALF" "$(field "$OUT/success-half.json" p99_ms)"
+printf 'recovery: %s prepared, ready in %.3f s, %s pending after (target <= 2 s); empty journal: ready in %.3f s (target <= 0.3)\n' \
+  "$PENDING" "$RECOVERY_S" "$AFTER" "$EMPTY_S"
+PEAK_RSS=$(for f in "$OUT"/success.json "$OUT"/soldout.json "$OUT"/sale.json; do field "$f" daemon_peak_rss_mib; done | sort -n | tail -1)
+printf 'flashd peak RSS over the scenarios: %s MiB (target <= 64)\n' "$PEAK_RSS"
+echo "JSON: $OUT" >&2
+exit $status
