@@ -36,6 +36,10 @@ public final class SQLiteJournal: Journal {
                 try db.execute("PRAGMA journal_mode = WAL")
                 try db.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
                 try db.execute("PRAGMA foreign_keys = ON")
+                try db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                if try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") == 1 {
+                    try db.execute(JournalSchema.migrateFrom1)
+                }
                 try db.execute(JournalSchema.create)
                 let version = try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'")
                 guard version == JournalSchema.version else {
@@ -82,26 +86,25 @@ public final class SQLiteJournal: Journal {
 
     public func commitOrder(_ order: Order, nowMs: Int64) async throws -> Order {
         try await call { db in
-            try db.transaction {
-                guard let txn = try Self.loadTxn(db, gid: order.gid) else {
-                    throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
-                }
-                switch txn.state {
-                case .succeeded:
-                    if let existing = try Self.loadOrder(db, gid: order.gid) { return existing }
-                    throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
-                case .failed:
-                    // Can't happen while the barrier protocol holds: a failed gid has its rollback
-                    // marker, so no deduction for it can exist. Refuse loudly rather than guess.
-                    throw SQLiteError(code: 1, message: "transaction \(order.gid) already failed (\(txn.reason?.rawValue ?? "?"))")
-                case .prepared:
-                    try db.statement("INSERT INTO orders(\(JournalSchema.orderColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                        .run([.text(order.orderID), .text(order.gid), .text(order.item), .int(Int64(order.round)),
-                              .text(order.user), .text(order.requestID), .int(order.createdMs)])
-                    try db.statement("UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ? WHERE gid = ?")
-                        .run([.text(order.orderID), .int(nowMs), .text(order.gid)])
-                    return order
-                }
+            // The common case is one statement: the prepared row becomes the order.
+            try db.statement("""
+                UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
+                WHERE gid = ? AND state = 'prepared'
+                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .text(order.gid)])
+            if db.changes == 1 { return order }
+            guard let txn = try Self.loadTxn(db, gid: order.gid) else {
+                throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
+            }
+            switch txn.state {
+            case .succeeded:
+                if let existing = try Self.loadOrder(db, gid: order.gid) { return existing }
+                throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
+            case .failed:
+                // Can't happen while the barrier protocol holds: a failed gid has its rollback
+                // marker, so no deduction for it can exist. Refuse loudly rather than guess.
+                throw SQLiteError(code: 1, message: "transaction \(order.gid) already failed (\(txn.reason?.rawValue ?? "?"))")
+            case .prepared:
+                throw SQLiteError(code: 1, message: "transaction \(order.gid) stayed prepared")
             }
         }
     }
@@ -142,9 +145,13 @@ public final class SQLiteJournal: Journal {
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {
         try await call { db in
-            let filter = item == nil ? "" : "WHERE item = ?"
+            let filter = item == nil ? "" : "AND item = ?"
             let params: [SQLiteValue] = (item.map { [.text($0)] } ?? []) + [.int(Int64(limit))]
-            return try db.query("SELECT \(JournalSchema.orderColumns) FROM orders \(filter) ORDER BY created_ms DESC, order_id LIMIT ?",
+            // Newest purchases first, along the (state, created_ms) index.
+            return try db.query("""
+                SELECT \(JournalSchema.orderColumns) FROM txns WHERE state = 'succeeded' \(filter)
+                ORDER BY created_ms DESC, gid LIMIT ?
+                """,
                                 params) { s in
                 var rows: [Order] = []
                 while try s.step() { rows.append(Self.order(s)) }
@@ -168,8 +175,9 @@ public final class SQLiteJournal: Journal {
 
     public func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int) {
         try await call { db in
-            let orders = try db.scalarInt("SELECT COUNT(*) FROM orders WHERE item = ? AND round = ?", [.text(item), .int(Int64(round))])
-            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared' AND item = ? AND round = ?",
+            let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded'",
+                                          [.text(item), .int(Int64(round))])
+            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'prepared'",
                                            [.text(item), .int(Int64(round))])
             return (Int(orders), Int(pending))
         }
@@ -177,7 +185,7 @@ public final class SQLiteJournal: Journal {
 
     public func totals() async throws -> (orders: Int, pending: Int) {
         try await call { db in
-            let orders = try db.scalarInt("SELECT COUNT(*) FROM orders")
+            let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'")
             let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
             return (Int(orders), Int(pending))
         }
@@ -211,7 +219,7 @@ public final class SQLiteJournal: Journal {
     }
 
     private static func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {
-        try db.query("SELECT \(JournalSchema.orderColumns) FROM orders WHERE gid = ?", [.text(gid)]) { s in
+        try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE gid = ? AND state = 'succeeded'", [.text(gid)]) { s in
             try s.step() ? order(s) : nil
         }
     }

@@ -76,6 +76,10 @@ struct Daemon: Service {
                                      faultInjection: config.faultInjection,
                                      metrics: { registry.emitToString() },
                                      wedge: { journal.wedge(seconds: 3600) },
+                                     storageCounters: {
+                                         let g = journal.groupCommitStatistics
+                                         return ["journal_commits": g.commits, "journal_calls": g.calls, "journal_largest_batch": g.largest]
+                                     },
                                      stockScriptSHA: { try await stock.purchaseScriptSHA() })
         let access = AccessPolicy(adminGroup: config.adminGroup)
         let limits = Limits(maxConnections: config.maxConnections, maxInflight: config.maxInflight)

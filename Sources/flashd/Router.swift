@@ -21,6 +21,8 @@ struct Router: Sendable {
         var wedge: @Sendable () -> Void
         /// Serve GET /metrics only (the optional TCP listener for scrapers).
         var metricsOnly = false
+        /// Counters kept below the engine (group commits), merged into status' counters.
+        var storageCounters: @Sendable () -> [String: Int] = { [:] }
         /// The SHA of the purchase script, loaded into Redis (for `bench`'s Lua ceiling).
         var stockScriptSHA: @Sendable () async throws -> String = {
             throw EngineError(.internalError, "no stock script in this configuration")
@@ -174,7 +176,8 @@ struct Router: Sendable {
             counters: ["ordered": c.ordered, "sold_out": c.soldOut, "limit_reached": c.limitReached,
                        "other_refusals": c.otherRefusals, "replayed": c.replayed, "errors": c.errors,
                        "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
-                       "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems],
+                       "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems]
+                .merging(info.storageCounters()) { a, _ in a },
             peakRSSBytes: Self.peakRSSBytes())
     }
 

@@ -101,6 +101,114 @@ import TestSupport
         await j.close()
     }
 
+    /// Group commit: many concurrent writers share commits, and every acknowledged write is in
+    /// the file when it is reopened (no reply before its batch committed).
+    @Test func concurrentWritesShareCommitsAndAllLand() async throws {
+        let j = try await SQLiteJournal(path: path)
+        let n = 400
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<n {
+                group.addTask {
+                    _ = try await j.prepare(record("g\(i)", user: "u\(i)"))
+                    if i % 2 == 0 {
+                        _ = try await j.commitOrder(order("g\(i)"), nowMs: 2000)
+                    } else {
+                        try await j.commitFailure(gid: "g\(i)", reason: .soldOut, nowMs: 2000)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let stats = j.groupCommitStatistics
+        #expect(stats.calls >= 2 * n)
+        #expect(stats.commits < stats.calls, "no two calls ever shared a commit: \(stats)")
+        await j.close()
+        let reopened = try await SQLiteJournal(path: path)
+        #expect(try await reopened.totals() == (n / 2, 0))
+        #expect(try await reopened.transactions(state: .failed, limit: 1000).count == n / 2)
+        await reopened.close()
+    }
+
+    /// A call that fails inside a batch must not take the others down with it, nor commit half
+    /// of itself: the batch is rolled back and each call runs again alone.
+    @Test func aFailingCallInABatchFailsAloneAndCommitsNothingOfItself() async throws {
+        let j = try await SQLiteJournal(path: path)
+        _ = try await j.prepare(record("bad"))
+        try await j.commitFailure(gid: "bad", reason: .rolledBack, nowMs: 1500)
+        let results = await withTaskGroup(of: (String, Bool).self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    do {
+                        _ = try await j.prepare(record("ok\(i)", user: "u\(i)"))
+                        _ = try await j.commitOrder(order("ok\(i)"), nowMs: 2000)
+                        return ("ok\(i)", true)
+                    } catch {
+                        return ("ok\(i)", false)
+                    }
+                }
+            }
+            group.addTask {
+                // Refused: the transaction already failed (it has its rollback marker).
+                (try? await j.commitOrder(order("bad"), nowMs: 2000)) == nil ? ("bad", false) : ("bad", true)
+            }
+            var all: [(String, Bool)] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.filter { $0.0 != "bad" }.allSatisfy { $0.1 })
+        #expect(results.first { $0.0 == "bad" }?.1 == false)
+        #expect(try await j.transaction(gid: "bad")?.state == .failed)
+        #expect(try await j.order(gid: "bad") == nil)
+        #expect(try await j.totals() == (50, 0))
+        await j.close()
+    }
+
+    /// A journal written by version 1 (orders in a table of their own) opens as version 2 with
+    /// every order, every pending transaction and the `orders` view for the sqlite3 shell.
+    @Test func aVersion1JournalIsMigrated() async throws {
+        let v1 = """
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE txns(gid TEXT PRIMARY KEY, item TEXT NOT NULL, round INTEGER NOT NULL, user TEXT NOT NULL,
+              request_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('prepared', 'succeeded', 'failed')), reason TEXT,
+              order_id TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, next_check_ms INTEGER NOT NULL,
+              attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+            CREATE INDEX txns_prepared ON txns(item, round) WHERE state = 'prepared';
+            CREATE INDEX txns_state ON txns(state, created_ms);
+            CREATE TABLE orders(order_id TEXT PRIMARY KEY, gid TEXT NOT NULL UNIQUE REFERENCES txns(gid), item TEXT NOT NULL,
+              round INTEGER NOT NULL, user TEXT NOT NULL, request_id TEXT NOT NULL, created_ms INTEGER NOT NULL);
+            CREATE INDEX orders_item ON orders(item, round);
+            INSERT INTO meta VALUES ('schema_version', '1');
+            INSERT INTO txns VALUES ('g1', 'sku', 1, 'alice', 'r-g1', 'succeeded', NULL, 'ord-g1', 1000, 2000, 4000, 0, NULL);
+            INSERT INTO orders VALUES ('ord-g1', 'g1', 'sku', 1, 'alice', 'r-g1', 1500);
+            INSERT INTO txns VALUES ('g2', 'sku', 1, 'bob', 'r-g2', 'prepared', NULL, NULL, 1100, 1100, 4100, 0, NULL);
+            """
+        _ = try Shell.run(try Executables.find("sqlite3"), [path, v1])
+        let j = try await SQLiteJournal(path: path)
+        #expect(try await j.order(gid: "g1") == Order(orderID: "ord-g1", gid: "g1", item: "sku", round: 1, user: "alice",
+                                                      requestID: "r-g1", createdMs: 1500))
+        #expect(try await j.preparedTransactions().map(\.gid) == ["g2"])
+        #expect(try await j.counts(item: "sku", round: 1) == (1, 1))
+        await j.close()
+        let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT order_id, created_ms FROM orders; SELECT value FROM meta;"])
+        #expect(out == "ord-g1|1500\n2\n")
+    }
+
+    /// The sold-out gate reads the journal's history a page at a time, in write order.
+    @Test func historyPagesThroughEveryRowOnce() async throws {
+        let j = try await SQLiteJournal(path: path)
+        for i in 0..<25 { _ = try await j.prepare(record("g\(i)", user: "u\(i)")) }
+        var seen: [String] = []
+        var after: Int64 = 0
+        while true {
+            let page = try await j.history(after: after, limit: 10)
+            seen += page.rows.map(\.gid)
+            guard let next = page.next else { break }
+            after = next
+        }
+        #expect(seen == (0..<25).map { "g\($0)" })
+        await j.close()
+    }
+
     @Test func unopenableJournalIsAnEngineError() async throws {
         await #expect(throws: EngineError.self) { _ = try await SQLiteJournal(path: dir + "/missing/dir/j.db") }
     }
