@@ -63,6 +63,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Control"], path: "Tests/TestSupport"),
         // `make torture`: randomized kill -9 rounds against the real binaries; never shipped.
         .executableTarget(name: "flashd-torture", dependencies: ["TestSupport", "Control"], path: "Tests/Torture"),
+        // `make bench`: the journal alone, the ceiling SQLite puts on purchases; never shipped.
+        .executableTarget(name: "flashd-journal-bench", dependencies: ["FlashCore", "FlashStorage"], path: "Tests/JournalBench"),
         .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore"]),
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),

@@ -39,12 +39,12 @@ struct Router: Sendable {
             return Self.pong
         case (.POST, "/v1/purchases"):
             // A body that doesn't decode gets its precise error from the normal path.
-            guard let body = try? decode(API.Buy.self, request) else { return nil }
+            guard let body = PurchaseJSON.decodeBuy(request.body) ?? (try? decode(API.Buy.self, request)) else { return nil }
             request.buy = body
             guard body.crashAfter == nil, body.crashMode == nil,
                   let gid = coordinator.soldOutAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return nil }
-            return json(.conflict, API.ErrorBody(error: FailureReason.soldOut.rawValue,
-                                                 message: Self.message(.soldOut, item: body.item), gid: gid))
+            return Response(status: .conflict, body: PurchaseJSON.encode(API.ErrorBody(
+                error: FailureReason.soldOut.rawValue, message: Self.message(.soldOut, item: body.item), gid: gid)))
         default:
             return nil
         }
@@ -148,10 +148,11 @@ struct Router: Sendable {
         let requestID = body.requestID ?? Self.randomRequestID()
         switch try await coordinator.buy(item: body.item, user: body.user, requestID: requestID, fault: fault) {
         case .ordered(let order, let replayed):
-            return json(.created, Self.order(order, replayed: replayed))
+            return Response(status: .created, body: PurchaseJSON.encode(Self.order(order, replayed: replayed)))
         case .refused(let reason, let gid, _):
             let status: HTTPResponseStatus = reason == .unknownSale ? .notFound : .conflict
-            return json(status, API.ErrorBody(error: reason.rawValue, message: Self.message(reason, item: body.item), gid: gid))
+            return Response(status: status, body: PurchaseJSON.encode(
+                API.ErrorBody(error: reason.rawValue, message: Self.message(reason, item: body.item), gid: gid)))
         }
     }
 
@@ -245,14 +246,13 @@ struct Router: Sendable {
         case .faultInjectionDisabled, .forbidden: status = .forbidden
         }
         let body = API.ErrorBody(error: e.code.rawValue, message: e.message, gid: e.gid, field: e.field)
-        var r = Response(status: status, body: (try? JSONEncoder().encode(body)).map(Array.init) ?? [])
+        var r = Response(status: status, body: PurchaseJSON.encode(body))
         if status == .serviceUnavailable { r.headers.append(("Retry-After", "1")) }
         return r
     }
 
     static func errorResponse(_ status: HTTPResponseStatus, _ code: String, _ message: String) -> Response {
-        let body = API.ErrorBody(error: code, message: message)
-        return Response(status: status, body: (try? JSONEncoder().encode(body)).map(Array.init) ?? [])
+        Response(status: status, body: PurchaseJSON.encode(API.ErrorBody(error: code, message: message)))
     }
 
     static func message(_ reason: FailureReason, item: String) -> String {
