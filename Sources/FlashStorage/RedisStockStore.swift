@@ -14,7 +14,7 @@ public final class RedisStockStore: StockStore {
     private let next = Atomic<Int>(0)
     private let shas = Mutex<[String: String]>([:])
 
-    public init(endpoint: RedisEndpoint, prefix: String = "flashd:", connections count: Int = 4,
+    public init(endpoint: RedisEndpoint, prefix: String = "flashd:", connections count: Int = 2,
                 commandTimeoutMs: Int = 1000) {
         self.endpoint = endpoint
         self.keys = RedisKeys(prefix: prefix)

@@ -5,7 +5,7 @@ struct DaemonConfig: Sendable {
     var socketPath = "/run/flashd/flashd.sock"
     var redis = "127.0.0.1:6379"
     var redisPrefix = "flashd:"
-    var redisConnections = 4
+    var redisConnections = 2
     var stateDir = "/var/lib/flashd"
     var nodeID = "flashd"
     var checkDelaySeconds = 3.0

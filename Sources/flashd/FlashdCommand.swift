@@ -33,7 +33,7 @@ struct FlashdCommand: AsyncParsableCommand {
     @Option(help: "Prefix of every Redis key flashd writes (default flashd:).")
     var redisPrefix: String?
 
-    @Option(help: "Blocking Redis connections, each on its own thread (default 4).")
+    @Option(help: "Redis connections, each pipelining on its own thread (default 2).")
     var redisConnections: Int?
 
     @Option(help: "Directory of the SQLite journal (default $STATE_DIRECTORY, else /var/lib/flashd).")
