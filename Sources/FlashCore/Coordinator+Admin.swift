@@ -107,6 +107,8 @@ extension Coordinator {
         /// Sold-out answers given by the gate, without Redis or the journal.
         public var fastSoldOut: Int
         public var soldOutItems: Int
+        /// The gate has read the journal's history: fast answers may be given.
+        public var fastPathOpen: Bool
     }
 
     public func status() async -> Status {
@@ -129,7 +131,8 @@ extension Coordinator {
                       redisOK: redisOK, redisError: redisError, journalOK: journalOK, journalError: journalError,
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
                       inflight: inflight.count, sales: saleCount, draining: draining,
-                      fastSoldOut: fastSoldOut.load(ordering: .relaxed), soldOutItems: gate.soldOutCount)
+                      fastSoldOut: fastSoldOut.load(ordering: .relaxed), soldOutItems: gate.soldOutCount,
+                      fastPathOpen: gate.isHistoryLoaded)
     }
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {

@@ -177,7 +177,8 @@ struct Router: Sendable {
             counters: ["ordered": c.ordered, "sold_out": c.soldOut, "limit_reached": c.limitReached,
                        "other_refusals": c.otherRefusals, "replayed": c.replayed, "errors": c.errors,
                        "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
-                       "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems]
+                       "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems,
+                       "sold_out_gate_open": s.fastPathOpen ? 1 : 0]
                 .merging(info.storageCounters()) { a, _ in a },
             peakRSSBytes: Self.peakRSSBytes())
     }

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `flashsalectl bench` end to end, briefly: every scenario prints the JSON object scripts and
+/// `make bench` read, with figures that add up, and the run ends with a consistent audit. The
+/// sale scenario is a small real flash sale: far more buyers than stock, and exactly the stock sold.
+@Suite(.serialized) struct BenchCommandTests {
+    func bench(_ flashd: FlashdProcess, _ args: String...) throws -> [String: Any] {
+        let r = try flashd.ctl(["--json", "bench", "--duration", "1", "--connections", "8", "--quiet"] + args)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r)")
+        #expect(r.status == 0, "\(r.stderr)")
+        for key in ["scenario", "connections", "requests", "success_per_s", "soldout_per_s", "errors", "p50_ms", "p99_ms",
+                    "audit_consistent"] {
+            #expect(obj[key] != nil, "missing \(key)")
+        }
+        return obj
+    }
+
+    @Test func everyScenarioReportsAndAudits() throws {
+        let redis = try RedisServer()
+        let flashd = try FlashdProcess(redis: redis)
+
+        let success = try bench(flashd, "--scenario", "success")
+        #expect((success["success"] as? Int ?? 0) > 0 && success["soldout"] as? Int == 0 && success["errors"] as? Int == 0)
+        #expect((success["noop_per_s"] as? Double ?? 0) > 0, "the no-op ceiling")
+        #expect((success["lua_per_s"] as? Double ?? 0) > 0, "the script ceiling (redis-benchmark): \(success["lua_note"] ?? "")")
+        #expect(success["audit_consistent"] as? Bool == true)
+
+        let soldout = try bench(flashd, "--scenario", "soldout", "--no-ceilings")
+        #expect(soldout["success"] as? Int == 0 && (soldout["soldout"] as? Int ?? 0) > 0 && soldout["errors"] as? Int == 0)
+
+        let sale = try bench(flashd, "--scenario", "sale", "--stock", "50", "--no-ceilings")
+        #expect(sale["success"] as? Int == 50, "exactly the stock sells: \(sale)")
+        #expect((sale["soldout"] as? Int ?? 0) > 0 && sale["oversold"] as? Bool == false)
+        #expect(sale["audit_consistent"] as? Bool == true && sale["audit_settled"] as? Bool == true)
+        #expect(try flashd.settled())
+    }
+
+    @Test func badOptionsAreUsageErrors() throws {
+        let redis = try RedisServer()
+        let flashd = try FlashdProcess(redis: redis)
+        #expect(try flashd.ctl("bench", "--connections", "0").status == 64)
+        #expect(try flashd.ctl("bench", "--scenario", "nope").status == 64)
+        #expect(try flashd.ctl("bench", "--abandon", "later").status == 64)
+    }
+}

@@ -1,0 +1,73 @@
+import Testing
+@testable import FlashCore
+
+/// The sold-out gate and its filter, without I/O.
+@Suite struct SoldOutGateTests {
+    @Test func filterHasNoFalseNegativesAndFewFalsePositives() {
+        var f = DigestFilter(initialCapacity: 64)
+        var rng = SystemRandomNumberGenerator()
+        let inserted = (0..<100_000).map { _ in rng.next() as UInt64 }
+        for d in inserted { f.insert(d) }
+        #expect(inserted.allSatisfy(f.contains), "a remembered digest must always be found")
+        let probes = 100_000
+        let falsePositives = (0..<probes).filter { _ in f.contains(rng.next()) }.count
+        // ~1% per layer, over a dozen layers; a broken filter says yes to nearly everything.
+        #expect(Double(falsePositives) / Double(probes) < 0.05, "false positives: \(falsePositives)")
+        #expect(f.bytes < 100_000 * 4, "memory grows with the digests, a few bytes each: \(f.bytes)")
+    }
+
+    @Test func onlyAFlaggedItemWithAKnownHistoryIsAnsweredAndNeverAJournaledGID() {
+        let gate = SoldOutGate(node: "n1")
+        let gid = GlobalTransactionID.make(node: "n1", item: "sku", round: 1, user: "alice", requestID: "r1")
+        gate.willJournal(item: "sku", round: 1, gid: gid)
+        gate.markSoldOut(item: "sku", round: 1)
+        #expect(gate.soldOutGID(item: "sku", user: "bob", requestID: "r2") == nil, "history not read yet")
+        gate.markHistoryLoaded()
+        #expect(gate.soldOutGID(item: "sku", user: "alice", requestID: "r1") == nil, "journaled: normal path")
+        let bob = gate.soldOutGID(item: "sku", user: "bob", requestID: "r2")
+        #expect(bob == GlobalTransactionID.make(node: "n1", item: "sku", round: 1, user: "bob", requestID: "r2"))
+        #expect(gate.soldOutGID(item: "sku", user: "bob", requestID: nil)?.hasPrefix("n1-") == true)
+        #expect(gate.soldOutGID(item: "other", user: "bob", requestID: "r2") == nil)
+    }
+
+    @Test func restockResetAndRefreshDropTheFlag() {
+        let gate = SoldOutGate(node: "n1")
+        gate.markHistoryLoaded()
+        gate.markSoldOut(item: "sku", round: 1)
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") != nil)
+        gate.clear(item: "sku", round: 1)  // restock here
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+
+        gate.markSoldOut(item: "sku", round: 1)
+        // A refresh that finds nothing changed keeps the flag and learns the total…
+        #expect(!gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 10, remaining: 0)))
+        // …and one that finds a restock elsewhere (the total moved, the units already gone) drops it.
+        #expect(gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 12, remaining: 0)))
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+
+        gate.markSoldOut(item: "sku", round: 1)
+        #expect(gate.refreshed(SaleInfo(item: "sku", round: 2, limitPerUser: 1, total: 5, remaining: 5)), "a reset elsewhere")
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        // A late flag for the old round changes nothing.
+        gate.markSoldOut(item: "sku", round: 1)
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+    }
+
+    @Test func historyFromOlderRoundsIsDropped() {
+        let gate = SoldOutGate(node: "n1")
+        let old = GlobalTransactionID.digest(item: "sku", round: 1, user: "a", requestID: "r")
+        let current = GlobalTransactionID.digest(item: "sku", round: 2, user: "b", requestID: "r")
+        gate.remember([("sku", 1, old), ("sku", 2, current)])
+        gate.markHistoryLoaded()
+        gate.markSoldOut(item: "sku", round: 2)
+        #expect(gate.soldOutGID(item: "sku", user: "b", requestID: "r") == nil)
+        #expect(gate.soldOutGID(item: "sku", user: "a", requestID: "r") != nil)
+    }
+
+    @Test func digestRoundTripsThroughTheGID() {
+        let d = GlobalTransactionID.digest(item: "i", round: 3, user: "u", requestID: "r")
+        let gid = GlobalTransactionID.make(node: "node-1", digest: d)
+        #expect(GlobalTransactionID.digest(ofGID: gid) == d)
+        #expect(gid == GlobalTransactionID.make(node: "node-1", item: "i", round: 3, user: "u", requestID: "r"))
+    }
+}
