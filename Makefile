@@ -1,7 +1,7 @@
 # flashd: a new user needs `make demo` and `make test` (or scripts/demo.sh, scripts/test.sh).
 SWIFT ?= swift
 
-.PHONY: all build demo test deb man system-test lint-deb torture fuzz clean
+.PHONY: all build demo test deb man system-test lint-deb torture fuzz bench clean
 
 ROUNDS ?= 200
 
@@ -42,6 +42,11 @@ FUZZ_INPUTS ?= 1000000
 fuzz:
 	scripts/install-deps.sh
 	FUZZ_INPUTS=$(FUZZ_INPUTS) $(SWIFT) test --filter RouterFuzzTests
+
+## Purchases/s, sold-out answers/s and latency against two ceilings, the journal alone, and
+## recovery after kill -9 (release build; DURATION, CONNECTIONS, STOCK, RECOVERY_TXNS).
+bench:
+	scripts/bench.sh
 
 ## Boot Debian 12 under systemd-nspawn, install the .deb with apt, exercise the service (root).
 system-test:

@@ -71,6 +71,10 @@ run success-half --scenario success --no-ceilings --rate "$HALF" || status=1
 run soldout --scenario soldout || status=1
 run sale --scenario sale --stock "$STOCK" --no-ceilings || status=1
 
+# The journal alone (no HTTP, no Redis): the ceiling SQLite and this disk put on purchases.
+echo "== the journal alone" >&2
+"$BIN/flashd-journal-bench" --connections "$CONNECTIONS" --duration "$DURATION" --dir "$DIR" >"$OUT/journal.json"
+
 # Recovery: RECOVERY_TXNS purchases abandoned after the stock step, kept pending by a long check
 # delay, then kill -9 and a restart that must settle them all before it answers.
 echo "== recovery of $RECOVERY_TXNS prepared transactions" >&2
@@ -99,6 +103,9 @@ for name in success success-half soldout sale; do
 done
 printf '\nratios: success/no-op %s (target >= 0.5), sold-out/no-op %s (target >= 0.8)\n' \
   "$(field "$OUT/success.json" success_to_noop)" "$(field "$OUT/soldout.json" soldout_to_noop)"
+printf 'journal alone: %s purchases/s (%s calls per group commit); flashd success/journal = %s\n' \
+  "$(field "$OUT/journal.json" purchases_per_s)" "$(field "$OUT/journal.json" calls_per_commit)" \
+  "$(awk -v a="$PEAK" -v b="$(field "$OUT/journal.json" purchases_per_s)" 'BEGIN { printf "%.2f", a / b }')"
 printf 'p99 at half the peak rate (%s/s): %s ms (target <= 5)\n' "$HALF" "$(field "$OUT/success-half.json" p99_ms)"
 printf 'recovery: %s prepared, ready in %.3f s, %s pending after (target <= 2 s); empty journal: ready in %.3f s (target <= 0.3)\n' \
   "$PENDING" "$RECOVERY_S" "$AFTER" "$EMPTY_S"

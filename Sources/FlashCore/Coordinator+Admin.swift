@@ -10,6 +10,7 @@ extension Coordinator {
         let sale = try await redis { try await self.stock.createSale(item: item, stock: count, limitPerUser: limitPerUser) }
         sales[item] = sale
         gate.clear(item: item, round: sale.round)
+        metrics.soldOutItems.record(gate.soldOutCount)
         logger.notice("sale created", metadata: ["item": "\(item)", "stock": "\(count)", "limit": "\(limitPerUser)"])
         return sale
     }
@@ -20,6 +21,7 @@ extension Coordinator {
         let sale = try await redis { try await self.stock.restock(item: item, add: add) }
         sales[item] = sale
         gate.clear(item: item, round: sale.round)
+        metrics.soldOutItems.record(gate.soldOutCount)
         logger.notice("sale restocked", metadata: ["item": "\(item)", "add": "\(add)", "remaining": "\(sale.remaining)"])
         return sale
     }
@@ -48,6 +50,7 @@ extension Coordinator {
         }
         sales[item] = sale
         gate.clear(item: item, round: sale.round)
+        metrics.soldOutItems.record(gate.soldOutCount)
         logger.notice("sale reset", metadata: ["item": "\(item)", "round": "\(sale.round)", "stock": "\(count)"])
         return sale
     }

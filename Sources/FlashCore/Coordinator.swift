@@ -157,7 +157,9 @@ public actor Coordinator {
                     markRedis(ok: true)
                     switch reply {
                     case .staleRound: sales[record.item] = nil
-                    case .soldOut, .deducted(remaining: 0): gate.markSoldOut(item: record.item, round: record.round)
+                    case .soldOut, .deducted(remaining: 0):
+                        gate.markSoldOut(item: record.item, round: record.round)
+                        metrics.soldOutItems.record(gate.soldOutCount)
                     default: break
                     }
                     action = machine.stockReplied(reply)

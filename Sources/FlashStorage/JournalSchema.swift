@@ -4,9 +4,10 @@
 /// Version 2 keeps each order in its transaction's row (`order_id`, `ordered_ms`, state
 /// `succeeded`) and shows the orders through the `orders` view. Version 1 had an `orders` table
 /// keyed by order id with a unique gid: two more B-tree indexes on random keys, so each order
-/// dirtied two more random pages, and the WAL bytes per purchase tripled. Measured with the
-/// same batches: 4,458 purchases/s for version 1, 11,132 for version 2 (BENCHMARKS.md). One row
-/// per gid also makes "one gid, at most one order" a property of the table, not of a check.
+/// dirtied two more random pages, and the WAL bytes per purchase tripled. With the same writes
+/// in the same batches version 1 ran at less than half the rate (scripts/journal-schema-bench.py,
+/// BENCHMARKS.md). One row per gid also makes "one gid, at most one order" a property of the
+/// table, not of a check.
 enum JournalSchema {
     static let version = 2
 

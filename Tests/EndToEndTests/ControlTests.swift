@@ -9,12 +9,13 @@ import TestSupport
     @Test func buyExitCodesAreDistinct() throws {
         let redis = try RedisServer()
         let flashd = try FlashdProcess(redis: redis)
-        #expect(try flashd.ctl("sale", "create", "sku", "--stock", "1").status == 0)
+        #expect(try flashd.ctl("sale", "create", "sku", "--stock", "2").status == 0)
         let ok = try flashd.ctl("buy", "sku", "--user", "alice", "--request-id", "r1")
         #expect(ok.status == 0 && ok.stdout.hasPrefix("ordered sku for alice"))
         let replay = try flashd.ctl("buy", "sku", "--user", "alice", "--request-id", "r1")
         #expect(replay.status == 0 && replay.stdout.contains("replayed"))
         #expect(try flashd.ctl("buy", "sku", "--user", "alice", "--request-id", "r2").status == 4)  // limit
+        #expect(try flashd.ctl("buy", "sku", "--user", "carol").status == 0)  // the last unit
         #expect(try flashd.ctl("buy", "sku", "--user", "bob").status == 3)  // sold out
         #expect(try flashd.ctl("buy", "nope", "--user", "bob").status == 1)  // unknown sale
         #expect(try flashd.ctl("buy", "sku", "--user", "bad user").status == 1)
