@@ -11,7 +11,7 @@ import Control
 /// something JSONDecoder would refuse, nor reads it differently.
 enum PurchaseJSON {
     static func decodeBuy(_ bytes: [UInt8]) -> API.Buy? {
-        var fields: [String: String] = [:]
+        var item: String?, user: String?, requestID: String?, crashAfter: String?, crashMode: String?
         var i = 0
         let n = bytes.count
         func skipSpace() {
@@ -45,8 +45,21 @@ enum PurchaseJSON {
             i += 1
             skipSpace()
             guard let value = string() else { return nil }
-            guard ["item", "user", "request_id", "crash_after", "crash_mode"].contains(key), fields[key] == nil else { return nil }
-            fields[key] = value
+            func set(_ field: inout String?) -> Bool {
+                if field != nil { return false }  // a duplicate key: JSONDecoder decides
+                field = value
+                return true
+            }
+            let known: Bool
+            switch key {
+            case "item": known = set(&item)
+            case "user": known = set(&user)
+            case "request_id": known = set(&requestID)
+            case "crash_after": known = set(&crashAfter)
+            case "crash_mode": known = set(&crashMode)
+            default: known = false
+            }
+            guard known else { return nil }
             skipSpace()
             guard i < n else { return nil }
             if bytes[i] == 0x2C {
@@ -58,28 +71,29 @@ enum PurchaseJSON {
             break
         }
         skipSpace()
-        guard i == n, let item = fields["item"], let user = fields["user"] else { return nil }
-        return API.Buy(item: item, user: user, requestID: fields["request_id"], crashAfter: fields["crash_after"],
-                       crashMode: fields["crash_mode"])
+        guard i == n, let item, let user else { return nil }
+        return API.Buy(item: item, user: user, requestID: requestID, crashAfter: crashAfter, crashMode: crashMode)
     }
 
     /// What JSONEncoder would give, keys in a fixed order.
     static func encode(_ o: API.Order) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        out += Array(#"{"order_id":"#.utf8)
+        out.append(contentsOf: #"{"order_id":"#.utf8)
         quote(o.orderID, into: &out)
-        out += Array(#","gid":"#.utf8)
+        out.append(contentsOf: #","gid":"#.utf8)
         quote(o.gid, into: &out)
-        out += Array(#","item":"#.utf8)
+        out.append(contentsOf: #","item":"#.utf8)
         quote(o.item, into: &out)
-        out += Array(#","round":"#.utf8) + Array(String(o.round).utf8)
-        out += Array(#","user":"#.utf8)
+        out.append(contentsOf: #","round":"#.utf8)
+        out.append(contentsOf: String(o.round).utf8)
+        out.append(contentsOf: #","user":"#.utf8)
         quote(o.user, into: &out)
-        out += Array(#","request_id":"#.utf8)
+        out.append(contentsOf: #","request_id":"#.utf8)
         quote(o.requestID, into: &out)
-        out += Array(#","created_ms":"#.utf8) + Array(String(o.createdMs).utf8)
-        if let r = o.replayed { out += Array((r ? #","replayed":true"# : #","replayed":false"#).utf8) }
+        out.append(contentsOf: #","created_ms":"#.utf8)
+        out.append(contentsOf: String(o.createdMs).utf8)
+        if let r = o.replayed { out.append(contentsOf: (r ? #","replayed":true"# : #","replayed":false"#).utf8) }
         out.append(0x7D)
         return out
     }
@@ -87,16 +101,16 @@ enum PurchaseJSON {
     static func encode(_ e: API.ErrorBody) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160)
-        out += Array(#"{"error":"#.utf8)
+        out.append(contentsOf: #"{"error":"#.utf8)
         quote(e.error, into: &out)
-        out += Array(#","message":"#.utf8)
+        out.append(contentsOf: #","message":"#.utf8)
         quote(e.message, into: &out)
         if let gid = e.gid {
-            out += Array(#","gid":"#.utf8)
+            out.append(contentsOf: #","gid":"#.utf8)
             quote(gid, into: &out)
         }
         if let field = e.field {
-            out += Array(#","field":"#.utf8)
+            out.append(contentsOf: #","field":"#.utf8)
             quote(field, into: &out)
         }
         out.append(0x7D)
@@ -108,14 +122,16 @@ enum PurchaseJSON {
         out.append(0x22)
         for b in s.utf8 {
             switch b {
-            case 0x22: out += [0x5C, 0x22]
-            case 0x5C: out += [0x5C, 0x5C]
-            case 0x0A: out += [0x5C, 0x6E]
-            case 0x0D: out += [0x5C, 0x72]
-            case 0x09: out += [0x5C, 0x74]
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            case 0x09: out.append(0x5C); out.append(0x74)
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])
+                out.append(hex.utf8Start[Int(b >> 4)])
+                out.append(hex.utf8Start[Int(b & 15)])
             default: out.append(b)
             }
         }
