@@ -112,6 +112,7 @@ extension Coordinator {
         public var soldOutItems: Int
         /// The gate has read the journal's history: fast answers may be given.
         public var fastPathOpen: Bool
+        public var nodeLeaseHeld: Bool
     }
 
     public func status() async -> Status {
@@ -135,7 +136,7 @@ extension Coordinator {
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
                       inflight: inflight.count, sales: saleCount, draining: draining,
                       fastSoldOut: fastSoldOut.load(ordering: .relaxed), soldOutItems: gate.soldOutCount,
-                      fastPathOpen: gate.isHistoryLoaded)
+                      fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseHeld)
     }
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {

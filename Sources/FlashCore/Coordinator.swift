@@ -34,6 +34,11 @@ public actor Coordinator {
     public internal(set) var redisHealthy = true
     var lastRedisError: String?
     var draining = false
+    /// This node id's lease in Redis belongs to this process. While it doesn't (another process
+    /// took the id, or no claim has succeeded yet), purchases are refused: two processes with one
+    /// node id would make the same gids and share their barriers.
+    var nodeLeaseHeld = true
+    var nodeLeaseHolder: String?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).
@@ -63,6 +68,11 @@ public actor Coordinator {
 
     public func setCheckDelay(_ delay: Duration) { checkDelay = delay }
 
+    public func setNodeLease(held: Bool, holder: String?) {
+        nodeLeaseHeld = held
+        nodeLeaseHolder = holder
+    }
+
     /// The fast path: the gid of a `sold_out` answer the gate can give now, without the actor,
     /// Redis or the journal; nil when the purchase must take the normal path (`buy`).
     public nonisolated func soldOutAtOnce(item: String, user: String, requestID: String?) -> String? {
@@ -85,6 +95,10 @@ public actor Coordinator {
             throw EngineError(.faultInjectionDisabled, "fault injection is disabled; start flashd with --enable-fault-injection")
         }
         if draining { throw EngineError(.shuttingDown, "flashd is shutting down") }
+        guard nodeLeaseHeld else {
+            throw EngineError(.nodeConflict, "node id \(config.node) is not leased to this flashd in Redis (held by "
+                              + "\(nodeLeaseHolder ?? "nobody yet")); purchases wait until it is")
+        }
         // Known-down Redis: answer at once rather than journal a row that can only roll back.
         if !redisHealthy { throw EngineError.redisUnavailable("redis is unreachable: \(lastRedisError ?? "unknown")") }
 

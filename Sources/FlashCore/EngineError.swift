@@ -19,6 +19,9 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case shuttingDown = "shutting_down"
         /// The sale is being reset; a retry in a moment succeeds.
         case saleBusy = "sale_busy"
+        /// This node's id is not (or no longer) leased to this process in Redis: another
+        /// process may be using it, and two nodes with one id would share gids and barriers.
+        case nodeConflict = "node_conflict"
         case internalError = "internal"
     }
 

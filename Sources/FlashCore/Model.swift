@@ -137,6 +137,14 @@ public enum StockReply: Sendable, Equatable {
     case staleRound(current: Int)
 }
 
+/// The answer to claiming a node id's lease in Redis.
+public enum NodeClaim: Sendable, Equatable {
+    /// The lease is this process's (taken now or renewed) until its time-to-live runs out.
+    case held
+    /// Another process holds it, identified by its token, for `ttlMs` more milliseconds.
+    case heldByOther(token: String, ttlMs: Int)
+}
+
 /// What the back-check script answered.
 public enum BackCheckReply: Sendable, Equatable {
     /// The barrier says the deduction happened: finish the order.

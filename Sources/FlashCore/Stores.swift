@@ -14,6 +14,10 @@ public protocol StockStore: Sendable {
     /// Barrier present: deducted. Absent: write the rollback marker, so a late deduction is refused.
     func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply
     func ping() async throws
+    /// Takes or renews the lease on node id `node` for `ttlMs`, unless another token holds it.
+    func claimNode(_ node: String, token: String, ttlMs: Int) async throws -> NodeClaim
+    /// Gives the lease up, if `token` still holds it (a clean stop).
+    func releaseNode(_ node: String, token: String) async throws
 }
 
 /// The journal (SQLite in production): global transactions and orders, on this node.

@@ -52,6 +52,24 @@ enum LuaScripts {
         return 1
         """)
 
+    /// KEYS: the node's lease key. ARGV: token, ttl in ms.
+    /// Reply {1, 0, ""}: the lease is this token's now (taken or renewed);
+    ///       {0, ttl, holder}: another token holds it for ttl more milliseconds.
+    static let claimNode = LuaScript(name: "claim-node", source: """
+        local holder = redis.call('GET', KEYS[1])
+        if holder == false or holder == ARGV[1] then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          return {1, 0, ''}
+        end
+        return {0, redis.call('PTTL', KEYS[1]), holder}
+        """)
+
+    /// KEYS: the node's lease key. ARGV: token. Deletes the lease only if the token holds it.
+    static let releaseNode = LuaScript(name: "release-node", source: """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+
     /// KEYS: sales set, sale hash. ARGV: item, stock, limit.
     /// Reply: 0 = created in round 1; 1 = the sale exists already (nothing changed).
     static let create = LuaScript(name: "create", source: """

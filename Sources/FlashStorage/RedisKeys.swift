@@ -6,4 +6,6 @@ struct RedisKeys: Sendable {
     func sale(_ item: String) -> String { "\(prefix)sale:\(item)" }
     func barriers(_ item: String, round: Int) -> String { "\(prefix)bar:\(item):\(round)" }
     func users(_ item: String, round: Int) -> String { "\(prefix)usr:\(item):\(round)" }
+    /// The lease of a node id: which process may use it (value), for how long (TTL).
+    func node(_ id: String) -> String { "\(prefix)node:\(id)" }
 }

@@ -118,6 +118,16 @@ public final class RedisStockStore: StockStore {
         _ = try await command(["PING"])
     }
 
+    public func claimNode(_ node: String, token: String, ttlMs: Int) async throws -> NodeClaim {
+        let r = try await eval(LuaScripts.claimNode, keys: [keys.node(node)], args: [token, String(ttlMs)])
+        guard let a = r.array, a.count == 3, let code = a[0].int, let ttl = a[1].int else { throw badReply("claim-node", r) }
+        return code == 1 ? .held : .heldByOther(token: a[2].string ?? "?", ttlMs: Int(ttl))
+    }
+
+    public func releaseNode(_ node: String, token: String) async throws {
+        _ = try await eval(LuaScripts.releaseNode, keys: [keys.node(node)], args: [token])
+    }
+
     /// One of Redis' settings (CONFIG GET). flashd checks `maxmemory-policy`: anything but
     /// `noeviction` (or a volatile-* policy, which only evicts keys with a TTL, and barriers
     /// have none) may delete barrier keys under memory pressure.

@@ -36,10 +36,14 @@ struct Daemon: Service {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         try makeDirectory(config.stateDir)
+        let lock = try lockStateDirectory()
+        defer { close(lock) }
         let journalPath = config.stateDir.hasSuffix("/") ? config.stateDir + "flashd.db" : config.stateDir + "/flashd.db"
         let journal = try await SQLiteJournal(path: journalPath, durability: config.sqliteSync == "normal" ? .normal : .full)
         let stock = RedisStockStore(endpoint: endpoint, prefix: config.redisPrefix, connections: config.redisConnections)
         try await checkRedisSettings(stock)
+        let leaseToken = nodeLeaseToken()
+        let leaseHeld = try await claimNodeLease(stock, token: leaseToken)
 
         let coordinator = Coordinator(
             config: CoordinatorConfig(node: config.nodeID, checkDelay: .milliseconds(Int64(config.checkDelaySeconds * 1000)),
@@ -51,6 +55,7 @@ struct Daemon: Service {
                 kill(getpid(), SIGKILL)
             })
 
+        await coordinator.setNodeLease(held: leaseHeld, holder: nil)
         logger.notice("flashd starting", metadata: MessageID.metadata(MessageID.started).merging([
             "version": "\(API.version)", "node": "\(config.nodeID)", "socket": "\(config.socketPath)",
             "redis": "\(endpoint)", "journal": "\(journalPath)", "sqlite_sync": "\(config.sqliteSync)",
@@ -123,6 +128,7 @@ struct Daemon: Service {
             tasks.addTask { await coordinator.runSoldOutRefresh(interval: coordinator.config.soldOutRefreshInterval) }
             tasks.addTask { await monitor.run() }
             tasks.addTask { await self.reloadOnSIGHUP(coordinator) }
+            tasks.addTask { await self.keepNodeLease(stock, coordinator, token: leaseToken, held: leaseHeld) }
             // Wait for SIGTERM/SIGINT (delivered as graceful shutdown by the service group).
             try? await gracefulShutdown()
             notifier.stopping(status: "draining purchases in flight")
@@ -132,6 +138,7 @@ struct Daemon: Service {
             tasks.cancelAll()
         }
         try? await group.shutdownGracefully()
+        try? await stock.releaseNode(config.nodeID, token: leaseToken)
         await stock.shutdown()
         await journal.close()
         logger.notice("flashd stopped")
@@ -180,6 +187,84 @@ struct Daemon: Service {
             logger.warning(
                 "Redis runs without appendonly: a restart loses deductions and barriers since its last snapshot; set appendonly yes")
         }
+    }
+
+    // MARK: one process per node id
+
+    static let leaseTTLMs = 10_000
+
+    /// Who holds the node id: this host and this state directory. A restart of the same node
+    /// (kill -9, then systemd starting it again at once) has the same token and takes its lease
+    /// back at once; a second node started with the same id elsewhere does not.
+    private func nodeLeaseToken() -> String {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count)
+        let dir = realpath(config.stateDir, nil).map { p -> String in
+            defer { free(p) }
+            return String(cString: p)
+        } ?? config.stateDir
+        return "\(String(cString: host)):\(dir)"
+    }
+
+    /// Refuses to start when another process holds this node id; starts without the lease (and
+    /// refuses purchases until `keepNodeLease` gets it) when Redis can't be asked now.
+    private func claimNodeLease(_ stock: RedisStockStore, token: String) async throws -> Bool {
+        do {
+            switch try await stock.claimNode(config.nodeID, token: token, ttlMs: Self.leaseTTLMs) {
+            case .held:
+                return true
+            case .heldByOther(let holder, let ttl):
+                throw DaemonError("node id \(config.nodeID) is live in Redis: held by \(holder) for another \(ttl) ms. "
+                                  + "Every flashd sharing a Redis needs its own --node-id (and its own state directory)")
+            }
+        } catch let e as EngineError {
+            logger.warning("could not claim the node id in Redis; purchases wait until it is claimed",
+                           metadata: ["error": "\(e)"])
+            return false
+        }
+    }
+
+    /// Renews the lease every third of its lifetime (every second while not held). Losing it to
+    /// another process stops purchases here until this process holds it again.
+    private func keepNodeLease(_ stock: RedisStockStore, _ coordinator: Coordinator, token: String, held initial: Bool) async {
+        var held = initial
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: held ? .milliseconds(Self.leaseTTLMs / 3) : .seconds(1))
+            } catch {
+                return
+            }
+            guard let claim = try? await stock.claimNode(config.nodeID, token: token, ttlMs: Self.leaseTTLMs) else {
+                continue  // Redis unreachable: the lease outlives short outages, and purchases fail meanwhile anyway
+            }
+            switch claim {
+            case .held:
+                if !held { logger.notice("node id claimed in Redis; purchases resume", metadata: ["node": "\(config.nodeID)"]) }
+                held = true
+                await coordinator.setNodeLease(held: true, holder: nil)
+            case .heldByOther(let holder, _):
+                if held {
+                    logger.critical("node id taken over in Redis by another flashd; refusing purchases",
+                                    metadata: ["node": "\(config.nodeID)", "holder": "\(holder)"])
+                }
+                held = false
+                await coordinator.setNodeLease(held: false, holder: holder)
+            }
+        }
+    }
+
+    /// One flashd per state directory: a second one on the same journal is refused.
+    private func lockStateDirectory() throws -> Int32 {
+        let path = config.stateDir + "/flashd.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw DaemonError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let err = errno
+            close(fd)
+            if err == EWOULDBLOCK { throw DaemonError("another flashd is running on the state directory \(config.stateDir)") }
+            throw DaemonError("cannot lock \(path): \(String(cString: strerror(err)))")
+        }
+        return fd
     }
 
     private func makeDirectory(_ path: String) throws {

@@ -178,7 +178,7 @@ struct Router: Sendable {
                        "other_refusals": c.otherRefusals, "replayed": c.replayed, "errors": c.errors,
                        "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
                        "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems,
-                       "sold_out_gate_open": s.fastPathOpen ? 1 : 0]
+                       "sold_out_gate_open": s.fastPathOpen ? 1 : 0, "node_lease_held": s.nodeLeaseHeld ? 1 : 0]
                 .merging(info.storageCounters()) { a, _ in a },
             peakRSSBytes: Self.peakRSSBytes())
     }
@@ -242,7 +242,7 @@ struct Router: Sendable {
         case .invalidInput: status = .badRequest
         case .unknownSale: status = .notFound
         case .saleExists, .salePending, .conflict: status = .conflict
-        case .redisUnavailable, .journalUnavailable, .shuttingDown, .saleBusy: status = .serviceUnavailable
+        case .redisUnavailable, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict: status = .serviceUnavailable
         case .faultInjected, .internalError: status = .internalServerError
         case .faultInjectionDisabled, .forbidden: status = .forbidden
         }

@@ -14,12 +14,10 @@ struct BenchCommand: ParsableCommand {
             --duration seconds: (1) the no-op endpoint GET /v1/ping, the cost of the socket and HTTP \
             alone; (2) the purchase Lua script alone, by redis-benchmark EVALSHA against flashd's Redis \
             at the same concurrency (skipped with a note when redis-benchmark is missing); (3) the \
-            scenario. Then it waits for every transaction to settle and runs the audit.
-
+            scenario. Then it waits for every transaction to settle and runs the audit. \
             Scenarios: success (stock larger than the run: every purchase succeeds), soldout (stock 0: \
             every answer is sold_out), sale (stock --stock, every request a new user: the stock sells \
-            out, the rest are sold_out). Each run sells a new item, bench-SCENARIO-RUNID.
-
+            out, the rest are sold_out). Each run sells a new item, bench-SCENARIO-RUNID. \
             Exit 0 when the audit is consistent and settled and (sale) no more than --stock sold; 1 otherwise.
             """)
 

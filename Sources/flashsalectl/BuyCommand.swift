@@ -98,27 +98,3 @@ struct TxnsCommand: ParsableCommand {
         }
     }
 }
-
-struct AuditCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "audit",
-        abstract: "Compare stock taken in Redis with orders, per item.",
-        discussion: "Exit 0 only when every item is consistent and nothing is pending; 6 pending; 7 drift.")
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        let audit: API.Audit = try global.perform { try $0.call("GET", "/v1/audit") }
-        if global.json {
-            global.printJSON(audit)
-        } else {
-            for i in audit.items {
-                print("\(i.consistent ? "ok   " : "DRIFT") \(i.item) round \(i.round): taken \(i.stockTaken) of \(i.stockTotal), "
-                      + "\(i.orders) orders, \(i.pending) pending")
-            }
-            print(audit.consistent ? (audit.settled ? "audit: consistent" : "audit: consistent so far, transactions pending")
-                                   : "audit: DRIFT between Redis stock and orders")
-        }
-        if !audit.consistent { throw ExitCode(Exit.drift) }
-        if !audit.settled { throw ExitCode(Exit.pending) }
-    }
-}

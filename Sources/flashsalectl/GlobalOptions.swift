@@ -8,15 +8,20 @@ import Glibc
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "flashd's socket (env FLASHD_SOCKET; default /run/flashd/flashd.sock).")
-    var socket: String?
+    @Option(help: ArgumentHelp("flashd's socket (env FLASHD_SOCKET; default /run/flashd/flashd.sock). "
+                               + "`audit` takes it once per node, to audit several nodes sharing one Redis; "
+                               + "other commands use the last one given.", valueName: "path"))
+    var socket: [String] = []
 
     @Flag(help: "Print the daemon's JSON answer instead of text, for scripts.")
     var json = false
 
     var socketPath: String {
-        socket ?? ProcessInfo.processInfo.environment["FLASHD_SOCKET"] ?? "/run/flashd/flashd.sock"
+        socket.last ?? ProcessInfo.processInfo.environment["FLASHD_SOCKET"] ?? "/run/flashd/flashd.sock"
     }
+
+    /// Every socket given, or the one `socketPath` names.
+    var socketPaths: [String] { socket.isEmpty ? [socketPath] : socket }
 
     func client() -> ControlClient { ControlClient(socketPath: socketPath) }
 

@@ -54,6 +54,8 @@ actor MemoryStockStore: StockStore {
     }
 
     func ping() {}
+    func claimNode(_ node: String, token: String, ttlMs: Int) -> NodeClaim { .held }
+    func releaseNode(_ node: String, token: String) {}
 }
 
 actor MemoryJournal: Journal {
