@@ -136,7 +136,7 @@ extension Coordinator {
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
                       inflight: inflight.count, sales: saleCount, draining: draining,
                       fastSoldOut: fastSoldOut.load(ordering: .relaxed), soldOutItems: gate.soldOutCount,
-                      fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseHeld)
+                      fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseValid)
     }
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {

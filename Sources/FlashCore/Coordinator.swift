@@ -39,6 +39,9 @@ public actor Coordinator {
     /// node id would make the same gids and share their barriers.
     var nodeLeaseHeld = true
     var nodeLeaseHolder: String?
+    /// When the lease last claimed runs out unless renewed (nil: leases not in use, as in tests
+    /// of the engine alone). Past it, another process may hold the id even if no renewal said so.
+    var nodeLeaseUntil: ContinuousClock.Instant?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).
@@ -68,9 +71,17 @@ public actor Coordinator {
 
     public func setCheckDelay(_ delay: Duration) { checkDelay = delay }
 
-    public func setNodeLease(held: Bool, holder: String?) {
+    /// `validFor`: how long the lease is surely this process's, counted from before the claim
+    /// was sent.
+    public func setNodeLease(held: Bool, holder: String?, validFor: Duration? = nil, since: ContinuousClock.Instant? = nil) {
         nodeLeaseHeld = held
         nodeLeaseHolder = holder
+        if let validFor { nodeLeaseUntil = (since ?? clock.now) + validFor }
+        gate.setSuspended(!held)
+    }
+
+    var nodeLeaseValid: Bool {
+        nodeLeaseHeld && (nodeLeaseUntil.map { clock.now < $0 } ?? true)
     }
 
     /// The fast path: the gid of a `sold_out` answer the gate can give now, without the actor,
@@ -95,12 +106,12 @@ public actor Coordinator {
             throw EngineError(.faultInjectionDisabled, "fault injection is disabled; start flashd with --enable-fault-injection")
         }
         if draining { throw EngineError(.shuttingDown, "flashd is shutting down") }
-        guard nodeLeaseHeld else {
-            throw EngineError(.nodeConflict, "node id \(config.node) is not leased to this flashd in Redis (held by "
-                              + "\(nodeLeaseHolder ?? "nobody yet")); purchases wait until it is")
-        }
         // Known-down Redis: answer at once rather than journal a row that can only roll back.
         if !redisHealthy { throw EngineError.redisUnavailable("redis is unreachable: \(lastRedisError ?? "unknown")") }
+        guard nodeLeaseValid else {
+            throw EngineError(.nodeConflict, "node id \(config.node) is not leased to this flashd in Redis (held by "
+                              + "\(nodeLeaseHolder ?? "nobody, or not renewed in time")); purchases wait until it is")
+        }
 
         if resetting.contains(item) { throw EngineError(.saleBusy, "sale \(item) is being reset; retry") }
         // Counted from admission, so a reset sees this purchase before it has journaled.
@@ -167,12 +178,14 @@ public actor Coordinator {
                 }
             case .runStockScript:
                 do {
+                    // Taken before the script goes out: a restock here while it runs must win.
+                    let generation = gate.generation(item: record.item)
                     let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user)
                     markRedis(ok: true)
                     switch reply {
                     case .staleRound: sales[record.item] = nil
                     case .soldOut, .deducted(remaining: 0):
-                        gate.markSoldOut(item: record.item, round: record.round)
+                        gate.markSoldOut(item: record.item, round: record.round, generation: generation)
                         metrics.soldOutItems.record(gate.soldOutCount)
                     default: break
                     }

@@ -24,9 +24,27 @@ public final class SoldOutGate: Sendable {
         var soldOut = false
         /// The sale's total when the flag was first confirmed by a refresh: a restock changes it.
         var total: Int?
+        /// Bumped by every `clear`: a sold-out answer from a script sent before a restock here
+        /// must not raise the flag again after it.
+        var generation = 0
     }
 
-    private let state = Mutex<(entries: [String: Entry], historyLoaded: Bool)>(([:], false))
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var historyLoaded = false
+        /// No fast answers at all (the node's lease is lost: purchases get `node_conflict`).
+        var suspended = false
+
+        /// Runs `body` on the entry with the filter uniquely referenced: taken out of the
+        /// dictionary first, so inserting into its bit arrays never copies them.
+        mutating func update(_ item: String, round: Int, _ body: (inout Entry) -> Void) {
+            var e = entries.removeValue(forKey: item) ?? Entry(round: round)
+            body(&e)
+            entries[item] = e
+        }
+    }
+
+    private let state = Mutex<State>(State())
     public let node: String
 
     public init(node: String) {
@@ -37,7 +55,7 @@ public final class SoldOutGate: Sendable {
     /// nil means the client sent none (and so can't retry): any gid is fresh then.
     public func soldOutGID(item: String, user: String, requestID: String?) -> String? {
         state.withLock { s -> String? in
-            guard s.historyLoaded, let e = s.entries[item], e.soldOut else { return nil }
+            guard s.historyLoaded, !s.suspended, let e = s.entries[item], e.soldOut else { return nil }
             guard let requestID else {
                 // No request id: no retry can refer to this purchase, so no journal row can exist.
                 return GlobalTransactionID.make(node: node, digest: UInt64.random(in: 0...UInt64.max))
@@ -52,36 +70,51 @@ public final class SoldOutGate: Sendable {
     public func willJournal(item: String, round: Int, gid: String) {
         guard let digest = GlobalTransactionID.digest(ofGID: gid) else { return }
         state.withLock { s in
-            var e = s.entries[item] ?? Entry(round: round)
-            if e.round != round {
-                // A newer round is what the flag and filter are about; an older one is history.
-                guard round > e.round else { return }
-                e = Entry(round: round)
+            s.update(item, round: round) { e in
+                if e.round != round {
+                    // A newer round is what the flag and filter are about; an older one is history.
+                    guard round > e.round else { return }
+                    e = Entry(round: round)
+                }
+                e.seen.insert(digest)
             }
-            e.seen.insert(digest)
-            s.entries[item] = e
         }
     }
 
-    /// The purchase script said sold out (or took the last unit) in `round`.
-    public func markSoldOut(item: String, round: Int) {
+    /// The generation to hand back to `markSoldOut`: taken before the purchase script is sent.
+    public func generation(item: String) -> Int {
+        state.withLock { $0.entries[item]?.generation ?? 0 }
+    }
+
+    /// The purchase script said sold out (or took the last unit) in `round`, having been sent
+    /// when the item was at `generation`; a restock or reset since then wins.
+    public func markSoldOut(item: String, round: Int, generation: Int) {
         state.withLock { s in
-            var e = s.entries[item] ?? Entry(round: round)
-            guard e.round == round else { return }
-            e.soldOut = true
-            s.entries[item] = e
+            s.update(item, round: round) { e in
+                guard e.round == round, e.generation == generation else { return }
+                e.soldOut = true
+            }
         }
+    }
+
+    /// The node's lease is lost (or back): no fast answers meanwhile.
+    public func setSuspended(_ suspended: Bool) {
+        state.withLock { $0.suspended = suspended }
     }
 
     /// The sale changed here (restock, reset, create): it may have stock again.
     public func clear(item: String, round: Int) {
         state.withLock { s in
-            if var e = s.entries[item], e.round == round {
-                e.soldOut = false
-                e.total = nil
-                s.entries[item] = e
-            } else if s.entries[item].map({ round > $0.round }) ?? true {
-                s.entries[item] = Entry(round: round)
+            s.update(item, round: round) { e in
+                if e.round == round {
+                    e.soldOut = false
+                    e.total = nil
+                    e.generation += 1
+                } else if round > e.round {
+                    let next = e.generation + 1
+                    e = Entry(round: round)
+                    e.generation = next
+                }
             }
         }
     }
@@ -96,20 +129,28 @@ public final class SoldOutGate: Sendable {
     @discardableResult
     public func refreshed(_ sale: SaleInfo) -> Bool {
         state.withLock { s -> Bool in
-            guard var e = s.entries[sale.item], e.soldOut else { return false }
-            if sale.round != e.round {
-                if sale.round > e.round { s.entries[sale.item] = Entry(round: sale.round) }
-                return true
+            guard let current = s.entries[sale.item], current.soldOut else { return false }
+            var dropped = false
+            s.update(sale.item, round: sale.round) { e in
+                if sale.round != e.round {
+                    if sale.round > e.round {
+                        let next = e.generation + 1
+                        e = Entry(round: sale.round)
+                        e.generation = next
+                    } else {
+                        e.soldOut = false
+                    }
+                    dropped = true
+                } else if sale.remaining > 0 || (e.total != nil && e.total != sale.total) {
+                    e.soldOut = false
+                    e.total = nil
+                    e.generation += 1
+                    dropped = true
+                } else {
+                    e.total = sale.total
+                }
             }
-            if sale.remaining > 0 || (e.total != nil && e.total != sale.total) {
-                e.soldOut = false
-                e.total = nil
-                s.entries[sale.item] = e
-                return true
-            }
-            e.total = sale.total
-            s.entries[sale.item] = e
-            return false
+            return dropped
         }
     }
 
@@ -118,11 +159,15 @@ public final class SoldOutGate: Sendable {
     public func remember(_ rows: [(item: String, round: Int, digest: UInt64)]) {
         state.withLock { s in
             for r in rows {
-                var e = s.entries[r.item] ?? Entry(round: r.round)
-                if r.round < e.round { continue }
-                if r.round > e.round { e = Entry(round: r.round) }
-                e.seen.insert(r.digest)
-                s.entries[r.item] = e
+                s.update(r.item, round: r.round) { e in
+                    if r.round < e.round { return }
+                    if r.round > e.round {
+                        let generation = e.generation
+                        e = Entry(round: r.round)
+                        e.generation = generation
+                    }
+                    e.seen.insert(r.digest)
+                }
             }
         }
     }

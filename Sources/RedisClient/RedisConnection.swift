@@ -101,10 +101,15 @@ public final class RedisConnection {
             let rc = withArgv(args) { argc, argv, lens in redisAppendCommandArgv(ctx, argc, argv, lens) }
             if rc != REDIS_OK { throw PipelineFailure(error: dropAfterFailure(ctx), unwritten: true) }
         }
-        // Flush everything first, so a write failure is told apart from a lost reply.
+        // Flush everything first, so a write failure is told apart from a lost reply. Each
+        // redisBufferWrite is one write(2): only a failure of the first means nothing left.
         var done: Int32 = 0
+        var first = true
         while done == 0 {
-            if redisBufferWrite(ctx, &done) != REDIS_OK { throw PipelineFailure(error: dropAfterFailure(ctx), unwritten: true) }
+            if redisBufferWrite(ctx, &done) != REDIS_OK {
+                throw PipelineFailure(error: dropAfterFailure(ctx), unwritten: first)
+            }
+            first = false
         }
         var results: [Result<RedisValue, RedisError>] = []
         results.reserveCapacity(commands.count)

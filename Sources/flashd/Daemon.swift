@@ -1,6 +1,7 @@
 import Control
 import FlashCore
 import FlashStorage
+import FoundationEssentials
 import Logging
 import Metrics
 import NIOCore
@@ -42,7 +43,8 @@ struct Daemon: Service {
         let journal = try await SQLiteJournal(path: journalPath, durability: config.sqliteSync == "normal" ? .normal : .full)
         let stock = RedisStockStore(endpoint: endpoint, prefix: config.redisPrefix, connections: config.redisConnections)
         try await checkRedisSettings(stock)
-        let leaseToken = nodeLeaseToken()
+        let leaseToken = try nodeLeaseToken()
+        let leaseClaimed = ContinuousClock.now
         let leaseHeld = try await claimNodeLease(stock, token: leaseToken)
 
         let coordinator = Coordinator(
@@ -55,7 +57,7 @@ struct Daemon: Service {
                 kill(getpid(), SIGKILL)
             })
 
-        await coordinator.setNodeLease(held: leaseHeld, holder: nil)
+        await coordinator.setNodeLease(held: leaseHeld, holder: nil, validFor: Self.leaseValidity, since: leaseClaimed)
         logger.notice("flashd starting", metadata: MessageID.metadata(MessageID.started).merging([
             "version": "\(API.version)", "node": "\(config.nodeID)", "socket": "\(config.socketPath)",
             "redis": "\(endpoint)", "journal": "\(journalPath)", "sqlite_sync": "\(config.sqliteSync)",
@@ -192,18 +194,32 @@ struct Daemon: Service {
     // MARK: one process per node id
 
     static let leaseTTLMs = 10_000
+    /// How long a claim is trusted: its TTL less a second for the round trip and clock drift.
+    static let leaseValidity = Duration.milliseconds(leaseTTLMs - 1000)
 
-    /// Who holds the node id: this host and this state directory. A restart of the same node
-    /// (kill -9, then systemd starting it again at once) has the same token and takes its lease
-    /// back at once; a second node started with the same id elsewhere does not.
-    private func nodeLeaseToken() -> String {
+    /// Who holds the node id: this host, this state directory, and a random id kept in that
+    /// directory (two cloned machines with one host name and the default path still differ).
+    /// A restart of the same node (kill -9, then systemd starting it again at once) has the
+    /// same token and takes its lease back at once; a second node with the same id does not.
+    private func nodeLeaseToken() throws -> String {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count)
         let dir = realpath(config.stateDir, nil).map { p -> String in
             defer { free(p) }
             return String(cString: p)
         } ?? config.stateDir
-        return "\(String(cString: host)):\(dir)"
+        let path = config.stateDir + "/flashd.token"
+        var id = String((try? String(contentsOfFile: path, encoding: .utf8))?.filter(\.isHexDigit) ?? "")
+        if id.isEmpty {
+            var g = SystemRandomNumberGenerator()
+            id = String(g.next() as UInt64, radix: 16) + String(g.next() as UInt64, radix: 16)
+            do {
+                try (id + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw DaemonError("cannot write \(path): \(error)")
+            }
+        }
+        return "\(String(cString: host)):\(dir):\(id)"
     }
 
     /// Refuses to start when another process holds this node id; starts without the lease (and
@@ -234,6 +250,7 @@ struct Daemon: Service {
             } catch {
                 return
             }
+            let sent = ContinuousClock.now
             guard let claim = try? await stock.claimNode(config.nodeID, token: token, ttlMs: Self.leaseTTLMs) else {
                 continue  // Redis unreachable: the lease outlives short outages, and purchases fail meanwhile anyway
             }
@@ -241,7 +258,7 @@ struct Daemon: Service {
             case .held:
                 if !held { logger.notice("node id claimed in Redis; purchases resume", metadata: ["node": "\(config.nodeID)"]) }
                 held = true
-                await coordinator.setNodeLease(held: true, holder: nil)
+                await coordinator.setNodeLease(held: true, holder: nil, validFor: Self.leaseValidity, since: sent)
             case .heldByOther(let holder, _):
                 if held {
                     logger.critical("node id taken over in Redis by another flashd; refusing purchases",

@@ -132,8 +132,15 @@ final class LoadGenerator: Sendable {
             if let max = plan.maxRequests, sent.add(1, ordering: .relaxed).newValue > max { return }
             let bytes = plan.request(c.index, c.seq)
             c.seq += 1
-            c.sentAt = now
-            if let interval { c.dueAt = max(c.dueAt + interval, now - interval) }
+            if let interval {
+                // Paced: latency counts from when the request was due, not from when a busy
+                // connection got round to sending it (no coordinated omission, as in wrk2), and
+                // no due request is skipped: a slow server shows as latency, not as a lower rate.
+                c.sentAt = c.dueAt
+                c.dueAt += interval
+            } else {
+                c.sentAt = now
+            }
             c.busy = true
             if !Self.writeAll(c.fd, bytes) {
                 tally.errors += 1
@@ -156,7 +163,18 @@ final class LoadGenerator: Sendable {
             if interval != nil, let due = conns.filter({ !$0.busy && $0.fd >= 0 }).map(\.dueAt).min() {
                 wait = min(wait, due - now)
             }
-            if anyBusy && now >= deadline { wait = 1 }
+            if anyBusy && now >= deadline {
+                // Answers still owed after the deadline get `drainSeconds`; then they are errors.
+                if now >= deadline + Self.drainSeconds {
+                    for c in conns where c.busy {
+                        tally.errors += 1
+                        tally.statuses[0, default: 0] += 1
+                        c.busy = false
+                    }
+                    break
+                }
+                wait = min(1, deadline + Self.drainSeconds - now)
+            }
             for (i, c) in conns.enumerated() { fds[i] = pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0) }
             let n = fds.withUnsafeMutableBufferPointer {
                 poll($0.baseAddress, nfds_t($0.count), Int32(max(0, (wait * 1000).rounded(.up))))
@@ -207,6 +225,9 @@ final class LoadGenerator: Sendable {
         }
         return (tally, latency, connectErrors)
     }
+
+    /// How long answers still outstanding at the deadline are awaited before they count as errors.
+    static let drainSeconds = 10.0
 
     // MARK: HTTP
 

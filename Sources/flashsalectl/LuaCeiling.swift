@@ -31,7 +31,8 @@ struct LuaCeiling {
         let setup = Self.run([cli] + target + ["HSET", keys[0], "round", "1", "limit", "1000000", "total", "1000000000000",
                                               "stock", "1000000000000"])
         guard setup.status == 0 else { return (nil, "redis-cli failed: \(setup.output.prefix(200))") }
-        defer { _ = Self.run([cli] + target + ["DEL"] + keys) }
+        // UNLINK: the barrier hash may hold millions of fields; freeing it must not block Redis.
+        defer { _ = Self.run([cli] + target + ["UNLINK"] + keys) }
         let command = ["EVALSHA", script.sha, "3"] + keys + ["__rand_int__", "__rand_int__", "1"]
         // redis-benchmark takes a request count, not a duration: calibrate on a short run first.
         guard let probe = rate(bench, target, command, requests: max(10_000, clients * 100)) else {

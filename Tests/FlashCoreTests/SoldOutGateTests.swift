@@ -20,7 +20,7 @@ import Testing
         let gate = SoldOutGate(node: "n1")
         let gid = GlobalTransactionID.make(node: "n1", item: "sku", round: 1, user: "alice", requestID: "r1")
         gate.willJournal(item: "sku", round: 1, gid: gid)
-        gate.markSoldOut(item: "sku", round: 1)
+        gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.soldOutGID(item: "sku", user: "bob", requestID: "r2") == nil, "history not read yet")
         gate.markHistoryLoaded()
         #expect(gate.soldOutGID(item: "sku", user: "alice", requestID: "r1") == nil, "journaled: normal path")
@@ -33,23 +33,38 @@ import Testing
     @Test func restockResetAndRefreshDropTheFlag() {
         let gate = SoldOutGate(node: "n1")
         gate.markHistoryLoaded()
-        gate.markSoldOut(item: "sku", round: 1)
+        gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") != nil)
         gate.clear(item: "sku", round: 1)  // restock here
         #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
 
-        gate.markSoldOut(item: "sku", round: 1)
+        gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         // A refresh that finds nothing changed keeps the flag and learns the total…
         #expect(!gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 10, remaining: 0)))
         // …and one that finds a restock elsewhere (the total moved, the units already gone) drops it.
         #expect(gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 12, remaining: 0)))
         #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
 
-        gate.markSoldOut(item: "sku", round: 1)
+        gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.refreshed(SaleInfo(item: "sku", round: 2, limitPerUser: 1, total: 5, remaining: 5)), "a reset elsewhere")
         #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
         // A late flag for the old round changes nothing.
-        gate.markSoldOut(item: "sku", round: 1)
+        gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+    }
+
+    /// A script sent before a restock here, answering "sold out" after it, must not raise the
+    /// flag again; nor may anything while the node's lease is lost.
+    @Test func aSoldOutAnswerFromBeforeARestockIsIgnored() {
+        let gate = SoldOutGate(node: "n1")
+        gate.markHistoryLoaded()
+        let before = gate.generation(item: "sku")
+        gate.clear(item: "sku", round: 1)  // the restock lands first
+        gate.markSoldOut(item: "sku", round: 1, generation: before)
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
+        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") != nil)
+        gate.setSuspended(true)
         #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
     }
 
@@ -59,7 +74,7 @@ import Testing
         let current = GlobalTransactionID.digest(item: "sku", round: 2, user: "b", requestID: "r")
         gate.remember([("sku", 1, old), ("sku", 2, current)])
         gate.markHistoryLoaded()
-        gate.markSoldOut(item: "sku", round: 2)
+        gate.markSoldOut(item: "sku", round: 2, generation: gate.generation(item: "sku"))
         #expect(gate.soldOutGID(item: "sku", user: "b", requestID: "r") == nil)
         #expect(gate.soldOutGID(item: "sku", user: "a", requestID: "r") != nil)
     }
