@@ -18,18 +18,10 @@ OUT=$(cd "$OUT" && pwd)
 scripts/install-deps.sh >&2
 BIN=$(scripts/build-release.sh)
 
-DIR=$(mktemp -d /tmp/flashd-bench.XXXXXX)   # short: sun_path holds 108 bytes
-cleanup() {
-  [ -n "${FLASHD_PID:-}" ] && kill -TERM "$FLASHD_PID" 2>/dev/null && wait "$FLASHD_PID" 2>/dev/null || true
-  [ -f "$DIR/redis.pid" ] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
+. scripts/sandbox.sh
+sandbox_open bench
 # appendfsync everysec: Redis' usual durable setting (flashd warns when appendonly is off).
-redis-server --port 0 --unixsocket "$DIR/redis.sock" --save '' --appendonly yes --appendfsync everysec \
-  --dir "$DIR" --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
-for _ in $(seq 50); do [ -S "$DIR/redis.sock" ] && break; sleep 0.1; done
+sandbox_redis --appendonly yes --appendfsync everysec
 
 export FLASHD_SOCKET="$DIR/flashd.sock"
 start_flashd() { # extra flags...

@@ -8,18 +8,10 @@ echo "== building (debug)"
 swift build 2>&1 | tail -n 1
 BIN=$(swift build --show-bin-path)
 
-DIR=$(mktemp -d /tmp/flashd-demo.XXXXXX)   # short: sun_path holds 108 bytes
-cleanup() {
-  [ -n "${FLASHD_PID:-}" ] && kill -TERM "$FLASHD_PID" 2>/dev/null && wait "$FLASHD_PID" 2>/dev/null || true
-  [ -f "$DIR/redis.pid" ] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
+. scripts/sandbox.sh
+sandbox_open demo
 echo "== starting redis-server and flashd in $DIR"
-redis-server --port 0 --unixsocket "$DIR/redis.sock" --save '' --appendonly no \
-  --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
-for _ in $(seq 50); do [ -S "$DIR/redis.sock" ] && break; sleep 0.1; done
+sandbox_redis --appendonly no
 
 "$BIN/flashd" --socket "$DIR/flashd.sock" --redis "unix:$DIR/redis.sock" --state-dir "$DIR/state" \
   --node-id demo --check-delay 3 --enable-fault-injection 2>"$DIR/flashd.log" &
