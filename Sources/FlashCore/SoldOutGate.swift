@@ -24,9 +24,16 @@ public final class SoldOutGate: Sendable {
         var soldOut = false
         /// The sale's total when the flag was first confirmed by a refresh: a restock changes it.
         var total: Int?
-        /// Bumped by every `clear`: a sold-out answer from a script sent before a restock here
-        /// must not raise the flag again after it.
+        /// Bumped by every `clear` and every new round: a sold-out answer from a script sent
+        /// before a restock here must not raise the flag again after it.
         var generation = 0
+
+        /// The entry of a newer round: empty filter, no flag, the generation moved on.
+        func advanced(to round: Int) -> Entry {
+            var e = Entry(round: round)
+            e.generation = generation + 1
+            return e
+        }
     }
 
     private struct State {
@@ -74,7 +81,7 @@ public final class SoldOutGate: Sendable {
                 if e.round != round {
                     // A newer round is what the flag and filter are about; an older one is history.
                     guard round > e.round else { return }
-                    e = Entry(round: round)
+                    e = e.advanced(to: round)
                 }
                 e.seen.insert(digest)
             }
@@ -111,9 +118,7 @@ public final class SoldOutGate: Sendable {
                     e.total = nil
                     e.generation += 1
                 } else if round > e.round {
-                    let next = e.generation + 1
-                    e = Entry(round: round)
-                    e.generation = next
+                    e = e.advanced(to: round)
                 }
             }
         }
@@ -134,9 +139,7 @@ public final class SoldOutGate: Sendable {
             s.update(sale.item, round: sale.round) { e in
                 if sale.round != e.round {
                     if sale.round > e.round {
-                        let next = e.generation + 1
-                        e = Entry(round: sale.round)
-                        e.generation = next
+                        e = e.advanced(to: sale.round)
                     } else {
                         e.soldOut = false
                     }
@@ -161,11 +164,7 @@ public final class SoldOutGate: Sendable {
             for r in rows {
                 s.update(r.item, round: r.round) { e in
                     if r.round < e.round { return }
-                    if r.round > e.round {
-                        let generation = e.generation
-                        e = Entry(round: r.round)
-                        e.generation = generation
-                    }
+                    if r.round > e.round { e = e.advanced(to: r.round) }
                     e.seen.insert(r.digest)
                 }
             }

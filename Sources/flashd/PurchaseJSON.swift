@@ -79,20 +79,13 @@ enum PurchaseJSON {
     static func encode(_ o: API.Order) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        out.append(contentsOf: #"{"order_id":"#.utf8)
-        quote(o.orderID, into: &out)
-        out.append(contentsOf: #","gid":"#.utf8)
-        quote(o.gid, into: &out)
-        out.append(contentsOf: #","item":"#.utf8)
-        quote(o.item, into: &out)
-        out.append(contentsOf: #","round":"#.utf8)
-        out.append(contentsOf: String(o.round).utf8)
-        out.append(contentsOf: #","user":"#.utf8)
-        quote(o.user, into: &out)
-        out.append(contentsOf: #","request_id":"#.utf8)
-        quote(o.requestID, into: &out)
-        out.append(contentsOf: #","created_ms":"#.utf8)
-        out.append(contentsOf: String(o.createdMs).utf8)
+        field("order_id", o.orderID, into: &out)
+        field("gid", o.gid, into: &out)
+        field("item", o.item, into: &out)
+        field("round", number: Int64(o.round), into: &out)
+        field("user", o.user, into: &out)
+        field("request_id", o.requestID, into: &out)
+        field("created_ms", number: o.createdMs, into: &out)
         if let r = o.replayed { out.append(contentsOf: (r ? #","replayed":true"# : #","replayed":false"#).utf8) }
         out.append(0x7D)
         return out
@@ -101,20 +94,31 @@ enum PurchaseJSON {
     static func encode(_ e: API.ErrorBody) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160)
-        out.append(contentsOf: #"{"error":"#.utf8)
-        quote(e.error, into: &out)
-        out.append(contentsOf: #","message":"#.utf8)
-        quote(e.message, into: &out)
-        if let gid = e.gid {
-            out.append(contentsOf: #","gid":"#.utf8)
-            quote(gid, into: &out)
-        }
-        if let field = e.field {
-            out.append(contentsOf: #","field":"#.utf8)
-            quote(field, into: &out)
-        }
+        field("error", e.error, into: &out)
+        field("message", e.message, into: &out)
+        if let gid = e.gid { field("gid", gid, into: &out) }
+        if let f = e.field { field("field", f, into: &out) }
         out.append(0x7D)
         return out
+    }
+
+    /// `{"key":"value"` for the first field, `,"key":"value"` after it (keys are plain ASCII).
+    private static func field(_ key: StaticString, _ value: String, into out: inout [UInt8]) {
+        appendKey(key, into: &out)
+        quote(value, into: &out)
+    }
+
+    private static func field(_ key: StaticString, number: Int64, into out: inout [UInt8]) {
+        appendKey(key, into: &out)
+        out.append(contentsOf: String(number).utf8)
+    }
+
+    private static func appendKey(_ key: StaticString, into out: inout [UInt8]) {
+        out.append(out.isEmpty ? 0x7B : 0x2C)
+        out.append(0x22)
+        out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        out.append(0x22)
+        out.append(0x3A)
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
