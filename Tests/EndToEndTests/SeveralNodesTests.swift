@@ -33,6 +33,30 @@ import TestSupport
         #expect(counters?["node_lease_held"] as? Int == 1)
     }
 
+    /// The lease is what keeps two processes from making the same gids: a node whose id is
+    /// taken over stops selling (503 node_conflict, the sold-out fast path too) at its next
+    /// renewal, and resumes once the id is free again.
+    @Test func aNodeWhoseIDIsTakenOverStopsSellingUntilItIsFree() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        try node.createSale("sku", stock: 1000)
+        var n = 0
+        func buy() throws -> (status: Int, body: [String: Any]) {
+            n += 1
+            return try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u\#(n)"}"#)
+        }
+        #expect(try buy().status == 201)
+        _ = try redis.cli("SET", "e2e:node:test", "intruder", "PX", "60000")
+        try Wait.until(timeout: 8, "the node to notice the takeover at a renewal") {
+            let r = try buy()
+            return r.status == 503 && r.body["error"] as? String == "node_conflict"
+        }
+        #expect(try buy().status == 503)
+        _ = try redis.cli("DEL", "e2e:node:test")
+        try Wait.until(timeout: 5, "purchases to resume once the id is free") { try buy().status == 201 }
+        #expect(try node.settled())
+    }
+
     @Test func auditOverSeveralNodesSumsTheirOrders() throws {
         let redis = try RedisServer()
         let a = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "node-a"])
