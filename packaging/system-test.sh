@@ -59,10 +59,19 @@ echo "== booting systemd in a container"
 setsid systemd-nspawn --boot -D "$ROOT" --register=no --keep-unit --console=pipe --quiet \
   --bind-ro="$WORK/debs:/mnt/debs" </dev/null >"$WORK/nspawn.log" 2>&1 &
 NSPAWN=$!
+# nspawn forks twice: a short-lived outer child in our PID namespace sets things up, then the
+# container's PID 1 runs in a new one. Picking "the first child" can catch the outer child just
+# before it exits (CI saw that once: nsenter then found no /proc/PID/ns). So the leader is the
+# child in another PID namespace.
+HOST_PIDNS=$(readlink /proc/self/ns/pid)
 LEADER=""
-for _ in $(seq 100); do
-  LEADER=$(ps -o pid= --ppid "$NSPAWN" 2>/dev/null | tr -d ' ' | head -n1 || true)
+for _ in $(seq 200); do
+  for pid in $(ps -o pid= --ppid "$NSPAWN" 2>/dev/null || true); do
+    ns=$(readlink "/proc/$pid/ns/pid" 2>/dev/null || true)
+    if [ -n "$ns" ] && [ "$ns" != "$HOST_PIDNS" ]; then LEADER=$pid; break; fi
+  done
   [ -n "$LEADER" ] && break
+  kill -0 "$NSPAWN" 2>/dev/null || break
   sleep 0.1
 done
 [ -n "$LEADER" ] || { echo "container did not start"; exit 1; }
@@ -96,6 +105,7 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 echo "container systemd: $state"
+case "$state" in running|degraded) ;; *) echo "systemd in the container did not come up"; exit 1 ;; esac
 
 echo "== apt install the .deb"
 in_ct "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q /mnt/debs/$(basename "$DEB")" \
