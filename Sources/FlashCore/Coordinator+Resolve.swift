@@ -76,6 +76,7 @@ extension Coordinator {
         var lastSweep = clock.now
         while !Task.isCancelled {
             if !redisHealthy { await probeRedis() }
+            if replicasBehind { probeReplicas() }
             let now = clock.now
             if now - lastSweep >= config.sweepInterval {
                 await sweepJournal()
@@ -122,6 +123,17 @@ extension Coordinator {
             let wait = age >= checkDelay ? Duration.zero : checkDelay - age
             schedule[record.gid] = Scheduled(due: clock.now + wait, attempts: record.attempts)
         }
+    }
+
+    /// While replicas lag, the pending transaction due first is checked now: its back-check is
+    /// a confirmed write, so it is both the probe and useful work. At most once a second.
+    private func probeReplicas() {
+        let now = clock.now
+        if let last = lastReplicaProbe, now - last < .seconds(1) { return }
+        lastReplicaProbe = now
+        guard let first = schedule.filter({ inflight[$0.key] == nil }).min(by: { $0.value.due < $1.value.due }),
+              first.value.due > now else { return }
+        schedule[first.key]?.due = now
     }
 
     private func probeRedis() async {

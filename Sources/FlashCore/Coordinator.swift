@@ -33,6 +33,10 @@ public actor Coordinator {
     public internal(set) var counters = Counters()
     public internal(set) var redisHealthy = true
     var lastRedisError: String?
+    /// The last write that had to be confirmed by Redis replicas (WAIT) was not. Purchases still
+    /// run (each one is a probe), but nothing counts until a replica confirms it.
+    public internal(set) var replicasBehind = false
+    var lastReplicaProbe: ContinuousClock.Instant?
     var draining = false
     /// This node id's lease in Redis belongs to this process. While it doesn't (another process
     /// took the id, or no claim has succeeded yet), purchases are refused: two processes with one
@@ -182,6 +186,7 @@ public actor Coordinator {
                     let generation = gate.generation(item: record.item)
                     let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user)
                     markRedis(ok: true)
+                    markReplicas(ok: true)
                     switch reply {
                     case .staleRound: sales[record.item] = nil
                     case .soldOut, .deducted(remaining: 0):
@@ -197,6 +202,7 @@ public actor Coordinator {
                 do {
                     let reply = try await stock.backCheck(gid: record.gid, item: record.item, round: record.round)
                     markRedis(ok: true)
+                    markReplicas(ok: true)
                     metrics.backChecks[reply == .deducted ? "deducted" : "rolled_back"]?.increment()
                     action = machine.backChecked(reply)
                 } catch {
@@ -285,6 +291,9 @@ public actor Coordinator {
         case .redisUnavailable:
             metrics.redisErrors.increment()
             markRedis(ok: false, e.message)
+        case .replicasBehind:
+            metrics.redisErrors.increment()
+            markReplicas(ok: false, e.message)
         case .journalUnavailable:
             metrics.journalErrors.increment()
         default:
@@ -295,7 +304,10 @@ public actor Coordinator {
 
     func markRedis(ok: Bool, _ message: String? = nil) {
         if ok {
-            if !redisHealthy { logger.notice("redis regained", metadata: MessageID.metadata(MessageID.redisRegained)) }
+            if !redisHealthy {
+                logger.notice("redis regained", metadata: MessageID.metadata(MessageID.redisRegained))
+                retryPendingNow()
+            }
             redisHealthy = true
             lastRedisError = nil
         } else {
@@ -305,6 +317,29 @@ public actor Coordinator {
             redisHealthy = false
             lastRedisError = message
         }
+    }
+
+    /// Logged once per episode, not per purchase: while replicas lag, every purchase fails the same way.
+    func markReplicas(ok: Bool, _ message: String? = nil) {
+        if ok {
+            guard replicasBehind else { return }
+            replicasBehind = false
+            logger.notice("redis replicas confirm writes again; pending purchases are checked now")
+            retryPendingNow()
+        } else {
+            if !replicasBehind {
+                logger.error("redis replicas do not confirm writes; purchases stay pending until they do",
+                             metadata: ["error": "\(message ?? "")"])
+            }
+            replicasBehind = true
+        }
+    }
+
+    /// After an outage ends, the transactions it left pending are checked at once instead of
+    /// at the end of their backoff (up to `retryCap`).
+    func retryPendingNow() {
+        let now = clock.now
+        for (gid, entry) in schedule where entry.attempts > 0 && entry.due > now { schedule[gid]?.due = now }
     }
 
     func meta(_ r: TxnRecord, _ state: String) -> Logger.Metadata {

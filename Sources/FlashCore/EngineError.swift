@@ -7,6 +7,10 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case salePending = "sale_pending"
         /// Redis could not be reached or timed out; the client should retry later.
         case redisUnavailable = "redis_unavailable"
+        /// Redis took a write that decides a purchase, but fewer replicas than configured
+        /// confirmed it in time (WAIT): it could still be lost in a failover, so the purchase
+        /// stays pending until a back-check is confirmed.
+        case replicasBehind = "replicas_behind"
         /// The journal could not be read or written (busy, full, I/O error).
         case journalUnavailable = "journal_unavailable"
         /// A purchase stopped at an injected fault (abandon mode).
@@ -57,7 +61,7 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// True for faults that clear by themselves (Redis back, disk freed): worth a timed retry.
     public var isTransient: Bool {
-        code == .redisUnavailable || code == .journalUnavailable
+        code == .redisUnavailable || code == .replicasBehind || code == .journalUnavailable
     }
 
     public func with(gid: String) -> EngineError { EngineError(code, message, field: field, gid: gid) }

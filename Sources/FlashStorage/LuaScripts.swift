@@ -9,6 +9,12 @@
 /// never expire: a barrier must outlive every transaction that may still be back-checked (the
 /// dtm hole where a 1-day barrier TTL under a 7-day retention turned deductions into rollbacks).
 /// They are dropped only with their round, by a reset, which is refused while anything is pending.
+///
+/// A script that finds barrier `d` writes it again, unchanged. That looks useless but is what
+/// makes WAIT mean something for it: WAIT only covers the calling connection's own writes, and
+/// the deduction it read may have been written by another connection (or a process since
+/// killed) and not be on any replica yet. The rewrite goes into the replication stream after
+/// it, so a replica that has the rewrite has the deduction too.
 struct LuaScript: Sendable {
     let name: String
     let source: String
@@ -29,7 +35,10 @@ enum LuaScripts {
         if not round then return {5, 0} end
         if round ~= ARGV[3] then return {6, tonumber(round)} end
         local barrier = redis.call('HGET', KEYS[2], ARGV[1])
-        if barrier == 'd' then return {1, 0} end
+        if barrier == 'd' then
+          redis.call('HSET', KEYS[2], ARGV[1], 'd')
+          return {1, 0}
+        end
         if barrier == 'r' then return {2, 0} end
         local limit = tonumber(redis.call('HGET', KEYS[1], 'limit'))
         local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
@@ -47,7 +56,10 @@ enum LuaScripts {
     /// `r` is in place (written now if the barrier was absent), so a late buy for the gid is refused.
     static let backCheck = LuaScript(name: "back-check", source: """
         local barrier = redis.call('HGET', KEYS[1], ARGV[1])
-        if barrier == 'd' then return 0 end
+        if barrier == 'd' then
+          redis.call('HSET', KEYS[1], ARGV[1], 'd')
+          return 0
+        end
         if not barrier then redis.call('HSET', KEYS[1], ARGV[1], 'r') end
         return 1
         """)

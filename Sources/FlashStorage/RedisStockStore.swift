@@ -7,22 +7,52 @@ import Synchronization
 /// was out goes to Redis in one write and one round trip (`BatchWorker`), so concurrent
 /// purchases share round trips instead of waiting for each other's. Scripts go out as EVALSHA
 /// and fall back to loading the script when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+///
+/// With `replicaWait`, a batch holding a script that decides an outcome ends with one
+/// `WAIT replicas timeout`; when fewer replicas acknowledge, those scripts' replies are
+/// replaced by a `.replicasBehind` error, so the caller leaves the purchase pending and a
+/// later back-check (itself confirmed the same way) decides it on whatever primary survives.
 public final class RedisStockStore: StockStore {
-    public let endpoint: RedisEndpoint
+    public let target: RedisTarget
     private let keys: RedisKeys
     private let connections: [BatchWorker<RedisConnection, Job>]
     private let next = Atomic<Int>(0)
     private let shas = Mutex<[String: String]>([:])
+    private let lastServer: LastServer
 
-    public init(endpoint: RedisEndpoint, prefix: String = "flashd:", connections count: Int = 2,
-                commandTimeoutMs: Int = 1000) {
-        self.endpoint = endpoint
-        self.keys = RedisKeys(prefix: prefix)
-        self.connections = (0..<max(1, count)).map { _ in
-            BatchWorker(RedisConnection(endpoint: endpoint, commandTimeoutMs: commandTimeoutMs),
-                        process: Self.send, reject: { $0.continuation.resume(throwing: RedisError.connection("flashd is shutting down")) })
+    /// Redis' WAIT after the writes that decide a purchase: how many replicas must have them,
+    /// and how long to wait for that (below the command timeout).
+    public struct ReplicaWait: Sendable, Equatable {
+        public var replicas: Int
+        public var timeoutMs: Int
+        public init(replicas: Int, timeoutMs: Int) {
+            self.replicas = replicas
+            self.timeoutMs = timeoutMs
         }
     }
+
+    public convenience init(endpoint: RedisEndpoint, prefix: String = "flashd:", connections count: Int = 2,
+                            commandTimeoutMs: Int = 1000, replicaWait: ReplicaWait? = nil) {
+        self.init(target: .direct(endpoint), prefix: prefix, connections: count, commandTimeoutMs: commandTimeoutMs,
+                  replicaWait: replicaWait)
+    }
+
+    public init(target: RedisTarget, prefix: String = "flashd:", connections count: Int = 2,
+                commandTimeoutMs: Int = 1000, replicaWait: ReplicaWait? = nil) {
+        self.target = target
+        self.keys = RedisKeys(prefix: prefix)
+        let lastServer = LastServer()
+        self.lastServer = lastServer
+        let wait = replicaWait.flatMap { $0.replicas > 0 ? $0 : nil }
+        self.connections = (0..<max(1, count)).map { _ in
+            BatchWorker(RedisConnection(target: target, commandTimeoutMs: commandTimeoutMs),
+                        process: { conn, batch in Self.send(conn, batch, wait: wait, lastServer: lastServer) },
+                        reject: { $0.continuation.resume(throwing: RedisError.connection("flashd is shutting down")) })
+        }
+    }
+
+    /// The Redis server last talked to (the primary, behind Sentinel), or the target before any.
+    public var currentServer: String { lastServer.get()?.description ?? target.description }
 
     public func shutdown() async {
         for c in connections {
@@ -119,13 +149,13 @@ public final class RedisStockStore: StockStore {
     }
 
     public func claimNode(_ node: String, token: String, ttlMs: Int) async throws -> NodeClaim {
-        let r = try await eval(LuaScripts.claimNode, keys: [keys.node(node)], args: [token, String(ttlMs)])
+        let r = try await eval(LuaScripts.claimNode, keys: [keys.node(node)], args: [token, String(ttlMs)], confirm: false)
         guard let a = r.array, a.count == 3, let code = a[0].int, let ttl = a[1].int else { throw badReply("claim-node", r) }
         return code == 1 ? .held : .heldByOther(token: a[2].string ?? "?", ttlMs: Int(ttl))
     }
 
     public func releaseNode(_ node: String, token: String) async throws {
-        _ = try await eval(LuaScripts.releaseNode, keys: [keys.node(node)], args: [token])
+        _ = try await eval(LuaScripts.releaseNode, keys: [keys.node(node)], args: [token], confirm: false)
     }
 
     /// One of Redis' settings (CONFIG GET). flashd checks `maxmemory-policy`: anything but
@@ -146,26 +176,48 @@ public final class RedisStockStore: StockStore {
 
     // MARK: plumbing
 
-    /// One command waiting for its batch.
+    /// One command waiting for its batch. `confirm`: its reply counts only once `WAIT` says
+    /// enough replicas have it.
     struct Job: Sendable {
         let args: [String]
+        let confirm: Bool
         let continuation: CheckedContinuation<RedisValue, any Error>
     }
 
     /// On a connection's thread: one batch, one round trip, every job answered.
-    private static func send(_ conn: RedisConnection, _ batch: [Job]) {
+    private static func send(_ conn: RedisConnection, _ batch: [Job], wait: ReplicaWait?, lastServer: LastServer) {
+        var commands = batch.map(\.args)
+        let confirming = wait != nil && batch.contains(where: \.confirm)
+        if confirming, let wait { commands.append(["WAIT", String(wait.replicas), String(wait.timeoutMs)]) }
         do {
-            let results = try conn.pipeline(batch.map(\.args))
-            for (job, result) in zip(batch, results) { job.continuation.resume(with: result.mapError { $0 as any Error }) }
+            let results = try conn.pipeline(commands)
+            // Before any reply goes out: whoever got one may ask where it came from.
+            if let server = conn.connectedTo { lastServer.set(server) }
+            var unconfirmed: EngineError?
+            if confirming, let wait {
+                // An error reply to WAIT (say, sent to a server that turned replica) confirms nothing.
+                let acked = (try? results[batch.count].get())?.int ?? 0
+                if acked < wait.replicas {
+                    unconfirmed = EngineError(.replicasBehind, "\(acked) of \(wait.replicas) replica(s) acknowledged the write within "
+                                                    + "\(wait.timeoutMs) ms; it counts once a back-check confirms it")
+                }
+            }
+            for (job, result) in zip(batch, results) {
+                if job.confirm, let unconfirmed, case .success = result {
+                    job.continuation.resume(throwing: unconfirmed)
+                } else {
+                    job.continuation.resume(with: result.mapError { $0 as any Error })
+                }
+            }
         } catch {
             for job in batch { job.continuation.resume(throwing: error) }
         }
     }
 
-    private func raw(_ args: [String]) async throws -> RedisValue {
+    private func raw(_ args: [String], confirm: Bool = false) async throws -> RedisValue {
         let i = next.add(1, ordering: .relaxed).newValue
         let conn = connections[i % connections.count]
-        return try await withCheckedThrowingContinuation { conn.submit(Job(args: args, continuation: $0)) }
+        return try await withCheckedThrowingContinuation { conn.submit(Job(args: args, confirm: confirm, continuation: $0)) }
     }
 
     func command(_ args: [String]) async throws -> RedisValue {
@@ -176,7 +228,9 @@ public final class RedisStockStore: StockStore {
         }
     }
 
-    private func eval(_ script: LuaScript, keys: [String], args: [String]) async throws -> RedisValue {
+    /// Runs `script`; with `confirm` (every script that decides a sale's or a purchase's state),
+    /// its reply is held back until the replicas asked for have the write.
+    private func eval(_ script: LuaScript, keys: [String], args: [String], confirm: Bool = true) async throws -> RedisValue {
         do {
             let sha: String
             if let known = shas.withLock({ $0[script.name] }) {
@@ -185,11 +239,11 @@ public final class RedisStockStore: StockStore {
                 sha = try await load(script)
             }
             do {
-                return try await raw(["EVALSHA", sha, String(keys.count)] + keys + args)
+                return try await raw(["EVALSHA", sha, String(keys.count)] + keys + args, confirm: confirm)
             } catch let e as RedisError where e.isNoScript {
                 // Redis lost its script cache (restart, SCRIPT FLUSH): load again and retry once.
                 let fresh = try await load(script)
-                return try await raw(["EVALSHA", fresh, String(keys.count)] + keys + args)
+                return try await raw(["EVALSHA", fresh, String(keys.count)] + keys + args, confirm: confirm)
             }
         } catch let e as RedisError {
             throw Self.engineError(e)
@@ -220,4 +274,12 @@ public final class RedisStockStore: StockStore {
         case .reply, .protocolViolation: return EngineError(.internalError, "redis: \(e.message)")
         }
     }
+}
+
+/// The server a connection last talked to, for `status` and `bench` (which runs the purchase
+/// script against the same server).
+final class LastServer: Sendable {
+    private let value = Mutex<RedisEndpoint?>(nil)
+    func set(_ e: RedisEndpoint) { value.withLock { $0 = e } }
+    func get() -> RedisEndpoint? { value.withLock { $0 } }
 }

@@ -9,22 +9,44 @@ import Glibc
 ///
 /// A broken connection is dropped and re-dialled on the next call, so a Redis restart costs the
 /// callers in flight one `.connection` error each, not a daemon restart.
+///
+/// Behind Sentinel, each dial asks the sentinels for the primary and checks with ROLE that the
+/// server really is one (a demoted primary can still be reachable). While connected, the
+/// sentinels are asked again at most once per `sentinelRecheck`, and a changed answer drops the
+/// connection; so does a READONLY reply (a write that reached a replica). Either way the next
+/// call dials whatever the sentinels name then.
 public final class RedisConnection {
-    public let endpoint: RedisEndpoint
+    public let target: RedisTarget
+    /// The server this connection is dialled to, while it is.
+    public private(set) var connectedTo: RedisEndpoint?
     private let connectTimeoutMs: Int
     private let commandTimeoutMs: Int
     private var context: UnsafeMutablePointer<redisContext>?
+    private let locator: SentinelLocator?
+    private let sentinelRecheck: Duration
+    private var lastSentinelCheck = ContinuousClock.now
 
     /// hiredis writes with write(2): on a connection whose Redis went away that raises SIGPIPE,
     /// which would kill the process instead of returning EPIPE. Ignored once, process-wide, as
     /// NIO does for its own sockets.
     private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
-    public init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000) {
+    public convenience init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000) {
+        self.init(target: .direct(endpoint), connectTimeoutMs: connectTimeoutMs, commandTimeoutMs: commandTimeoutMs)
+    }
+
+    public init(target: RedisTarget, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000,
+                sentinelRecheck: Duration = .seconds(1)) {
         _ = Self.ignoreSIGPIPE
-        self.endpoint = endpoint
+        self.target = target
         self.connectTimeoutMs = connectTimeoutMs
         self.commandTimeoutMs = commandTimeoutMs
+        self.sentinelRecheck = sentinelRecheck
+        if case .sentinel(let sentinels, let master) = target {
+            locator = SentinelLocator(sentinels: sentinels, master: master, timeoutMs: min(connectTimeoutMs, 250))
+        } else {
+            locator = nil
+        }
     }
 
     deinit { close() }
@@ -34,11 +56,45 @@ public final class RedisConnection {
     public func close() {
         if let ctx = context { redisFree(ctx) }
         context = nil
+        connectedTo = nil
     }
 
-    /// Dials now if not connected; throws `.connection` when Redis is unreachable.
+    /// Dials now if not connected; throws `.connection` when Redis is unreachable (or, behind
+    /// Sentinel, when no primary can be found).
     public func connect() throws {
         if context != nil { return }
+        switch target {
+        case .direct(let endpoint):
+            try dial(endpoint)
+        case .sentinel:
+            guard let locator else { throw RedisError.connection("no sentinel locator") }
+            let primary = try locator.primary()
+            lastSentinelCheck = .now
+            try dial(primary)
+            let role: RedisValue
+            do {
+                role = try pipelineOnce([["ROLE"]])[0].get()
+            } catch let e as PipelineFailure {
+                throw e.error
+            }
+            guard role.array?.first?.string == "master" else {
+                close()
+                throw RedisError.connection("\(primary), named primary of \(locator.master) by the sentinels, is not one (yet): "
+                                            + "role \(role.array?.first?.string ?? "?")")
+            }
+        }
+    }
+
+    /// Behind Sentinel: asks again who the primary is, when the last answer is older than
+    /// `sentinelRecheck`, and drops the connection if it is another server now. Sentinels that
+    /// can't be reached change nothing: the connected primary goes on serving.
+    private func recheckPrimary() {
+        guard let locator, let connectedTo, ContinuousClock.now - lastSentinelCheck >= sentinelRecheck else { return }
+        lastSentinelCheck = .now
+        if let primary = try? locator.primary(), primary != connectedTo { close() }
+    }
+
+    private func dial(_ endpoint: RedisEndpoint) throws {
         let tv = Self.timeval(ms: connectTimeoutMs)
         let ctx: UnsafeMutablePointer<redisContext>?
         switch endpoint {
@@ -55,6 +111,7 @@ public final class RedisConnection {
         // instead of a purchase handler blocked for ever.
         _ = redisSetTimeout(ctx, Self.timeval(ms: commandTimeoutMs))
         context = ctx
+        connectedTo = endpoint
     }
 
     /// Sends one command and waits for its reply.
@@ -70,18 +127,26 @@ public final class RedisConnection {
     /// could not be written were never executed, so that case alone is retried once on a fresh
     /// connection; a failure after the write (replies lost) is the caller's to resolve.
     public func pipeline(_ commands: [[String]]) throws -> [Result<RedisValue, RedisError>] {
+        recheckPrimary()
         let reused = context != nil
         do {
-            return try pipelineOnce(commands)
+            return try droppingDemoted(pipelineOnce(commands))
         } catch let e as PipelineFailure where e.unwritten && reused && e.error.message.contains("Broken pipe") {
             do {
-                return try pipelineOnce(commands)
+                return try droppingDemoted(pipelineOnce(commands))
             } catch let again as PipelineFailure {
                 throw again.error
             }
         } catch let e as PipelineFailure {
             throw e.error
         }
+    }
+
+    /// A READONLY reply means this server is a replica now (a failover demoted it): drop the
+    /// connection so the next call dials the current primary. The replies are returned as they are.
+    private func droppingDemoted(_ results: [Result<RedisValue, RedisError>]) -> [Result<RedisValue, RedisError>] {
+        if results.contains(where: { if case .failure(let e) = $0 { e.isReadOnly } else { false } }) { close() }
+        return results
     }
 
     private struct PipelineFailure: Error {

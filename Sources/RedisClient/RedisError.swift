@@ -37,5 +37,8 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
     /// True for `-NOSCRIPT`: the script cache was flushed (or Redis restarted) and EVALSHA must fall back to EVAL.
     public var isNoScript: Bool { kind == .reply && message.hasPrefix("NOSCRIPT") }
 
+    /// True for `-READONLY`: the server is a replica, so writes must go to another one.
+    public var isReadOnly: Bool { kind == .reply && message.hasPrefix("READONLY") }
+
     public var description: String { "redis \(kind): \(message)" }
 }

@@ -30,8 +30,8 @@ struct Daemon: Service {
         guard Names.isValid(config.nodeID) else {
             throw DaemonError("node id \(config.nodeID) must be 1-64 characters of A-Z a-z 0-9 _ . @ -")
         }
-        guard let endpoint = RedisEndpoint(parsing: config.redis) else {
-            throw DaemonError("--redis must be unix:/path or host:port, not \(config.redis)")
+        guard let target = RedisTarget(parsing: config.redis) else {
+            throw DaemonError("--redis must be unix:/path, host:port or sentinel://HOST:PORT[,HOST:PORT...]/MASTER, not \(config.redis)")
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -41,7 +41,8 @@ struct Daemon: Service {
         defer { close(lock) }
         let journalPath = config.stateDir.hasSuffix("/") ? config.stateDir + "flashd.db" : config.stateDir + "/flashd.db"
         let journal = try await SQLiteJournal(path: journalPath, durability: config.sqliteSync == "normal" ? .normal : .full)
-        let stock = RedisStockStore(endpoint: endpoint, prefix: config.redisPrefix, connections: config.redisConnections)
+        let stock = RedisStockStore(target: target, prefix: config.redisPrefix, connections: config.redisConnections,
+                                    replicaWait: .init(replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs))
         try await checkRedisSettings(stock)
         let leaseToken = try nodeLeaseToken()
         let leaseClaimed = ContinuousClock.now
@@ -60,7 +61,7 @@ struct Daemon: Service {
         await coordinator.setNodeLease(held: leaseHeld, holder: nil, validFor: Self.leaseValidity, since: leaseClaimed)
         logger.notice("flashd starting", metadata: MessageID.metadata(MessageID.started).merging([
             "version": "\(API.version)", "node": "\(config.nodeID)", "socket": "\(config.socketPath)",
-            "redis": "\(endpoint)", "journal": "\(journalPath)", "sqlite_sync": "\(config.sqliteSync)",
+            "redis": "\(target)", "redis_wait_replicas": "\(config.redisWaitReplicas)", "journal": "\(journalPath)", "sqlite_sync": "\(config.sqliteSync)",
             "fault_injection": "\(config.faultInjection)",
         ]) { $1 })
 
@@ -79,7 +80,7 @@ struct Daemon: Service {
         ]) { $1 })
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let info = Router.DaemonInfo(redisTarget: endpoint.description, journalPath: journalPath,
+        let info = Router.DaemonInfo(redisTarget: target.description, journalPath: journalPath,
                                      faultInjection: config.faultInjection,
                                      metrics: { registry.emitToString() },
                                      wedge: { journal.wedge(seconds: 3600) },
@@ -87,7 +88,7 @@ struct Daemon: Service {
                                          let g = journal.groupCommitStatistics
                                          return ["journal_commits": g.commits, "journal_calls": g.calls, "journal_largest_batch": g.largest]
                                      },
-                                     stockScriptSHA: { try await stock.purchaseScriptSHA() })
+                                     stockScript: { (try await stock.purchaseScriptSHA(), stock.currentServer) })
         let access = AccessPolicy(adminGroup: config.adminGroup)
         let limits = Limits(maxConnections: config.maxConnections, maxInflight: config.maxInflight)
         let requestTimeout = TimeAmount.milliseconds(Int64(config.requestTimeoutSeconds * 1000))

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RedisClient
 
 /// flashd's settings after merging defaults, the config file and flags (flags win).
 struct DaemonConfig: Sendable {
@@ -6,6 +7,10 @@ struct DaemonConfig: Sendable {
     var redis = "127.0.0.1:6379"
     var redisPrefix = "flashd:"
     var redisConnections = 2
+    /// WAIT after each purchase script: replicas that must have the write (0 = don't wait).
+    var redisWaitReplicas = 0
+    /// ...and how long to wait for them, below the 1 s Redis command timeout.
+    var redisWaitTimeoutMs = 100
     var stateDir = "/var/lib/flashd"
     var nodeID = "flashd"
     var checkDelaySeconds = 3.0
@@ -33,7 +38,7 @@ struct DaemonConfig: Sendable {
 
     /// The keys a config file may set: the long flag names without their dashes.
     static let fileKeys: Set<String> = [
-        "socket", "redis", "redis-prefix", "redis-connections", "state-dir", "node-id", "check-delay",
+        "socket", "redis", "redis-prefix", "redis-connections", "redis-wait-replicas", "redis-wait-timeout-ms", "state-dir", "node-id", "check-delay",
         "enable-fault-injection", "sqlite-sync", "log-level", "max-body-bytes", "allow-evicting-redis", "metrics-listen", "admin-group",
         "max-connections", "max-inflight", "request-timeout", "idle-timeout",
     ]
@@ -74,7 +79,13 @@ struct DaemonConfig: Sendable {
         }
         switch key {
         case "socket": socketPath = value
-        case "redis": redis = value
+        case "redis":
+            guard RedisTarget(parsing: value) != nil else {
+                throw ConfigError("redis must be unix:/path, host:port or sentinel://HOST:PORT[,HOST:PORT...]/MASTER, not \(value)")
+            }
+            redis = value
+        case "redis-wait-replicas": redisWaitReplicas = try int(0...16)
+        case "redis-wait-timeout-ms": redisWaitTimeoutMs = try int(1...900)
         case "redis-prefix": redisPrefix = value
         case "redis-connections": redisConnections = try int(1...64)
         case "state-dir": stateDir = value
@@ -134,6 +145,8 @@ extension DaemonConfig {
         if redis != other.redis { keys.append("redis") }
         if redisPrefix != other.redisPrefix { keys.append("redis-prefix") }
         if redisConnections != other.redisConnections { keys.append("redis-connections") }
+        if redisWaitReplicas != other.redisWaitReplicas { keys.append("redis-wait-replicas") }
+        if redisWaitTimeoutMs != other.redisWaitTimeoutMs { keys.append("redis-wait-timeout-ms") }
         if stateDir != other.stateDir { keys.append("state-dir") }
         if nodeID != other.nodeID { keys.append("node-id") }
         if faultInjection != other.faultInjection { keys.append("enable-fault-injection") }

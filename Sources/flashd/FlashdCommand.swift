@@ -27,7 +27,7 @@ struct FlashdCommand: AsyncParsableCommand {
     @Option(help: "Unix socket to serve on (default /run/flashd/flashd.sock).")
     var socket: String?
 
-    @Option(help: "Redis: unix:/path or host:port (default 127.0.0.1:6379).")
+    @Option(help: "Redis: unix:/path, host:port (default 127.0.0.1:6379), or the primary named by Redis Sentinels: sentinel://HOST:PORT[,HOST:PORT...]/MASTER.")
     var redis: String?
 
     @Option(help: "Prefix of every Redis key flashd writes (default flashd:).")
@@ -35,6 +35,12 @@ struct FlashdCommand: AsyncParsableCommand {
 
     @Option(help: "Redis connections, each pipelining on its own thread (default 2).")
     var redisConnections: Int?
+
+    @Option(help: "Replicas that must have each purchase's Redis write (WAIT) before it counts; 0 = don't wait (default).")
+    var redisWaitReplicas: Int?
+
+    @Option(help: "Milliseconds to wait for them, 1-900 (default 100); a purchase not confirmed in time stays pending.")
+    var redisWaitTimeoutMs: Int?
 
     @Option(help: "Directory of the SQLite journal (default $STATE_DIRECTORY, else /var/lib/flashd).")
     var stateDir: String?
@@ -109,9 +115,11 @@ struct FlashdCommand: AsyncParsableCommand {
             c.configFile = path
         }
         if let socket { c.socketPath = socket }
-        if let redis { c.redis = redis }
+        if let redis { try c.set("redis", redis) }
         if let redisPrefix { c.redisPrefix = redisPrefix }
         if let redisConnections { try c.set("redis-connections", String(redisConnections)) }
+        if let redisWaitReplicas { try c.set("redis-wait-replicas", String(redisWaitReplicas)) }
+        if let redisWaitTimeoutMs { try c.set("redis-wait-timeout-ms", String(redisWaitTimeoutMs)) }
         if let stateDir { c.stateDir = stateDir }
         if let nodeID { c.nodeID = nodeID }
         if let checkDelay { try c.set("check-delay", String(checkDelay)) }

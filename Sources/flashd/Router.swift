@@ -23,8 +23,9 @@ struct Router: Sendable {
         var metricsOnly = false
         /// Counters kept below the engine (group commits), merged into status' counters.
         var storageCounters: @Sendable () -> [String: Int] = { [:] }
-        /// The SHA of the purchase script, loaded into Redis (for `bench`'s Lua ceiling).
-        var stockScriptSHA: @Sendable () async throws -> String = {
+        /// The SHA of the purchase script, loaded into Redis, and the server it is loaded on
+        /// (the primary, behind Sentinel), for `bench`'s Lua ceiling.
+        var stockScript: @Sendable () async throws -> (sha: String, server: String) = {
             throw EngineError(.internalError, "no stock script in this configuration")
         }
     }
@@ -74,7 +75,8 @@ struct Router: Sendable {
                 return json(.accepted, ["wedged": true])
             case (.GET, ["v1", "status"]): return json(.ok, await status())
             case (.GET, ["v1", "debug", "stock-script"]):
-                return json(.ok, API.StockScript(redis: info.redisTarget, sha: try await info.stockScriptSHA()))
+                let script = try await info.stockScript()
+                return json(.ok, API.StockScript(redis: script.server, sha: script.sha))
             case (.GET, ["v1", "sales"]): return json(.ok, API.Sales(sales: try await coordinator.listSales().map(Self.sale)))
             case (.POST, ["v1", "sales"]):
                 try requireAdmin(request, "create sale")
@@ -242,7 +244,7 @@ struct Router: Sendable {
         case .invalidInput: status = .badRequest
         case .unknownSale: status = .notFound
         case .saleExists, .salePending, .conflict: status = .conflict
-        case .redisUnavailable, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict: status = .serviceUnavailable
+        case .redisUnavailable, .replicasBehind, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict: status = .serviceUnavailable
         case .faultInjected, .internalError: status = .internalServerError
         case .faultInjectionDisabled, .forbidden: status = .forbidden
         }

@@ -13,11 +13,14 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Further redis-server arguments, e.g. ["--maxmemory-policy", "allkeys-lru"].
     public let extraArgs: [String]
+    /// Also listens on 127.0.0.1:port (replication and Sentinel speak TCP); nil = socket only.
+    public let tcpPort: Int?
 
-    public init(persistent: Bool = false, extraArgs: [String] = []) throws {
+    public init(persistent: Bool = false, extraArgs: [String] = [], tcpPort: Int? = nil) throws {
         dir = try TempDir.make(prefix: "rd")
         self.persistent = persistent
         self.extraArgs = extraArgs
+        self.tcpPort = tcpPort
         try start()
     }
 
@@ -27,7 +30,9 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     public func start() throws {
-        var args = ["--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--dir", dir,
+        // A replica's first sync would otherwise wait 5 s (repl-diskless-sync-delay) for company.
+        let listen = tcpPort.map { ["--port", String($0), "--bind", "127.0.0.1", "--repl-diskless-sync-delay", "0"] } ?? ["--port", "0"]
+        var args = listen + ["--unixsocket", socketPath, "--unixsocketperm", "700", "--dir", dir,
                     "--save", "", "--logfile", dir + "/redis.log"]
         args += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         args += extraArgs
@@ -58,6 +63,25 @@ public final class RedisServer: @unchecked Sendable {
 
     public func ping() -> Bool {
         (try? cli("PING")) == "PONG"
+    }
+}
+
+public enum FreePort {
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+    public static func next() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw TestFailure("bind to port 0 failed") }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

@@ -1,0 +1,79 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// A Redis failover under a running sale (issue 6): a primary, one replica and three
+/// sentinels on loopback, two flashd nodes with `--redis sentinel://...` and WAIT for one
+/// replica. The primary is killed mid-sale; afterwards G1 (no oversell), G2 (conservation)
+/// and G3 (no acknowledged order lost) must hold over both nodes.
+@Suite(.serialized) struct FailoverTests {
+    @Test func aSaleThroughTwoNodesSurvivesKillingThePrimary() throws {
+        let cluster = try SentinelCluster(replicas: 1)
+        let redisArgs = ["--redis", cluster.url, "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "300"]
+        let a = try FlashdProcess(redis: cluster.servers[0], extraArgs: redisArgs + ["--node-id", "node-a"])
+        let b = try FlashdProcess(redis: cluster.servers[0], extraArgs: redisArgs + ["--node-id", "node-b"])
+        let stock = 80
+        try a.createSale("sku", stock: stock)
+
+        // 160 buyers for 80 units, in 8 lanes over both nodes, each retrying with its request
+        // id until it gets a definitive answer, as the web tier does.
+        let answers = Mutex<[Buyer.Answer]>([])
+        let buyers = 160
+        let lanes = 8
+        let done = DispatchGroup()
+        for lane in 0..<lanes {
+            DispatchQueue.global().async(group: done) {
+                for i in stride(from: lane, to: buyers, by: lanes) {
+                    let node = i % 2 == 0 ? a : b
+                    let answer = Buyer.buyUntilAnswered(socket: node.socketPath, item: "sku", user: "u\(i)", requestID: "r\(i)",
+                                                        deadline: 120)
+                    answers.withLock { $0.append(answer) }
+                }
+            }
+        }
+        try Wait.until(timeout: 30, "a third of the units to sell") {
+            answers.withLock { $0.filter { $0.status == 201 }.count } >= stock / 3
+        }
+        let old = cluster.servers[0]
+        old.stop()
+        let promoted = try cluster.waitForFailover(from: old)
+
+        // The promoted replica has no replica of its own, so no purchase can be confirmed:
+        // they are held pending (503), none is acknowledged on a write that one more failure
+        // could lose.
+        let stalled = answers.withLock { $0.count }
+        try Wait.until(timeout: 10, "a purchase to be held for want of a replica") {
+            let probe = try a.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"probe","request_id":"probe"}"#)
+            #expect(probe.status == 503, "\(probe)")
+            return probe.body["error"] as? String == "replicas_behind"
+        }
+
+        // The old primary comes back and the sentinels make it the new primary's replica:
+        // confirmations resume and the sale goes on.
+        try old.start()
+        try Wait.until(timeout: 30, "the old primary to rejoin as a replica") {
+            (try? old.cli("INFO", "replication"))?.contains("master_link_status:up") == true
+        }
+        #expect(done.wait(timeout: .now() + 150) == .success, "buyers still waiting")
+        let all = answers.withLock { $0 }
+        #expect(all.count == buyers && all.allSatisfy { $0.status == 201 || $0.status == 409 }, "\(all.filter { $0.status != 201 && $0.status != 409 })")
+        #expect(all.count > stalled)
+
+        // Both nodes settle every pending transaction by themselves: the audit over both
+        // finds nothing pending and Redis' count matching the orders.
+        try Wait.until(timeout: 60, "both nodes to settle") { try a.ctl("--socket", b.socketPath, "audit").status == 0 }
+        let acknowledged = all.compactMap(\.orderID)
+        let orders = try [a, b].flatMap { node in try node.sql("SELECT order_id FROM orders").split(separator: "\n").map(String.init) }
+        // G1: no oversell; G3: every acknowledged order is in a journal; G5: one per user.
+        #expect(orders.count <= stock)
+        #expect(Set(acknowledged).isSubset(of: Set(orders)), "acknowledged orders missing from the journals")
+        let users = try [a, b].flatMap { try $0.sql("SELECT user FROM orders").split(separator: "\n") }
+        #expect(Set(users).count == users.count)
+        // G2: the units Redis (now the promoted primary) says were taken are exactly the orders.
+        let sale = try promoted.cli("HMGET", "e2e:sale:sku", "total", "stock").split(separator: "\n").compactMap { Int($0) }
+        #expect(sale.count == 2 && sale[0] - sale[1] == orders.count, "redis \(sale), \(orders.count) orders")
+        // There were more buyers than units: the sale sold out.
+        #expect(orders.count == stock)
+    }
+}

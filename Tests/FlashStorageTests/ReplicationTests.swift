@@ -1,0 +1,97 @@
+import FlashCore
+import FlashStorage
+import Foundation
+import RedisClient
+import Testing
+import TestSupport
+
+/// Replicas and Sentinel against real redis-server processes: WAIT holds a deduction back until
+/// a replica has it, and a store behind Sentinel follows a failover to the promoted replica.
+@Suite(.serialized) struct ReplicationTests {
+    @Test func sentinelTargetsParse() {
+        #expect(RedisTarget(parsing: "sentinel://10.0.0.1:26379,10.0.0.2:26380/sale")
+                == .sentinel(sentinels: [.tcp(host: "10.0.0.1", port: 26379), .tcp(host: "10.0.0.2", port: 26380)], master: "sale"))
+        #expect(RedisTarget(parsing: "sentinel://a,b/m") == .sentinel(sentinels: [.tcp(host: "a", port: 26379), .tcp(host: "b", port: 26379)], master: "m"))
+        #expect(RedisTarget(parsing: "sentinel://[::1]:5000/m") == .sentinel(sentinels: [.tcp(host: "::1", port: 5000)], master: "m"))
+        #expect(RedisTarget(parsing: "127.0.0.1:6379") == .direct(.tcp(host: "127.0.0.1", port: 6379)))
+        #expect(RedisTarget(parsing: "unix:/run/redis.sock") == .direct(.unix(path: "/run/redis.sock")))
+        for bad in ["sentinel://", "sentinel://h:1", "sentinel://h:1/", "sentinel:///m", "sentinel://h:1,,h:2/m",
+                    "sentinel://h:0/m", "sentinel://h:1/m x", "sentinel://h:1/m\r\nFLUSHALL"] {
+            #expect(RedisTarget(parsing: bad) == nil, "\(bad)")
+        }
+        let round = "sentinel://10.0.0.1:26379,[::1]:26379/sale"
+        #expect(RedisTarget(parsing: round)?.description == round)
+    }
+
+    /// With no replica attached, WAIT 1 can't be satisfied: the deduction happened on the
+    /// primary but is refused as unconfirmed (the purchase stays pending). Once a replica
+    /// catches up, the back-check confirms it; a back-check that only *reads* the barrier is
+    /// confirmed too, because the script writes the barrier again after the one it read.
+    @Test func waitHoldsADeductionBackUntilAReplicaHasIt() async throws {
+        let primary = try RedisServer(tcpPort: try FreePort.next())
+        let store = RedisStockStore(endpoint: .tcp(host: "127.0.0.1", port: primary.tcpPort!), prefix: "t:",
+                                    replicaWait: .init(replicas: 1, timeoutMs: 50))
+        // Admin verbs are confirmed the same way: unconfirmed, but done on the primary.
+        await #expect(throws: EngineError.self) { _ = try await store.createSale(item: "sku", stock: 5, limitPerUser: 1) }
+        #expect(try primary.cli("HGET", "t:sale:sku", "stock") == "5")
+        do {
+            _ = try await store.deduct(gid: "g1", item: "sku", round: 1, user: "alice")
+            Issue.record("a deduction no replica has was confirmed")
+        } catch let e as EngineError {
+            #expect(e.code == .replicasBehind)
+            #expect(e.message.contains("0 of 1 replica(s) acknowledged"), "\(e.message)")
+        }
+        #expect(try primary.cli("HGET", "t:bar:sku:1", "g1") == "d")
+        // Reads and the node lease don't wait.
+        #expect(try await store.sale(item: "sku")?.remaining == 4)
+        #expect(try await store.claimNode("n", token: "t", ttlMs: 5000) == .held)
+
+        let replica = try RedisServer(extraArgs: ["--replicaof", "127.0.0.1", String(primary.tcpPort!)], tcpPort: try FreePort.next())
+        try Wait.until(timeout: 10, "the replica to sync") {
+            (try? replica.cli("INFO", "replication"))?.contains("master_link_status:up") == true
+        }
+        #expect(try await store.backCheck(gid: "g1", item: "sku", round: 1) == .deducted)
+        #expect(try await store.deduct(gid: "g1", item: "sku", round: 1, user: "alice") == .alreadyDeducted)
+        #expect(try await store.deduct(gid: "g2", item: "sku", round: 1, user: "bob") == .deducted(remaining: 3))
+        #expect(try replica.cli("HGET", "t:bar:sku:1", "g2") == "d")
+        await store.shutdown()
+    }
+
+    /// A store behind Sentinel: serves from the primary, answers redisUnavailable while the
+    /// primary is dead and not yet replaced, then serves from the promoted replica, with every
+    /// confirmed deduction still there.
+    @Test func aStoreBehindSentinelFollowsAFailover() async throws {
+        let cluster = try SentinelCluster(replicas: 1)
+        let store = RedisStockStore(target: try #require(RedisTarget(parsing: cluster.url)), prefix: "t:",
+                                    replicaWait: .init(replicas: 1, timeoutMs: 500))
+        _ = try await store.createSale(item: "sku", stock: 100, limitPerUser: 1)
+        for i in 0..<10 { #expect(try await store.deduct(gid: "a\(i)", item: "sku", round: 1, user: "a\(i)") == .deducted(remaining: 99 - i)) }
+        let old = cluster.servers[0]
+        #expect(store.currentServer == "127.0.0.1:\(old.tcpPort!)")
+        old.stop()
+        await #expect(throws: EngineError.self) { _ = try await store.deduct(gid: "b0", item: "sku", round: 1, user: "b0") }
+        let promoted = try cluster.waitForFailover(from: old)
+        // The promoted replica has no replica of its own: reads work, confirmed writes don't.
+        try await waitUntil(timeout: 10) { (try? await store.sale(item: "sku")) != nil }
+        #expect(store.currentServer == "127.0.0.1:\(promoted.tcpPort!)")
+        for i in 0..<10 { #expect(try promoted.cli("HGET", "t:bar:sku:1", "a\(i)") == "d") }
+        await #expect(throws: EngineError.self) { _ = try await store.deduct(gid: "b1", item: "sku", round: 1, user: "b1") }
+        // The old primary comes back; the sentinels make it a replica of the new one.
+        try old.start()
+        try Wait.until(timeout: 30, "the old primary to rejoin as a replica") {
+            (try? old.cli("INFO", "replication"))?.contains("master_link_status:up") == true
+        }
+        #expect(try await store.backCheck(gid: "b1", item: "sku", round: 1) == .deducted)
+        #expect(try await store.deduct(gid: "b2", item: "sku", round: 1, user: "b2") == .deducted(remaining: 88))
+        await store.shutdown()
+    }
+
+    private func waitUntil(timeout: Double, _ condition: () async -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("timed out after \(timeout) s")
+    }
+}
