@@ -32,10 +32,16 @@ man:
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --authors "flashd maintainers"
 	cp .build/plugins/GenerateManual/outputs/flashd/flashd.1 .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
 
-## Randomized kill -9 / Redis-kill rounds against the release binaries: `make torture ROUNDS=N`.
+## Randomized kill -9 / Redis-kill rounds against the release binaries: `make torture ROUNDS=N`;
+## then three nodes on one Redis (NODE_ROUNDS), then three nodes on a Sentinel-watched primary
+## with two replicas whose primary is killed (FAILOVER_ROUNDS). 0 skips a part.
+NODE_ROUNDS ?= 100
+FAILOVER_ROUNDS ?= 40
 torture:
 	scripts/install-deps.sh
 	"$$(scripts/build-release.sh)/flashd-torture" --rounds $(ROUNDS)
+	if [ "$(NODE_ROUNDS)" -gt 0 ]; then "$$(scripts/build-release.sh)/flashd-torture" --rounds $(NODE_ROUNDS) --nodes 3; fi
+	if [ "$(FAILOVER_ROUNDS)" -gt 0 ]; then "$$(scripts/build-release.sh)/flashd-torture" --rounds $(FAILOVER_ROUNDS) --nodes 3 --failover; fi
 
 ## 1,000,000 mutated requests through NIO's decoder and flashd's router (FUZZ_INPUTS, FUZZ_SEED).
 FUZZ_INPUTS ?= 1000000

@@ -1,18 +1,21 @@
 import TestSupport
 
 /// The promises of flashd, checked after a round from three independent sources: the harness's
-/// own record of what buyers were told, the SQLite journal file, and Redis itself.
+/// own record of what buyers were told, the SQLite journal files of every node, and Redis
+/// itself (the primary, behind Sentinel).
 struct Invariants {
     let round: TortureRound
-    let flashd: FlashdProcess
+    let nodes: [FlashdProcess]
     let redis: RedisServer
     let answers: [TortureRecorder.Answer]
 
     func check() throws -> [String] {
         var violations: [String] = []
         let item = round.item
-        let rows = try flashd.sql("SELECT order_id || '|' || user || '|' || gid FROM orders WHERE item = '\(item)'")
-            .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        let rows = try nodes.flatMap { node in
+            try node.sql("SELECT order_id || '|' || user || '|' || gid FROM orders WHERE item = '\(item)'")
+                .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        }
         let orderIDs = Set(rows.map { $0[0] })
         let gids = rows.map { $0[2] }
 
@@ -20,7 +23,9 @@ struct Invariants {
         if rows.count > round.stock { violations.append("oversold: \(rows.count) orders for stock \(round.stock)") }
 
         // G2: stock taken in Redis == orders, and every deduction has its barrier.
-        let taken = try flashd.redisTaken(item)
+        let sale = try redis.cli("HMGET", "e2e:sale:\(item)", "total", "stock").split(separator: "\n").compactMap { Int($0) }
+        guard sale.count == 2 else { return violations + ["the sale \(item) is gone from Redis"] }
+        let taken = sale[0] - sale[1]
         if taken != rows.count { violations.append("conservation: Redis took \(taken), SQLite has \(rows.count) orders") }
         let barriers = try redis.cli("HGETALL", "e2e:bar:\(item):1").split(separator: "\n").map(String.init)
         let deducted = stride(from: 1, to: barriers.count, by: 2).filter { barriers[$0] == "d" }.count

@@ -13,7 +13,8 @@ struct TortureRound {
         case crashPoint
         /// A buyer's purchase is abandoned at a fault-injection point; the timeout check finishes it.
         case abandon
-        /// Redis killed (SIGKILL) and restarted under load; appendfsync always keeps what it acknowledged.
+        /// Redis killed (SIGKILL) under load: restarted (appendfsync always keeps what it
+        /// acknowledged), or with `--failover` the primary, replaced by a replica.
         case killRedis
     }
 
@@ -25,8 +26,10 @@ struct TortureRound {
     let faultAfterMs: Int
     let point: String
     let checkDelay: Double
+    /// The node the fault hits (kill, crash point, abandoned purchase).
+    let victim: Int
 
-    init(number: Int, rng: inout SplitMix64, checkDelay: Double) {
+    init(number: Int, rng: inout SplitMix64, checkDelay: Double, nodes: Int = 1) {
         self.number = number
         fault = Fault.allCases[Int(rng.next() % UInt64(Fault.allCases.count))]
         stock = 5 + Int(rng.next() % 26)
@@ -35,21 +38,24 @@ struct TortureRound {
         faultAfterMs = Int(rng.next() % 150)
         point = ["after-journal", "after-stock", "before-order"][Int(rng.next() % 3)]
         self.checkDelay = checkDelay
+        victim = Int(rng.next() % UInt64(max(nodes, 1)))
     }
 
     var item: String { "t\(number)" }
 
     /// Runs the round; returns the violations found (empty when every invariant held) and
-    /// whether it killed something.
-    func run(flashd: FlashdProcess, redis: RedisServer) throws -> (violations: [String], kills: Int) {
-        try flashd.createSale(item, stock: stock, limit: limit)
+    /// whether it killed something. Each user buys through one node (u mod nodes), as a web
+    /// tier with sticky sessions would: request ids are idempotent per node.
+    func run(setup: TortureSetup) throws -> (violations: [String], kills: Int) {
+        let nodes = setup.nodes
+        try nodes[0].createSale(item, stock: stock, limit: limit)
         let recorder = TortureRecorder()
-        let socket = flashd.socketPath
         let group = DispatchGroup()
         let item = self.item
         // Each user tries limit + 1 purchases, so the limit is always tested; every third user
         // sends its first purchase twice at once.
         for u in 0..<users {
+            let socket = nodes[u % nodes.count].socketPath
             for p in 0...limit {
                 let copies = (u % 3 == 0 && p == 0) ? 2 : 1
                 for _ in 0..<copies {
@@ -62,6 +68,7 @@ struct TortureRound {
             }
         }
 
+        let flashd = nodes[victim]
         var kills = 0
         usleep(UInt32(faultAfterMs * 1000))
         switch fault {
@@ -83,10 +90,8 @@ struct TortureRound {
             _ = try? flashd.client().send("POST", "/v1/purchases", body: Array(
                 #"{"item":"\#(item)","user":"crasher","request_id":"c","crash_after":"\#(point)"}"#.utf8))
         case .killRedis:
-            redis.stop()
+            try setup.killRedis()
             kills += 1
-            usleep(300_000)
-            try redis.start()
         }
 
         guard group.wait(timeout: .now() + 60) == .success else { return (["buyers did not finish within 60 s"], kills) }
@@ -95,12 +100,19 @@ struct TortureRound {
         // Every prepared transaction resolves within the check delay + 2 s of the daemon being up
         // and the load being over.
         let deadline = quiet.addingTimeInterval(checkDelay + 2)
-        while Date() < deadline, (try? flashd.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")) != "0" {
-            usleep(50_000)
+        func prepared() -> Int? {
+            var sum = 0
+            for node in nodes {
+                guard let n = (try? node.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")).flatMap({ Int($0) }) else { return nil }
+                sum += n
+            }
+            return sum
         }
-        let prepared = (try? flashd.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")) ?? "?"
-        if prepared != "0" { violations.append("\(prepared) transactions still prepared \(checkDelay + 2) s after the load ended") }
-        violations += try Invariants(round: self, flashd: flashd, redis: redis, answers: recorder.all).check()
+        while Date() < deadline, prepared() != 0 { usleep(50_000) }
+        let left = prepared()
+        if left != 0 { violations.append("\(left.map(String.init) ?? "?") transactions still prepared \(checkDelay + 2) s after the load ended") }
+        violations += try Invariants(round: self, nodes: nodes, redis: try setup.primary(), answers: recorder.all).check()
+        try setup.waitForReplicas()
         return (violations, kills)
     }
 }

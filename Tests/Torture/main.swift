@@ -5,7 +5,13 @@ import TestSupport
 // moments and at every fault-injection point, abandoned purchases, Redis killed under load),
 // with the invariants checked after each round from the journal file and Redis directly.
 //
-//   flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS]
+//   flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover]
+//
+// --nodes N: N flashd nodes share the Redis, buyers are spread over them, and the fault hits a
+// random one; the invariants are checked over all their journals together. --failover: Redis
+// is a primary with two replicas behind three sentinels, flashd waits for one replica (WAIT;
+// --wait-replicas 0 turns that off, to see what it buys), and the Redis fault kills the
+// primary, so the sentinels fail over mid-round.
 //
 // Prints one line per round and a summary "N rounds, N kills, 0 violations"; exits 1 on any
 // violation, naming the seed that replays the run. flashd and flashsalectl are taken from
@@ -21,48 +27,57 @@ func say(_ line: String) {
 var rounds = 200
 var seed = UInt64(Date().timeIntervalSince1970 * 1000)
 var checkDelay = 1.0
+var nodeCount = 1
+var failover = false
+var waitReplicas = 1
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let arg = args.next() {
     switch arg {
     case "--rounds": rounds = Int(args.next() ?? "") ?? rounds
     case "--seed": seed = UInt64(args.next() ?? "") ?? seed
     case "--check-delay": checkDelay = Double(args.next() ?? "") ?? checkDelay
+    case "--nodes": nodeCount = Int(args.next() ?? "").map { min(max($0, 1), 16) } ?? nodeCount
+    case "--failover": failover = true
+    case "--wait-replicas": waitReplicas = Int(args.next() ?? "") ?? waitReplicas
     default:
-        say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS]")
+        say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover [--wait-replicas N]]")
         exit(64)
     }
 }
 
 /// The checker must be able to fail: sell one unit, then take one more unit in Redis behind
 /// flashd's back, and expect the invariants to report it.
-func selfCheck(flashd: FlashdProcess, redis: RedisServer) throws {
+func selfCheck(_ setup: TortureSetup) throws {
     var probeRNG = SplitMix64(seed: 0)
     let probe = TortureRound(number: 0, rng: &probeRNG, checkDelay: 1)
+    let flashd = setup.nodes[0]
     try flashd.createSale(probe.item, stock: probe.stock, limit: probe.limit)
     let answer = Buyer.buyUntilAnswered(socket: flashd.socketPath, item: probe.item, user: "probe", requestID: "p")
+    let redis = try setup.primary()
     try redis.cli("HINCRBY", "e2e:sale:\(probe.item)", "stock", "-1")
-    let found = try Invariants(round: probe, flashd: flashd, redis: redis, answers: [answer]).check()
+    let found = try Invariants(round: probe, nodes: setup.nodes, redis: redis, answers: [answer]).check()
     try redis.cli("HINCRBY", "e2e:sale:\(probe.item)", "stock", "1")
     guard found.contains(where: { $0.hasPrefix("conservation") }) else {
         throw TestFailure("self-check: a unit taken behind flashd's back went unnoticed (\(found))")
     }
 }
 
-say("flashd-torture: \(rounds) rounds, seed \(seed), flashd from \(FlashdProcess.binDir)")
+let shape = "\(nodeCount) node\(nodeCount == 1 ? "" : "s"), " + (failover ? "Redis primary + 2 replicas behind 3 sentinels, WAIT for \(waitReplicas)" : "one Redis")
+say("flashd-torture: \(rounds) rounds, \(shape), seed \(seed), flashd from \(FlashdProcess.binDir)")
 var rng = SplitMix64(seed: seed)
 var kills = 0
 var violations = 0
 let started = Date()
 do {
-    let redis = try RedisServer(persistent: true)
-    let flashd = try FlashdProcess(redis: redis, checkDelay: checkDelay)
-    try selfCheck(flashd: flashd, redis: redis)
+    let setup = try TortureSetup(nodes: nodeCount, failover: failover, waitReplicas: waitReplicas, checkDelay: checkDelay)
+    try selfCheck(setup)
     for n in 1...max(rounds, 1) {
-        let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay)
-        let result = try round.run(flashd: flashd, redis: redis)
+        let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay, nodes: nodeCount)
+        let result = try round.run(setup: setup)
         kills += result.kills
         violations += result.violations.count
-        let summary = "round \(n)/\(rounds): \(round.fault), stock \(round.stock), limit \(round.limit), \(round.users) users"
+        let on = nodeCount > 1 && round.fault != .killRedis ? " on n\(round.victim + 1)" : ""
+        let summary = "round \(n)/\(rounds): \(round.fault)\(on), stock \(round.stock), limit \(round.limit), \(round.users) users"
         if result.violations.isEmpty {
             say("\(summary): ok")
         } else {
@@ -77,6 +92,7 @@ do {
 say("took \(Int(Date().timeIntervalSince(started))) s")
 say("\(rounds) rounds, \(kills) kills, \(violations) violations")
 if violations > 0 {
-    say("replay with: flashd-torture --rounds \(rounds) --seed \(seed)")
+    let flags = (nodeCount > 1 ? " --nodes \(nodeCount)" : "") + (failover ? " --failover --wait-replicas \(waitReplicas)" : "")
+    say("replay with: flashd-torture --rounds \(rounds) --seed \(seed)\(flags)")
     exit(1)
 }

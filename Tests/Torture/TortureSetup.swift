@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+
+/// What a torture run sells through: one or more flashd nodes (own sockets, state directories
+/// and node ids) sharing one Redis, which is either a single persistent server or a primary
+/// with replicas behind three sentinels (`--failover`), where killing the primary is a fault.
+final class TortureSetup: @unchecked Sendable {
+    // @unchecked: driven by the harness's main thread only.
+    let nodes: [FlashdProcess]
+    private let single: RedisServer?
+    let sentinels: SentinelCluster?
+
+    /// `waitReplicas`: flashd's --redis-wait-replicas with `failover` (0 shows what WAIT buys).
+    init(nodes count: Int, failover: Bool, waitReplicas: Int = 1, checkDelay: Double) throws {
+        var extra: [String] = []
+        let first: RedisServer
+        if failover {
+            // Two replicas: after one failover the new primary still has one, so WAIT 1 goes on
+            // being satisfied and the sale does not stall while the old primary rejoins.
+            let cluster = try SentinelCluster(replicas: 2)
+            sentinels = cluster
+            single = nil
+            first = cluster.servers[0]
+            extra = ["--redis", cluster.url, "--redis-wait-replicas", String(waitReplicas), "--redis-wait-timeout-ms", "300"]
+        } else {
+            let redis = try RedisServer(persistent: true)
+            sentinels = nil
+            single = redis
+            first = redis
+        }
+        nodes = try (0..<max(count, 1)).map { i in
+            try FlashdProcess(redis: first, checkDelay: checkDelay, extraArgs: extra + (count > 1 ? ["--node-id", "n\(i + 1)"] : []))
+        }
+    }
+
+    /// The Redis server holding the truth now: the only one, or the sentinels' primary.
+    func primary() throws -> RedisServer {
+        if let sentinels { return try sentinels.primary() }
+        return single!
+    }
+
+    /// Kills Redis the way the mode allows: a restart of the single server (appendfsync always
+    /// keeps what it acknowledged), or the primary killed for good until the sentinels have
+    /// promoted a replica, then started again empty so it rejoins as a replica.
+    func killRedis() throws {
+        if let sentinels {
+            let old = try sentinels.primary()
+            old.stop()
+            _ = try sentinels.waitForFailover(from: old)
+            try old.start()
+        } else {
+            single!.stop()
+            usleep(300_000)
+            try single!.start()
+        }
+    }
+
+    /// The harness waits for the rejoined primary to be a synced replica before the next
+    /// round, so every round starts with the same number of replicas.
+    func waitForReplicas() throws {
+        guard let sentinels else { return }
+        let primary = try sentinels.primary()
+        try Wait.until(timeout: 30, "every replica to be in sync") {
+            sentinels.servers.filter { $0 !== primary }.allSatisfy {
+                (try? $0.cli("INFO", "replication"))?.contains("master_link_status:up") == true
+            }
+        }
+    }
+}
