@@ -1,7 +1,7 @@
 # flashd: a new user needs `make demo` and `make test` (or scripts/demo.sh, scripts/test.sh).
 SWIFT ?= swift
 
-.PHONY: all build demo test deb man system-test lint-deb torture fuzz bench clean
+.PHONY: all build demo test deb man system-test lint-deb torture fuzz bench clean cluster-demo
 
 ROUNDS ?= 200
 
@@ -31,6 +31,10 @@ lint-deb:
 man:
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --authors "flashd maintainers"
 	cp .build/plugins/GenerateManual/outputs/flashd/flashd.1 .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
+
+## Two flashd nodes on a Sentinel-watched Redis primary with two replicas, the primary killed mid-sale.
+cluster-demo:
+	scripts/cluster-demo.sh
 
 ## Randomized kill -9 / Redis-kill rounds against the release binaries: `make torture ROUNDS=N`;
 ## then three nodes on one Redis (NODE_ROUNDS), then three nodes on a Sentinel-watched primary

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: the release flashd against a private redis-server in a temporary directory, then
-# `flashsalectl bench` for each scenario, the latency at half the peak rate, and recovery of
-# RECOVERY_TXNS prepared transactions after kill -9. Prints a short table; the JSON of every run
+# `flashsalectl bench` for each scenario, the latency at half the peak rate, recovery of
+# RECOVERY_TXNS prepared transactions after kill -9, and the cost of WAIT for one replica. Prints a short table; the JSON of every run
 # stays in $OUT (default out/bench).
 #
 #   DURATION=5 CONNECTIONS=64 STOCK=10000 RECOVERY_TXNS=10000 make bench
@@ -86,8 +86,28 @@ kill -KILL "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
 start_flashd
 EMPTY_S=$(wait_ready)
 
+# What WAIT costs: a TCP primary with one replica, the same bench with --redis-wait-replicas 0
+# and then 1, in this one run (the ratio is the figure; these machines are shared and noisy).
+echo "== WAIT for one replica: off, then on" >&2
+kill -TERM "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+FLASHD_PID=""
+sandbox_ports 2
+sandbox_server wait-primary "${PORTS[0]}" --appendonly yes --appendfsync everysec
+sandbox_server wait-replica "${PORTS[1]}" --appendonly no --replicaof 127.0.0.1 "${PORTS[0]}"
+for _ in $(seq 100); do redis-cli -p "${PORTS[1]}" INFO replication | grep -q master_link_status:up && break; sleep 0.1; done
+for w in 0 1; do
+  rm -f "$FLASHD_SOCKET"
+  "$BIN/flashd" --socket "$FLASHD_SOCKET" --redis "127.0.0.1:${PORTS[0]}" --state-dir "$DIR/state-wait$w" \
+    --node-id "bench-wait$w" --redis-wait-replicas "$w" 2>>"$DIR/flashd.log" &
+  FLASHD_PID=$!
+  wait_ready >/dev/null
+  run "wait$w" --scenario success --no-ceilings || status=1
+  kill -TERM "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+  FLASHD_PID=""
+done
+
 printf '\n%-14s %12s %12s %8s %9s %9s %11s %11s %7s\n' scenario success/s soldout/s errors p50_ms p99_ms noop/s script/s audit
-for name in success success-half soldout sale; do
+for name in success success-half soldout sale wait0 wait1; do
   f="$OUT/$name.json"
   printf '%-14s %12s %12s %8s %9s %9s %11s %11s %7s\n' "$name" "$(field "$f" success_per_s)" "$(field "$f" soldout_per_s)" \
     "$(field "$f" errors)" "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(field "$f" noop_per_s)" "$(field "$f" lua_per_s)" \
@@ -98,6 +118,10 @@ printf '\nratios: success/no-op %s (target >= 0.5), sold-out/no-op %s (target >=
 printf 'journal alone: %s purchases/s (%s calls per group commit); flashd success/journal = %s\n' \
   "$(field "$OUT/journal.json" purchases_per_s)" "$(field "$OUT/journal.json" calls_per_commit)" \
   "$(awk -v a="$PEAK" -v b="$(field "$OUT/journal.json" purchases_per_s)" 'BEGIN { printf "%.2f", a / b }')"
+printf 'WAIT for one replica (TCP primary + replica): %s successful/s against %s without, ratio %s; p99 %s ms against %s\n' \
+  "$(field "$OUT/wait1.json" success_per_s)" "$(field "$OUT/wait0.json" success_per_s)" \
+  "$(awk -v a="$(field "$OUT/wait1.json" success_per_s)" -v b="$(field "$OUT/wait0.json" success_per_s)" 'BEGIN { printf "%.2f", a / b }')" \
+  "$(field "$OUT/wait1.json" p99_ms)" "$(field "$OUT/wait0.json" p99_ms)"
 printf 'p99 at half the peak rate (%s/s): %s ms (target <= 5)\n' "$HALF" "$(field "$OUT/success-half.json" p99_ms)"
 printf 'recovery: %s prepared, ready in %.3f s, %s pending after (target <= 2 s); empty journal: ready in %.3f s (target <= 0.3)\n' \
   "$PENDING" "$RECOVERY_S" "$AFTER" "$EMPTY_S"

@@ -1,7 +1,10 @@
 # Sourced by demo.sh and bench.sh: a temporary directory with a private redis-server in it,
-# and a cleanup on exit that stops flashd ($FLASHD_PID) and Redis and removes the directory.
+# and a cleanup on exit that stops flashd ($FLASHD_PID), every server with a pid file in $DIR
+# (Redis, sentinels), and removes the directory.
 #   sandbox_open NAME            sets DIR=/tmp/flashd-NAME.XXXXXX (short: sun_path holds 108 bytes)
 #   sandbox_redis [redis args]   starts redis-server on $DIR/redis.sock and waits for its socket
+#   sandbox_ports N              sets PORTS=(N consecutive loopback TCP ports nobody listens on)
+#   sandbox_server NAME PORT [redis args]   a TCP redis-server (replicas, sentinels need TCP)
 
 sandbox_open() {
   DIR=$(mktemp -d "/tmp/flashd-$1.XXXXXX")
@@ -10,7 +13,15 @@ sandbox_open() {
 
 sandbox_close() {
   [ -n "${FLASHD_PID:-}" ] && kill -TERM "$FLASHD_PID" 2>/dev/null && wait "$FLASHD_PID" 2>/dev/null || true
-  [ -f "$DIR/redis.pid" ] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+  # Every server started with --pidfile $DIR/NAME.pid (Redis, sentinels, more flashd nodes).
+  local pids=() pid
+  for pidfile in "$DIR"/*.pid; do [ -f "$pidfile" ] && pids+=("$(cat "$pidfile")"); done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # They write their last log lines while exiting: wait, or rm races them.
+  for _ in $(seq 50); do
+    alive=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break; sleep 0.1
+  done
   rm -rf "$DIR"
 }
 
@@ -18,4 +29,21 @@ sandbox_redis() {
   redis-server --port 0 --unixsocket "$DIR/redis.sock" --save '' --dir "$DIR" "$@" \
     --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
   for _ in $(seq 50); do [ -S "$DIR/redis.sock" ] && break; sleep 0.1; done
+}
+
+sandbox_ports() {
+  local n=$1 base ok i
+  for _ in $(seq 50); do
+    base=$((20000 + RANDOM % 40000)); ok=1
+    for ((i = 0; i < n; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$((base + i))") 2>/dev/null && ok=0; done
+    if [ $ok = 1 ]; then PORTS=(); for ((i = 0; i < n; i++)); do PORTS+=($((base + i))); done; return 0; fi
+  done
+  echo "no $n free ports found" >&2; return 1
+}
+
+sandbox_server() {
+  local name=$1 port=$2; shift 2
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --dir "$DIR" --repl-diskless-sync-delay 0 \
+    --daemonize yes --pidfile "$DIR/$name.pid" --logfile "$DIR/$name.log" "$@"
+  for _ in $(seq 50); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 }
