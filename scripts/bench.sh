@@ -95,10 +95,12 @@ sandbox_ports 2
 sandbox_server wait-primary "${PORTS[0]}" --appendonly yes --appendfsync everysec
 sandbox_server wait-replica "${PORTS[1]}" --appendonly no --replicaof 127.0.0.1 "${PORTS[0]}"
 for _ in $(seq 100); do redis-cli -p "${PORTS[1]}" INFO replication | grep -q master_link_status:up && break; sleep 0.1; done
+# Each run its own key prefix: a node audits every sale under its prefix, and the other run's
+# orders are not in its journal.
 for w in 0 1; do
   rm -f "$FLASHD_SOCKET"
   "$BIN/flashd" --socket "$FLASHD_SOCKET" --redis "127.0.0.1:${PORTS[0]}" --state-dir "$DIR/state-wait$w" \
-    --node-id "bench-wait$w" --redis-wait-replicas "$w" 2>>"$DIR/flashd.log" &
+    --node-id "bench-wait$w" --redis-prefix "wait$w:" --redis-wait-replicas "$w" 2>>"$DIR/flashd.log" &
   FLASHD_PID=$!
   wait_ready >/dev/null
   run "wait$w" --scenario success --no-ceilings || status=1

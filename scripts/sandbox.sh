@@ -43,7 +43,9 @@ sandbox_ports() {
 
 sandbox_server() {
   local name=$1 port=$2; shift 2
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --dir "$DIR" --repl-diskless-sync-delay 0 \
+  # A directory of its own: in $DIR it would load the AOF of sandbox_redis (or another server).
+  mkdir -p "$DIR/$name"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --dir "$DIR/$name" --repl-diskless-sync-delay 0 \
     --daemonize yes --pidfile "$DIR/$name.pid" --logfile "$DIR/$name.log" "$@"
   for _ in $(seq 50); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 }

@@ -198,8 +198,8 @@ public final class RedisStockStore: StockStore {
                 // An error reply to WAIT (say, sent to a server that turned replica) confirms nothing.
                 let acked = (try? results[batch.count].get())?.int ?? 0
                 if acked < wait.replicas {
-                    unconfirmed = EngineError(.replicasBehind, "\(acked) of \(wait.replicas) replica(s) acknowledged the write within "
-                                                    + "\(wait.timeoutMs) ms; it counts once a back-check confirms it")
+                    unconfirmed = EngineError(.replicasBehind, "only \(acked) of \(wait.replicas) replica(s) confirmed the write "
+                                              + "within \(wait.timeoutMs) ms (WAIT): a failover now could lose it, so it does not count yet")
                 }
             }
             for (job, result) in zip(batch, results) {

@@ -8,6 +8,23 @@ import TestSupport
 /// replica. The primary is killed mid-sale; afterwards G1 (no oversell), G2 (conservation)
 /// and G3 (no acknowledged order lost) must hold over both nodes.
 @Suite(.serialized) struct FailoverTests {
+    @Test func badRedisSettingsAreRefusedWithTheReason() throws {
+        let dir = try TempDir.make(prefix: "fo")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func start(_ args: [String]) throws -> (status: Int32, stderr: String) {
+            let r = try Shell.runStatus(FlashdProcess.binDir + "/flashd",
+                                        ["--socket", dir + "/f.sock", "--state-dir", dir + "/s", "--node-id", "x"] + args)
+            return (r.status, r.stderr)
+        }
+        let url = try start(["--config", "/dev/null", "--redis", "sentinel://127.0.0.1:26379"])
+        #expect(url.status != 0 && url.stderr.contains("sentinel://HOST:PORT[,HOST:PORT...]/MASTER"), "\(url.stderr)")
+        let wait = try start(["--config", "/dev/null", "--redis-wait-timeout-ms", "5000"])
+        #expect(wait.status != 0 && wait.stderr.contains("redis-wait-timeout-ms must be an integer in 1...900"), "\(wait.stderr)")
+        try "redis = 127.0.0.1:6379\nredis-wait-replicas = 99\n".write(toFile: dir + "/f.conf", atomically: true, encoding: .utf8)
+        let file = try start(["--config", dir + "/f.conf"])
+        #expect(file.status != 0 && file.stderr.contains("f.conf:2: redis-wait-replicas must be an integer in 0...16"), "\(file.stderr)")
+    }
+
     @Test func aSaleThroughTwoNodesSurvivesKillingThePrimary() throws {
         let cluster = try SentinelCluster(replicas: 1)
         let redisArgs = ["--redis", cluster.url, "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "300"]

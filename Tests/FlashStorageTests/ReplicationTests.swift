@@ -39,7 +39,7 @@ import TestSupport
             Issue.record("a deduction no replica has was confirmed")
         } catch let e as EngineError {
             #expect(e.code == .replicasBehind)
-            #expect(e.message.contains("0 of 1 replica(s) acknowledged"), "\(e.message)")
+            #expect(e.message.contains("only 0 of 1 replica(s) confirmed the write"), "\(e.message)")
         }
         #expect(try primary.cli("HGET", "t:bar:sku:1", "g1") == "d")
         // Reads and the node lease don't wait.
