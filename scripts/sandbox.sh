@@ -14,13 +14,17 @@ sandbox_open() {
 sandbox_close() {
   [ -n "${FLASHD_PID:-}" ] && kill -TERM "$FLASHD_PID" 2>/dev/null && wait "$FLASHD_PID" 2>/dev/null || true
   # Every server started with --pidfile $DIR/NAME.pid (Redis, sentinels, more flashd nodes).
-  local pids=() pid
-  for pidfile in "$DIR"/*.pid; do [ -f "$pidfile" ] && pids+=("$(cat "$pidfile")"); done
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # They write their last log lines while exiting: wait, or rm races them.
-  for _ in $(seq 50); do
-    alive=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break; sleep 0.1
+  # flashd nodes first (they release their leases in Redis as they stop), then the servers.
+  # Each writes its last log lines while exiting: wait for them, or rm races them.
+  local pids pid pidfile
+  for pattern in "flashd*.pid" "*.pid"; do
+    pids=()
+    for pidfile in "$DIR"/$pattern; do [ -f "$pidfile" ] && pids+=("$(cat "$pidfile")") && rm -f "$pidfile"; done
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for _ in $(seq 50); do
+      alive=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ $alive = 0 ] && break; sleep 0.1
+    done
   done
   rm -rf "$DIR"
 }

@@ -37,6 +37,7 @@ public actor Coordinator {
     /// run (each one is a probe), but nothing counts until a replica confirms it.
     public internal(set) var replicasBehind = false
     var lastReplicaProbe: ContinuousClock.Instant?
+    var lastRetryPendingNow: ContinuousClock.Instant?
     var draining = false
     /// This node id's lease in Redis belongs to this process. While it doesn't (another process
     /// took the id, or no claim has succeeded yet), purchases are refused: two processes with one
@@ -324,7 +325,7 @@ public actor Coordinator {
         if ok {
             guard replicasBehind else { return }
             replicasBehind = false
-            logger.notice("redis replicas confirm writes again; pending purchases are checked now")
+            logger.notice("redis replicas confirm writes again; pending purchases are checked within a second")
             retryPendingNow()
         } else {
             if !replicasBehind {
@@ -335,10 +336,14 @@ public actor Coordinator {
         }
     }
 
-    /// After an outage ends, the transactions it left pending are checked at once instead of
-    /// at the end of their backoff (up to `retryCap`).
+    /// After an outage ends, the transactions it left pending are checked at the timeout
+    /// check's next pass (within a second) instead of at the end of their backoff (up to
+    /// `retryCap`). At most every 5 s: a flapping Redis or replica must not turn the backoff
+    /// into a retry of everything pending at every flap.
     func retryPendingNow() {
         let now = clock.now
+        if let last = lastRetryPendingNow, now - last < .seconds(5) { return }
+        lastRetryPendingNow = now
         for (gid, entry) in schedule where entry.attempts > 0 && entry.due > now { schedule[gid]?.due = now }
     }
 

@@ -10,11 +10,11 @@
 /// dtm hole where a 1-day barrier TTL under a 7-day retention turned deductions into rollbacks).
 /// They are dropped only with their round, by a reset, which is refused while anything is pending.
 ///
-/// A script that finds barrier `d` writes it again, unchanged. That looks useless but is what
-/// makes WAIT mean something for it: WAIT only covers the calling connection's own writes, and
-/// the deduction it read may have been written by another connection (or a process since
-/// killed) and not be on any replica yet. The rewrite goes into the replication stream after
-/// it, so a replica that has the rewrite has the deduction too.
+/// A script that finds a barrier (`d` or `r`) writes it again, unchanged. That looks useless
+/// but is what makes WAIT mean something for it: WAIT only covers the calling connection's own
+/// writes, and the barrier it read may have been written by another connection (or a process
+/// since killed) and not be on any replica yet. The rewrite goes into the replication stream
+/// after it, so a replica that has the rewrite has the barrier too.
 struct LuaScript: Sendable {
     let name: String
     let source: String
@@ -39,7 +39,10 @@ enum LuaScripts {
           redis.call('HSET', KEYS[2], ARGV[1], 'd')
           return {1, 0}
         end
-        if barrier == 'r' then return {2, 0} end
+        if barrier == 'r' then
+          redis.call('HSET', KEYS[2], ARGV[1], 'r')
+          return {2, 0}
+        end
         local limit = tonumber(redis.call('HGET', KEYS[1], 'limit'))
         local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
         if bought >= limit then return {4, 0} end
@@ -60,7 +63,7 @@ enum LuaScripts {
           redis.call('HSET', KEYS[1], ARGV[1], 'd')
           return 0
         end
-        if not barrier then redis.call('HSET', KEYS[1], ARGV[1], 'r') end
+        redis.call('HSET', KEYS[1], ARGV[1], 'r')
         return 1
         """)
 

@@ -8,7 +8,7 @@ import Synchronization
 /// purchases share round trips instead of waiting for each other's. Scripts go out as EVALSHA
 /// and fall back to loading the script when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
 ///
-/// With `replicaWait`, a batch holding a script that decides an outcome ends with one
+/// With `replicaWait`, a batch holding a script that decides a purchase ends with one
 /// `WAIT replicas timeout`; when fewer replicas acknowledge, those scripts' replies are
 /// replaced by a `.replicasBehind` error, so the caller leaves the purchase pending and a
 /// later back-check (itself confirmed the same way) decides it on whatever primary survives.
@@ -64,14 +64,15 @@ public final class RedisStockStore: StockStore {
     // MARK: StockStore
 
     public func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
-        let r = try await eval(LuaScripts.create, keys: [keys.sales, keys.sale(item)], args: [item, String(stock), String(limitPerUser)])
+        let r = try await eval(LuaScripts.create, keys: [keys.sales, keys.sale(item)], args: [item, String(stock), String(limitPerUser)],
+                               confirm: false)
         guard let code = r.int else { throw badReply("create", r) }
         if code == 1 { throw EngineError(.saleExists, "a sale for item \(item) exists already; use restock or reset") }
         return SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
     }
 
     public func restock(item: String, add: Int) async throws -> SaleInfo {
-        let r = try await eval(LuaScripts.restock, keys: [keys.sale(item)], args: [String(add)])
+        let r = try await eval(LuaScripts.restock, keys: [keys.sale(item)], args: [String(add)], confirm: false)
         guard let code = r.int else { throw badReply("restock", r) }
         if code < 0 { throw EngineError.unknownSale(item) }
         guard let sale = try await sale(item: item) else { throw EngineError.unknownSale(item) }
@@ -81,7 +82,7 @@ public final class RedisStockStore: StockStore {
     public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
         let r = try await eval(LuaScripts.reset,
                                keys: [keys.sale(item), keys.barriers(item, round: expectedRound), keys.users(item, round: expectedRound)],
-                               args: [String(expectedRound), String(stock), String(limitPerUser)])
+                               args: [String(expectedRound), String(stock), String(limitPerUser)], confirm: false)
         guard let code = r.int else { throw badReply("reset", r) }
         switch code {
         case -1: throw EngineError.unknownSale(item)
@@ -119,7 +120,7 @@ public final class RedisStockStore: StockStore {
     public func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply {
         let r = try await eval(LuaScripts.buy,
                                keys: [keys.sale(item), keys.barriers(item, round: round), keys.users(item, round: round)],
-                               args: [gid, user, String(round)])
+                               args: [gid, user, String(round)], confirm: true)
         guard let pair = r.array, pair.count == 2, let code = pair[0].int, let value = pair[1].int else {
             throw badReply("buy", r)
         }
@@ -136,7 +137,7 @@ public final class RedisStockStore: StockStore {
     }
 
     public func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply {
-        let r = try await eval(LuaScripts.backCheck, keys: [keys.barriers(item, round: round)], args: [gid])
+        let r = try await eval(LuaScripts.backCheck, keys: [keys.barriers(item, round: round)], args: [gid], confirm: true)
         switch r.int {
         case 0: return .deducted
         case 1: return .rolledBack
@@ -228,9 +229,15 @@ public final class RedisStockStore: StockStore {
         }
     }
 
-    /// Runs `script`; with `confirm` (every script that decides a sale's or a purchase's state),
+    /// Runs `script`; with `confirm` (the scripts that decide a purchase: buy and back-check),
     /// its reply is held back until the replicas asked for have the write.
-    private func eval(_ script: LuaScript, keys: [String], args: [String], confirm: Bool = true) async throws -> RedisValue {
+    ///
+    /// Admin verbs (create, restock, reset) are not confirmed: a 503 for a restock that did
+    /// happen would invite a retry that restocks twice. They need no WAIT of their own either:
+    /// replication is one ordered stream, so the first purchase confirmed after a sale change
+    /// confirms the change too. Only a change followed by no confirmed purchase before a
+    /// failover can be lost, whole, as if it had not been made.
+    private func eval(_ script: LuaScript, keys: [String], args: [String], confirm: Bool) async throws -> RedisValue {
         do {
             let sha: String
             if let known = shas.withLock({ $0[script.name] }) {

@@ -25,6 +25,7 @@ public final class RedisConnection {
     private let locator: SentinelLocator?
     private let sentinelRecheck: Duration
     private var lastSentinelCheck = ContinuousClock.now
+    private var sentinelsSilent = false
 
     /// hiredis writes with write(2): on a connection whose Redis went away that raises SIGPIPE,
     /// which would kill the process instead of returning EPIPE. Ignored once, process-wide, as
@@ -74,8 +75,12 @@ public final class RedisConnection {
             let role: RedisValue
             do {
                 role = try pipelineOnce([["ROLE"]])[0].get()
-            } catch let e as PipelineFailure {
-                throw e.error
+            } catch {
+                // Whatever went wrong (an error reply such as NOPERM or BUSY included), an
+                // unchecked server must not stay connected: the next call would skip the check.
+                close()
+                let reason = (error as? PipelineFailure)?.error.message ?? (error as? RedisError)?.message ?? "\(error)"
+                throw RedisError.connection("ROLE on \(primary), named primary of \(locator.master): \(reason)")
             }
             guard role.array?.first?.string == "master" else {
                 close()
@@ -87,11 +92,22 @@ public final class RedisConnection {
 
     /// Behind Sentinel: asks again who the primary is, when the last answer is older than
     /// `sentinelRecheck`, and drops the connection if it is another server now. Sentinels that
-    /// can't be reached change nothing: the connected primary goes on serving.
+    /// can't be reached change nothing: the connected primary goes on serving. The lookup runs
+    /// on this connection's thread before a batch, so while no sentinel answers it is tried
+    /// ten times less often: sentinels that drop packets cost their connect timeouts to one
+    /// batch every ten seconds, not every second.
     private func recheckPrimary() {
-        guard let locator, let connectedTo, ContinuousClock.now - lastSentinelCheck >= sentinelRecheck else { return }
+        guard let locator, let connectedTo else { return }
+        let interval = sentinelsSilent ? sentinelRecheck * 10 : sentinelRecheck
+        guard ContinuousClock.now - lastSentinelCheck >= interval else { return }
         lastSentinelCheck = .now
-        if let primary = try? locator.primary(), primary != connectedTo { close() }
+        do {
+            let primary = try locator.primary()
+            sentinelsSilent = false
+            if primary != connectedTo { close() }
+        } catch {
+            sentinelsSilent = true
+        }
     }
 
     private func dial(_ endpoint: RedisEndpoint) throws {

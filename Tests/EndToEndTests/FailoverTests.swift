@@ -30,13 +30,13 @@ import TestSupport
         let redisArgs = ["--redis", cluster.url, "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "300"]
         let a = try FlashdProcess(redis: cluster.servers[0], extraArgs: redisArgs + ["--node-id", "node-a"])
         let b = try FlashdProcess(redis: cluster.servers[0], extraArgs: redisArgs + ["--node-id", "node-b"])
-        let stock = 80
+        let stock = 150
         try a.createSale("sku", stock: stock)
 
-        // 160 buyers for 80 units, in 8 lanes over both nodes, each retrying with its request
+        // 300 buyers for 150 units, in 8 lanes over both nodes, each retrying with its request
         // id until it gets a definitive answer, as the web tier does.
         let answers = Mutex<[Buyer.Answer]>([])
-        let buyers = 160
+        let buyers = 300
         let lanes = 8
         let done = DispatchGroup()
         for lane in 0..<lanes {
@@ -49,11 +49,14 @@ import TestSupport
                 }
             }
         }
-        try Wait.until(timeout: 30, "a third of the units to sell") {
-            answers.withLock { $0.filter { $0.status == 201 }.count } >= stock / 3
+        try Wait.until(timeout: 30, "a fifth of the units to sell") {
+            answers.withLock { $0.filter { $0.status == 201 }.count } >= stock / 5
         }
         let old = cluster.servers[0]
         old.stop()
+        // The kill must land mid-sale, or the rest of the test proves nothing.
+        let soldAtKill = answers.withLock { $0.filter { $0.status == 201 }.count }
+        try #require(soldAtKill < stock / 2, "the sale ran too far before the kill (\(soldAtKill) sold)")
         let promoted = try cluster.waitForFailover(from: old)
 
         // The promoted replica has no replica of its own, so no purchase can be confirmed:
@@ -69,7 +72,7 @@ import TestSupport
         // The old primary comes back and the sentinels make it the new primary's replica:
         // confirmations resume and the sale goes on.
         try old.start()
-        try Wait.until(timeout: 30, "the old primary to rejoin as a replica") {
+        try Wait.until(timeout: 60, "the old primary to rejoin as a replica") {
             (try? old.cli("INFO", "replication"))?.contains("master_link_status:up") == true
         }
         #expect(done.wait(timeout: .now() + 150) == .success, "buyers still waiting")

@@ -46,6 +46,11 @@ public final class SentinelCluster: @unchecked Sendable {
             try p.run()
             sentinels.append(p)
             sentinelPorts.append(port)
+            // Bound before the next FreePort.next(), which could otherwise hand out its port again.
+            try Wait.until(timeout: 10, "sentinel \(i) on port \(port)") {
+                guard p.isRunning else { throw TestFailure("sentinel \(i) exited; see \(self.dir)/sentinel-\(i).log") }
+                return (try? self.sentinel(port, "PING")) == "PONG\n"
+            }
         }
         // A failover needs the sentinels to know each other (they meet through the primary's
         // hello channel, every 2 s) and the replicas: wait for both, or a kill would go unanswered.
@@ -93,6 +98,25 @@ public final class SentinelCluster: @unchecked Sendable {
             return (try? p.cli("ROLE"))?.hasPrefix("master") == true
         }
         return promoted!
+    }
+
+    /// Each server's replication state and each sentinel's answer, for a failure message.
+    public func describe() -> String {
+        let servers = servers.map { server -> String in
+            let info = (try? server.cli("INFO", "replication")) ?? "down"
+            let keep = info.split(whereSeparator: \.isNewline).filter {
+                $0.hasPrefix("role:") || $0.hasPrefix("master_port:") || $0.hasPrefix("master_link_status:") || $0.hasPrefix("connected_slaves:")
+            }
+            return ":\(server.tcpPort ?? 0) " + (keep.isEmpty ? info : keep.joined(separator: ","))
+        }
+        let named = sentinelPorts.map { port in
+            ((try? sentinel(port, "SENTINEL", "get-master-addr-by-name", Self.master)) ?? "?").split(separator: "\n").joined(separator: ":")
+        }
+        // The directory goes with the cluster: the sentinel's own account goes into the message.
+        let log = ((try? String(contentsOfFile: dir + "/sentinel-0.log", encoding: .utf8)) ?? "")
+            .split(separator: "\n").suffix(12).joined(separator: "\n  ")
+        return "servers: " + servers.joined(separator: "; ") + "; sentinels name: " + named.joined(separator: ", ")
+            + "; sentinel-0.log ends:\n  " + log
     }
 
     public func sentinel(_ port: Int, _ args: String...) throws -> String {

@@ -56,14 +56,20 @@ final class TortureSetup: @unchecked Sendable {
     }
 
     /// The harness waits for the rejoined primary to be a synced replica before the next
-    /// round, so every round starts with the same number of replicas.
+    /// round, so every round starts with the same number of replicas. A sentinel reconfigures
+    /// a returning old primary only after it has reported its role for 8 s (four publish
+    /// periods, in Redis' sentinel.c), then it syncs: 10–20 s, more on a loaded machine.
     func waitForReplicas() throws {
         guard let sentinels else { return }
         let primary = try sentinels.primary()
-        try Wait.until(timeout: 30, "every replica to be in sync") {
-            sentinels.servers.filter { $0 !== primary }.allSatisfy {
-                (try? $0.cli("INFO", "replication"))?.contains("master_link_status:up") == true
+        do {
+            try Wait.until(timeout: 60, "every replica to be in sync") {
+                sentinels.servers.filter { $0 !== primary }.allSatisfy {
+                    (try? $0.cli("INFO", "replication"))?.contains("master_link_status:up") == true
+                }
             }
+        } catch {
+            throw TestFailure("\(error); " + sentinels.describe())
         }
     }
 }
