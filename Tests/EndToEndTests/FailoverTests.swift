@@ -25,6 +25,57 @@ import TestSupport
         #expect(file.status != 0 && file.stderr.contains("f.conf:2: redis-wait-replicas must be an integer in 0...16"), "\(file.stderr)")
     }
 
+    /// The hole WAIT closes, made deterministic: the replica stops replicating (a partition,
+    /// by `REPLICAOF NO ONE`), a purchase lands on the primary alone, the primary dies and
+    /// flashd restarts against the replica. Without WAIT that purchase was acknowledged and its
+    /// deduction is gone: drift, a unit that can be sold twice. With WAIT it was never
+    /// acknowledged, and recovery rolls it back on the replica: consistent.
+    @Test(arguments: [0, 1]) func waitIsWhatKeepsAnAcknowledgedDeductionThroughAFailover(waitReplicas: Int) throws {
+        let primary = try RedisServer(tcpPort: try FreePort.next())
+        let replica = try RedisServer(extraArgs: ["--replicaof", "127.0.0.1", String(primary.tcpPort!)], tcpPort: try FreePort.next())
+        try Wait.until(timeout: 20, "the replica to sync") {
+            (try? replica.cli("INFO", "replication"))?.contains("master_link_status:up") == true
+        }
+        let wait = ["--redis-wait-replicas", String(waitReplicas), "--redis-wait-timeout-ms", "200"]
+        let node = try FlashdProcess(redis: primary, extraArgs: ["--redis", "127.0.0.1:\(primary.tcpPort!)"] + wait)
+        try node.createSale("sku", stock: 10)
+        #expect(try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u0","request_id":"r0"}"#).status == 201)
+        try Wait.until(timeout: 5, "u0's deduction on the replica") { (try? replica.cli("HGET", "e2e:sale:sku", "stock")) == "9" }
+
+        _ = try replica.cli("REPLICAOF", "NO", "ONE")
+        let cut = try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u1","request_id":"r1"}"#)
+        #expect(cut.status == (waitReplicas == 0 ? 201 : 503), "\(cut)")
+        if waitReplicas > 0 { #expect(cut.body["error"] as? String == "replicas_behind") }
+
+        // The primary dies; the replica is the Redis now (what Sentinel would do).
+        primary.stop()
+        node.kill9()
+        let after = try FlashdProcess(redis: replica, extraArgs: ["--redis", "127.0.0.1:\(replica.tcpPort!)"] + wait, dir: node.dir)
+        if waitReplicas > 0 {
+            // The new primary has no replica yet: u1 stays pending rather than being decided
+            // on a write no replica has. The old primary comes back as its replica.
+            usleep(1_500_000)
+            #expect((try after.audit()["settled"] as? Bool) == false)
+            try primary.start()
+            _ = try primary.cli("REPLICAOF", "127.0.0.1", String(replica.tcpPort!))
+        }
+        try Wait.until(timeout: 20, "nothing pending") { (try after.audit()["settled"] as? Bool) == true }
+        let audit = try after.audit()
+        let orders = try after.sql("SELECT COUNT(*) FROM orders")
+        let stockLeft = try replica.cli("HGET", "e2e:sale:sku", "stock")
+        if waitReplicas == 0 {
+            // The hole: two acknowledged orders, one deduction left in Redis.
+            #expect(orders == "2" && stockLeft == "9")
+            #expect(audit["consistent"] as? Bool == false)
+        } else {
+            // u1 never got its order; recovery rolled it back on the replica.
+            #expect(orders == "1" && stockLeft == "9")
+            #expect(audit["consistent"] as? Bool == true)
+            let retry = try after.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u1","request_id":"r1"}"#)
+            #expect(retry.status == 409 && retry.body["error"] as? String == "rolled_back", "\(retry)")
+        }
+    }
+
     @Test func aSaleThroughTwoNodesSurvivesKillingThePrimary() throws {
         let cluster = try SentinelCluster(replicas: 1)
         let redisArgs = ["--redis", cluster.url, "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "300"]
