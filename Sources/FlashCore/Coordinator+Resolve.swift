@@ -1,3 +1,5 @@
+import Logging
+
 /// Recovery at start-up and the timeout check while serving (G4).
 extension Coordinator {
     /// Back-checks and settles every prepared transaction in the journal. Runs before the socket
@@ -14,6 +16,8 @@ extension Coordinator {
             return report
         }
         report.found = prepared.count
+        openNoticeBudget()
+        defer { closeNoticeBudget("recovery") }
         var done = 0
         for batch in prepared.chunked(config.resolveConcurrency) {
             let results = await withTaskGroup(of: ResolveResult.self) { group in
@@ -55,18 +59,46 @@ extension Coordinator {
         case .success(.ordered):
             counters.resolvedOrdered += 1
             metrics.recoveredOrdered.increment()
-            logger.notice("transaction recovered", metadata: meta(record, "succeeded").merging(
+            logger.log(level: takeNotice(), "transaction recovered", metadata: meta(record, "succeeded").merging(
                 MessageID.metadata(MessageID.transactionRecovered)) { $1 })
             return .ordered
         case .success(.refused):
             counters.resolvedRolledBack += 1
             metrics.recoveredRolledBack.increment()
-            logger.notice("back-check rolled back", metadata: meta(record, "failed").merging(
+            logger.log(level: takeNotice(), "back-check rolled back", metadata: meta(record, "failed").merging(
                 MessageID.metadata(MessageID.backCheckRolledBack)) { $1 })
             return .rolledBack
         case .failure:
             return .deferred
         }
+    }
+
+    /// Each settled transaction gets a notice line, up to `settledNoticeBudget` per recovery
+    /// or timeout-check pass; beyond that its line is at debug level and the pass ends with one
+    /// notice counting them. 10,000 transactions recovered after a crash must not be 10,000
+    /// notices in the journal.
+    static let settledNoticeBudget = 100
+
+    func openNoticeBudget() {
+        noticeBudget = Self.settledNoticeBudget
+        noticesHeldBack = 0
+    }
+
+    func takeNotice() -> Logger.Level {
+        if noticeBudget > 0 {
+            noticeBudget -= 1
+            return .notice
+        }
+        noticesHeldBack += 1
+        return .debug
+    }
+
+    func closeNoticeBudget(_ pass: String) {
+        if noticesHeldBack > 0 {
+            logger.notice("\(noticesHeldBack) more transactions settled by the \(pass); their lines are at debug level",
+                          metadata: ["held_back": "\(noticesHeldBack)"])
+        }
+        noticesHeldBack = 0
     }
 
     /// The timeout check: runs until the task is cancelled (graceful shutdown). It sleeps until
@@ -83,11 +115,13 @@ extension Coordinator {
                 lastSweep = now
             }
             let due = schedule.filter { $0.value.due <= now && inflight[$0.key] == nil }.map(\.key)
+            openNoticeBudget()
             for batch in due.chunked(config.resolveConcurrency) {
                 await withTaskGroup(of: Void.self) { group in
                     for gid in batch { group.addTask { await self.resolveScheduled(gid) } }
                 }
             }
+            closeNoticeBudget("timeout check")
             let next = schedule.values.map(\.due).min() ?? now + .seconds(1)
             let wake = min(next, clock.now + .seconds(1))
             do {

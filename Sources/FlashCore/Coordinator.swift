@@ -38,6 +38,9 @@ public actor Coordinator {
     public internal(set) var replicasBehind = false
     var lastReplicaProbe: ContinuousClock.Instant?
     var lastRetryPendingNow: ContinuousClock.Instant?
+    /// Notice lines left for settled transactions in this recovery or timeout-check pass.
+    var noticeBudget = 0
+    var noticesHeldBack = 0
     var draining = false
     /// This node id's lease in Redis belongs to this process. While it doesn't (another process
     /// took the id, or no claim has succeeded yet), purchases are refused: two processes with one

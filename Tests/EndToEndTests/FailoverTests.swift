@@ -33,9 +33,7 @@ import TestSupport
     @Test(arguments: [0, 1]) func waitIsWhatKeepsAnAcknowledgedDeductionThroughAFailover(waitReplicas: Int) throws {
         let primary = try RedisServer(tcpPort: try FreePort.next())
         let replica = try RedisServer(extraArgs: ["--replicaof", "127.0.0.1", String(primary.tcpPort!)], tcpPort: try FreePort.next())
-        try Wait.until(timeout: 20, "the replica to sync") {
-            (try? replica.cli("INFO", "replication"))?.contains("master_link_status:up") == true
-        }
+        try primary.waitForOnlineReplicas(1)
         let wait = ["--redis-wait-replicas", String(waitReplicas), "--redis-wait-timeout-ms", "200"]
         let node = try FlashdProcess(redis: primary, extraArgs: ["--redis", "127.0.0.1:\(primary.tcpPort!)"] + wait)
         try node.createSale("sku", stock: 10)

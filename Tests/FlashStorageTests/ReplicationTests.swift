@@ -47,9 +47,7 @@ import TestSupport
         #expect(try await store.claimNode("n", token: "t", ttlMs: 5000) == .held)
 
         let replica = try RedisServer(extraArgs: ["--replicaof", "127.0.0.1", String(primary.tcpPort!)], tcpPort: try FreePort.next())
-        try Wait.until(timeout: 10, "the replica to sync") {
-            (try? replica.cli("INFO", "replication"))?.contains("master_link_status:up") == true
-        }
+        try primary.waitForOnlineReplicas(1)
         #expect(try await store.backCheck(gid: "g1", item: "sku", round: 1) == .deducted)
         #expect(try await store.deduct(gid: "g1", item: "sku", round: 1, user: "alice") == .alreadyDeducted)
         #expect(try await store.deduct(gid: "g2", item: "sku", round: 1, user: "bob") == .deducted(remaining: 4))
@@ -82,9 +80,7 @@ import TestSupport
         await #expect(throws: EngineError.self) { _ = try await store.deduct(gid: "b1", item: "sku", round: 1, user: "b1") }
         // The old primary comes back; the sentinels make it a replica of the new one.
         try old.start()
-        try Wait.until(timeout: 60, "the old primary to rejoin as a replica") {
-            (try? old.cli("INFO", "replication"))?.contains("master_link_status:up") == true
-        }
+        try promoted.waitForOnlineReplicas(1, timeout: 60)
         #expect(try await store.backCheck(gid: "b1", item: "sku", round: 1) == .deducted)
         #expect(try await store.deduct(gid: "b2", item: "sku", round: 1, user: "b2") == .deducted(remaining: 88))
         await store.shutdown()

@@ -60,9 +60,7 @@ public final class SentinelCluster: @unchecked Sendable {
                 return Self.field(info, "num-other-sentinels") == "2" && Self.field(info, "num-slaves") == String(replicas)
             }
         }
-        try Wait.until(timeout: 20, "replicas in sync") {
-            servers.dropFirst().allSatisfy { (try? $0.cli("INFO", "replication"))?.contains("master_link_status:up") == true }
-        }
+        try primary.waitForOnlineReplicas(replicas)
     }
 
     deinit {
