@@ -43,9 +43,9 @@ NODE_ROUNDS ?= 100
 FAILOVER_ROUNDS ?= 40
 torture:
 	scripts/install-deps.sh
-	"$$(scripts/build-release.sh)/flashd-torture" --rounds $(ROUNDS)
-	if [ "$(NODE_ROUNDS)" -gt 0 ]; then "$$(scripts/build-release.sh)/flashd-torture" --rounds $(NODE_ROUNDS) --nodes 3; fi
-	if [ "$(FAILOVER_ROUNDS)" -gt 0 ]; then "$$(scripts/build-release.sh)/flashd-torture" --rounds $(FAILOVER_ROUNDS) --nodes 3 --failover; fi
+	BIN=$$(scripts/build-release.sh) && "$$BIN/flashd-torture" --rounds $(ROUNDS) \
+	  && if [ "$(NODE_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(NODE_ROUNDS) --nodes 3; fi \
+	  && if [ "$(FAILOVER_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(FAILOVER_ROUNDS) --nodes 3 --failover; fi
 
 ## 1,000,000 mutated requests through NIO's decoder and flashd's router (FUZZ_INPUTS, FUZZ_SEED).
 FUZZ_INPUTS ?= 1000000

@@ -8,9 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-echo "== building (debug)"
-swift build 2>&1 | tail -n 1
-BIN=$(swift build --show-bin-path)
+BIN=$(scripts/build-debug.sh)
 STOCK=${STOCK:-60}
 BUYERS=${BUYERS:-120}
 

@@ -4,9 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-echo "== building (debug)"
-swift build 2>&1 | tail -n 1
-BIN=$(swift build --show-bin-path)
+BIN=$(scripts/build-debug.sh)
 
 . scripts/sandbox.sh
 sandbox_open demo

@@ -121,9 +121,7 @@ import TestSupport
         // The old primary comes back and the sentinels make it the new primary's replica:
         // confirmations resume and the sale goes on.
         try old.start()
-        try Wait.until(timeout: 60, "the old primary to rejoin as a replica") {
-            (try? old.cli("INFO", "replication"))?.contains("master_link_status:up") == true
-        }
+        try promoted.waitForOnlineReplicas(1, timeout: 60)
         #expect(done.wait(timeout: .now() + 150) == .success, "buyers still waiting")
         let all = answers.withLock { $0 }
         #expect(all.count == buyers && all.allSatisfy { $0.status == 201 || $0.status == 409 }, "\(all.filter { $0.status != 201 && $0.status != 409 })")

@@ -63,11 +63,7 @@ final class TortureSetup: @unchecked Sendable {
         guard let sentinels else { return }
         let primary = try sentinels.primary()
         do {
-            try Wait.until(timeout: 60, "every replica to be in sync") {
-                sentinels.servers.filter { $0 !== primary }.allSatisfy {
-                    (try? $0.cli("INFO", "replication"))?.contains("master_link_status:up") == true
-                }
-            }
+            try primary.waitForOnlineReplicas(sentinels.servers.count - 1, timeout: 60)
         } catch {
             throw TestFailure("\(error); " + sentinels.describe())
         }
