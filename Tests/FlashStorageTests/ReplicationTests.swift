@@ -80,7 +80,7 @@ import TestSupport
         await #expect(throws: EngineError.self) { _ = try await store.deduct(gid: "b1", item: "sku", round: 1, user: "b1") }
         // The old primary comes back; the sentinels make it a replica of the new one.
         try old.start()
-        try promoted.waitForOnlineReplicas(1, timeout: 60)
+        _ = try cluster.waitForSteadyPrimary(replicas: 1, timeout: 60)
         #expect(try await store.backCheck(gid: "b1", item: "sku", round: 1) == .deducted)
         #expect(try await store.deduct(gid: "b2", item: "sku", round: 1, user: "b2") == .deducted(remaining: 88))
         await store.shutdown()

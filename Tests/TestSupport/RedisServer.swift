@@ -61,28 +61,31 @@ public final class RedisServer: @unchecked Sendable {
         try Shell.run(try Executables.find("redis-cli"), ["-s", socketPath] + args).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Waits until `n` replicas acknowledge a write to this primary (a probe key, then WAIT on
-    /// the same connection). "master_link_status:up" on the replica, or "state=online" here,
-    /// come earlier: after a diskless sync the command stream to a replica starts only at its
-    /// first REPLCONF ACK, up to a second later, and a WAIT sent before then times out.
+    /// Waits until `n` replicas acknowledge a write to this primary (`acknowledged(by:)`).
     public func waitForOnlineReplicas(_ n: Int, timeout: Double = 20) throws {
-        let cli = try Executables.find("redis-cli")
-        try Wait.until(timeout: timeout, "\(n) replica(s) acknowledging writes") {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: cli)
-            p.arguments = ["-s", self.socketPath]
-            let input = Pipe()
-            let output = Pipe()
-            p.standardInput = input
-            p.standardOutput = output
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            input.fileHandleForWriting.write(Data("SET test:replication-probe 1\nWAIT \(n) 1000\n".utf8))
-            try input.fileHandleForWriting.close()
-            let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (out.split(whereSeparator: \.isNewline).last.flatMap { Int($0) } ?? 0) >= n
-        }
+        try Wait.until(timeout: timeout, "\(n) replica(s) acknowledging writes") { try self.acknowledged(by: n) }
+    }
+
+    /// One probe: a write, then WAIT on the same connection; true when `n` replicas have it
+    /// within a second. "master_link_status:up" on the replica, or "state=online" here, come
+    /// earlier: after a diskless sync the command stream to a replica starts only at its first
+    /// REPLCONF ACK, up to a second later, and a WAIT sent before then times out. A server that
+    /// is a replica itself answers WAIT with an error: false.
+    public func acknowledged(by n: Int) throws -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try Executables.find("redis-cli"))
+        p.arguments = ["-s", socketPath]
+        let input = Pipe()
+        let output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data("SET test:replication-probe 1\nWAIT \(n) 1000\n".utf8))
+        try input.fileHandleForWriting.close()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (out.split(whereSeparator: \.isNewline).last.flatMap { Int($0) } ?? 0) >= n
     }
 
     public func ping() -> Bool {

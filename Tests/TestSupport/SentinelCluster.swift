@@ -98,6 +98,33 @@ public final class SentinelCluster: @unchecked Sendable {
         return promoted!
     }
 
+    /// Waits until the cluster is steady again and returns its primary: every sentinel names
+    /// the same server, it has the master role, and `replicas` replicas acknowledge a write to
+    /// it. The primary is asked anew at every poll, not once: on a loaded machine a sentinel
+    /// can find a just-promoted primary slow to answer within down-after-milliseconds and fail
+    /// over a second time, a second or two after the first (Redis' own behaviour, seen here).
+    /// A probe that kept waiting on the server named before that would wait on a replica forever.
+    public func waitForSteadyPrimary(replicas: Int, timeout: Double) throws -> RedisServer {
+        var steady: RedisServer?
+        do {
+            try Wait.until(timeout: timeout, "every sentinel to name one primary with \(replicas) replica(s) acknowledging writes") {
+                let named = Set(sentinelPorts.map { port in
+                    ((try? sentinel(port, "SENTINEL", "get-master-addr-by-name", Self.master)) ?? "")
+                        .split(separator: "\n").last.flatMap { Int($0) } ?? 0
+                })
+                guard named.count == 1, let port = named.first,
+                      let server = servers.first(where: { $0.tcpPort == port }),
+                      (try? server.cli("ROLE"))?.hasPrefix("master") == true else { return false }
+                guard try server.acknowledged(by: replicas) else { return false }
+                steady = server
+                return true
+            }
+        } catch {
+            throw TestFailure("\(error); " + describe())
+        }
+        return steady!
+    }
+
     /// Each server's replication state and each sentinel's answer, for a failure message.
     public func describe() -> String {
         let servers = servers.map { server -> String in

@@ -55,17 +55,14 @@ final class TortureSetup: @unchecked Sendable {
         }
     }
 
-    /// The harness waits for the rejoined primary to be a synced replica before the next
+    /// The Redis server holding the truth once the cluster is steady. With `--failover`, the
+    /// harness waits for the rejoined primary to be a synced replica before the next
     /// round, so every round starts with the same number of replicas. A sentinel reconfigures
     /// a returning old primary only after it has reported its role for 8 s (four publish
-    /// periods, in Redis' sentinel.c), then it syncs: 10–20 s, more on a loaded machine.
-    func waitForReplicas() throws {
-        guard let sentinels else { return }
-        let primary = try sentinels.primary()
-        do {
-            try primary.waitForOnlineReplicas(sentinels.servers.count - 1, timeout: 60)
-        } catch {
-            throw TestFailure("\(error); " + sentinels.describe())
-        }
+    /// periods, in Redis' sentinel.c), then it syncs: 10–20 s, more on a loaded machine. The
+    /// primary is asked anew while waiting: a second failover may follow the first.
+    func steadyPrimary() throws -> RedisServer {
+        guard let sentinels else { return single! }
+        return try sentinels.waitForSteadyPrimary(replicas: sentinels.servers.count - 1, timeout: 60)
     }
 }
