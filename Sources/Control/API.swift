@@ -30,6 +30,45 @@ public enum API {
         enum CodingKeys: String, CodingKey { case stock, limitPerUser = "limit_per_user" }
     }
 
+    /// `POST /v1/sales/ITEM/repair`: re-apply this node's orders whose deductions Redis lost.
+    public struct Repair: Codable, Sendable {
+        /// false (the default): a dry run that only reports.
+        public var apply: Bool?
+        public init(apply: Bool? = nil) { self.apply = apply }
+    }
+
+    public struct RepairReport: Codable, Sendable, Equatable {
+        public var item: String
+        public var round: Int
+        public var node: String
+        /// This node's orders of the round.
+        public var orders: Int
+        /// Of those, the ones whose deduction Redis had lost (restored when applied).
+        public var missing: Int
+        public var applied: Bool
+        public var stockRemaining: Int
+        /// Units sold twice while Redis was behind (stock below zero after the repair).
+        public var oversold: Int
+        /// Nodes whose fence is still up: each lifts its own by its repair.
+        public var fencesLeft: [String]
+        public init(item: String, round: Int, node: String, orders: Int, missing: Int, applied: Bool, stockRemaining: Int,
+                    oversold: Int, fencesLeft: [String]) {
+            self.item = item
+            self.round = round
+            self.node = node
+            self.orders = orders
+            self.missing = missing
+            self.applied = applied
+            self.stockRemaining = stockRemaining
+            self.oversold = oversold
+            self.fencesLeft = fencesLeft
+        }
+        enum CodingKeys: String, CodingKey {
+            case item, round, node, orders, missing, applied, oversold
+            case stockRemaining = "stock_remaining", fencesLeft = "fences_left"
+        }
+    }
+
     public struct Sale: Codable, Sendable, Equatable {
         public var item: String
         public var round: Int
@@ -39,8 +78,11 @@ public enum API {
         public var stockTaken: Int
         public var orders: Int
         public var pending: Int
+        /// Set while the sale is fenced because Redis is behind a journal (G9): why.
+        public var redisBehind: String?
         public init(item: String, round: Int, limitPerUser: Int, stockTotal: Int, stockRemaining: Int, stockTaken: Int,
-                    orders: Int, pending: Int) {
+                    orders: Int, pending: Int, redisBehind: String? = nil) {
+            self.redisBehind = redisBehind
             self.item = item
             self.round = round
             self.limitPerUser = limitPerUser
@@ -51,7 +93,7 @@ public enum API {
             self.pending = pending
         }
         enum CodingKeys: String, CodingKey {
-            case item, round, orders, pending
+            case item, round, orders, pending, redisBehind = "redis_behind"
             case limitPerUser = "limit_per_user", stockTotal = "stock_total"
             case stockRemaining = "stock_remaining", stockTaken = "stock_taken"
         }
@@ -181,10 +223,13 @@ public enum API {
         public var counters: [String: Int]
         /// The daemon's peak resident set (VmHWM), for the benchmark's memory figure.
         public var peakRSSBytes: Int?
+        /// Items fenced because Redis is behind a journal (G9), with why; empty when none.
+        public var redisBehind: [String: String]?
         public init(version: String, node: String, uptimeSeconds: Double, redis: Health, sqlite: Health, sales: Int, orders: Int,
                     pending: Int, inflight: Int, faultInjection: Bool, draining: Bool, counters: [String: Int],
-                    peakRSSBytes: Int? = nil) {
+                    peakRSSBytes: Int? = nil, redisBehind: [String: String]? = nil) {
             self.peakRSSBytes = peakRSSBytes
+            self.redisBehind = redisBehind
             self.version = version
             self.node = node
             self.uptimeSeconds = uptimeSeconds
@@ -201,6 +246,7 @@ public enum API {
         enum CodingKeys: String, CodingKey {
             case version, node, redis, sqlite, sales, orders, pending, inflight, draining, counters
             case uptimeSeconds = "uptime_seconds", faultInjection = "fault_injection", peakRSSBytes = "peak_rss_bytes"
+            case redisBehind = "redis_behind"
         }
     }
 
@@ -224,7 +270,11 @@ public enum API {
         public var orders: Int
         public var pending: Int
         public var consistent: Bool
-        public init(item: String, round: Int, stockTotal: Int, stockTaken: Int, orders: Int, pending: Int, consistent: Bool) {
+        /// Set while the item is fenced because Redis is behind a journal (G9): why.
+        public var redisBehind: String?
+        public init(item: String, round: Int, stockTotal: Int, stockTaken: Int, orders: Int, pending: Int, consistent: Bool,
+                    redisBehind: String? = nil) {
+            self.redisBehind = redisBehind
             self.item = item
             self.round = round
             self.stockTotal = stockTotal
@@ -235,6 +285,7 @@ public enum API {
         }
         enum CodingKeys: String, CodingKey {
             case item, round, orders, pending, consistent, stockTotal = "stock_total", stockTaken = "stock_taken"
+            case redisBehind = "redis_behind"
         }
     }
 

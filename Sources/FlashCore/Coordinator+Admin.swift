@@ -11,6 +11,8 @@ extension Coordinator {
         sales[item] = sale
         gate.clear(item: item, round: sale.round)
         metrics.soldOutItems.record(gate.soldOutCount)
+        // A sale made again after Redis was flushed finds this node's orders of its round 1.
+        await countOrders(SaleRound(item: item, round: sale.round))
         logger.notice("sale created", metadata: ["item": "\(item)", "stock": "\(count)", "limit": "\(limitPerUser)"])
         return sale
     }
@@ -113,6 +115,8 @@ extension Coordinator {
         /// The gate has read the journal's history: fast answers may be given.
         public var fastPathOpen: Bool
         public var nodeLeaseHeld: Bool
+        /// Fenced items (G9) and why.
+        public var redisBehind: [String: String]
     }
 
     public func status() async -> Status {
@@ -136,7 +140,7 @@ extension Coordinator {
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
                       inflight: inflight.count, sales: saleCount, draining: draining,
                       fastSoldOut: fastSoldOut.load(ordering: .relaxed), soldOutItems: gate.soldOutCount,
-                      fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseValid)
+                      fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseValid, redisBehind: fencedItems)
     }
 
     public func orders(item: String?, limit: Int) async throws -> [Order] {

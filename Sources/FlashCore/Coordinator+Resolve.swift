@@ -109,6 +109,7 @@ extension Coordinator {
         while !Task.isCancelled {
             if !redisHealthy { await probeRedis() }
             if replicasBehind { probeReplicas() }
+            if redisHealthy, lastFenceCheck.map({ clock.now - $0 >= .seconds(1) }) ?? true { await checkFences() }
             let now = clock.now
             if now - lastSweep >= config.sweepInterval {
                 await sweepJournal()

@@ -50,6 +50,9 @@ public actor Coordinator {
     /// When the lease last claimed runs out unless renewed (nil: leases not in use, as in tests
     /// of the engine alone). Past it, another process may hold the id even if no renewal said so.
     var nodeLeaseUntil: ContinuousClock.Instant?
+    /// This node's floors for Redis' deduction counts, and the fenced items (G9).
+    var fence = FenceBook()
+    var lastFenceCheck: ContinuousClock.Instant?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).
@@ -122,6 +125,7 @@ public actor Coordinator {
         }
 
         if resetting.contains(item) { throw EngineError(.saleBusy, "sale \(item) is being reset; retry") }
+        if let reason = fence.refusal(item) { throw redisBehind(item, reason) }
         // Counted from admission, so a reset sees this purchase before it has journaled.
         inflightItems[item, default: 0] += 1
         defer {
@@ -188,11 +192,17 @@ public actor Coordinator {
                 do {
                     // Taken before the script goes out: a restock here while it runs must win.
                     let generation = gate.generation(item: record.item)
-                    let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user)
+                    let key = SaleRound(item: record.item, round: record.round)
+                    // The round's first purchase on this node counts its orders first: a floor
+                    // of 0 would let a Redis that lost them sell their units again.
+                    if fence.needsCount(key) { await countOrders(key) }
+                    let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user,
+                                                       floor: fence.floor(key, node: config.node))
                     markRedis(ok: true)
                     markReplicas(ok: true)
                     switch reply {
                     case .staleRound: sales[record.item] = nil
+                    case .fenced: noteFencedByScript(record.item)
                     case .soldOut, .deducted(remaining: 0):
                         gate.markSoldOut(item: record.item, round: record.round, generation: generation)
                         metrics.soldOutItems.record(gate.soldOutCount)
@@ -217,7 +227,8 @@ public actor Coordinator {
                 let order = Order(orderID: GlobalTransactionID.orderID(forGID: record.gid), gid: record.gid, item: record.item,
                                   round: record.round, user: record.user, requestID: record.requestID, createdMs: wallClockMs())
                 do {
-                    let stored = try await journal.commitOrder(order, nowMs: wallClockMs())
+                    let (stored, inserted) = try await journal.commitOrder(order, nowMs: wallClockMs())
+                    if inserted { fence.ordered(SaleRound(item: record.item, round: record.round)) }
                     schedule[record.gid] = nil
                     logger.debug("order committed", metadata: meta(record, "succeeded"))
                     return try await finish(machine.committed(), record: record, order: stored)
@@ -361,6 +372,7 @@ public actor Coordinator {
             guard let s = try await stock.sale(item: item) else { throw EngineError.unknownSale(item) }
             markRedis(ok: true)
             sales[item] = s
+            await countOrders(SaleRound(item: item, round: s.round))
             return s
         } catch let e as EngineError {
             if e.code == .redisUnavailable { markRedis(ok: false, e.message) }

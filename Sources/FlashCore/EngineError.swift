@@ -11,6 +11,10 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         /// confirmed it in time (WAIT): it could still be lost in a failover, so the purchase
         /// stays pending until a back-check is confirmed.
         case replicasBehind = "replicas_behind"
+        /// Redis holds fewer deductions than a journal proves were made (restarted from an older
+        /// snapshot, a stale replica promoted, flushed): the item is fenced until an operator
+        /// repairs it (`flashsalectl sale repair`), so no unit is sold twice (G9).
+        case redisBehind = "redis_behind"
         /// The journal could not be read or written (busy, full, I/O error).
         case journalUnavailable = "journal_unavailable"
         /// A purchase stopped at an injected fault (abandon mode).

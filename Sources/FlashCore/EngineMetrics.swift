@@ -13,6 +13,8 @@ struct EngineMetrics: Sendable {
     let redisErrors = Counter(label: "flashd_redis_errors_total")
     let journalErrors = Counter(label: "flashd_journal_errors_total")
     let soldOutItems = Gauge(label: "flashd_sold_out_items")
+    /// Items fenced because Redis is behind a journal (G9): anything above 0 needs an operator.
+    let fencedItems = Gauge(label: "flashd_redis_behind_items")
 
     static let outcomes = ["ordered", "replayed", "sold_out", "limit_reached", "rolled_back", "sale_reset", "unknown_sale", "error"]
 

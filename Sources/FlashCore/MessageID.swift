@@ -13,6 +13,7 @@ public enum MessageID {
     public static let redisRegained = "88c48e8fe0aa45a18518fa32675fafd0"
     public static let stopping = "723b5c662b76439da951f48283c1fea7"
     public static let reloaded = "cbc4a32f0b4545fa86b8aeb90b548b0e"
+    public static let redisBehind = "e3b54a0f1c6d4d3f9a7e2b51c08d6f42"
 
     public static func metadata(_ id: String) -> Logger.Metadata { ["message_id": "\(id)"] }
 }

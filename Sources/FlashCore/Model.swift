@@ -135,6 +135,8 @@ public enum StockReply: Sendable, Equatable {
     case limitReached
     case noSale
     case staleRound(current: Int)
+    /// Redis is behind a journal (G9): the item is fenced; nothing was deducted.
+    case fenced
 }
 
 /// The answer to claiming a node id's lease in Redis.

@@ -96,6 +96,12 @@ public struct PurchaseMachine: Sendable {
         case .limitReached: return commitFailure(.limitReached, replayed: false)
         case .noSale: return commitFailure(.unknownSale, replayed: false)
         case .staleRound: return commitFailure(.saleReset, replayed: false)
+        case .fenced:
+            // Nothing was deducted, but the row exists: the timeout check's back-check settles
+            // it (it writes the rollback marker), as for any purchase left pending.
+            state = .finished
+            return .leavePending(EngineError(.redisBehind, "sales of this item are stopped: Redis holds fewer deductions than "
+                                             + "the journal proves (see status); an operator repairs it with flashsalectl sale repair"))
         }
     }
 

@@ -9,11 +9,20 @@ public protocol StockStore: Sendable {
     func sale(item: String) async throws -> SaleInfo?
     func sales() async throws -> [SaleInfo]
     func saleCount() async throws -> Int
-    /// Barrier check, per-user limit, stock check, decrement and barrier write, atomically.
-    func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply
+    /// Fence check against `floor`, barrier check, per-user limit, stock check, decrement,
+    /// barrier write and the deduction counted, atomically.
+    func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) async throws -> StockReply
     /// Barrier present: deducted. Absent: write the rollback marker, so a late deduction is refused.
     func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply
     func ping() async throws
+    /// The periodic fence check of one round: fences the item if Redis is under `floor`, and
+    /// reads the counts and the item's fences.
+    func checkFence(item: String, round: Int, floor: FenceFloor) async throws -> FenceReading
+    /// Re-applies the deductions of `orders` (gid, user) whose barrier Redis lost; a dry run
+    /// unless `apply`. Throws `.saleBusy` if the sale left round `round` meanwhile.
+    func repair(item: String, round: Int, node: String, orders: [(gid: String, user: String)], apply: Bool) async throws -> RepairResult
+    /// Lifts `node`'s fence of the item; returns the fences other nodes still hold.
+    func liftFence(item: String, node: String) async throws -> Int
     /// Takes or renews the lease on node id `node` for `ttlMs`, unless another token holds it.
     func claimNode(_ node: String, token: String, ttlMs: Int) async throws -> NodeClaim
     /// Gives the lease up, if `token` still holds it (a clean stop).
@@ -27,8 +36,9 @@ public protocol Journal: Sendable {
     /// there for its gid (`inserted == false`).
     func prepare(_ record: TxnRecord) async throws -> (record: TxnRecord, inserted: Bool)
     /// Writes the order and marks the transaction succeeded, in one SQLite transaction.
-    /// Idempotent: a transaction that already succeeded returns its existing order.
-    func commitOrder(_ order: Order, nowMs: Int64) async throws -> Order
+    /// Idempotent: a transaction that already succeeded returns its existing order
+    /// (`inserted == false`).
+    func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool)
     /// Marks the transaction failed with `reason`; a no-op on a row that is already final.
     func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws
     /// Records a failed resolution attempt, for `txns` and for operators.
@@ -41,6 +51,10 @@ public protocol Journal: Sendable {
     /// Orders and prepared transactions of one item's round.
     func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int)
     func totals() async throws -> (orders: Int, pending: Int)
+    /// Orders of one round whose gid starts with `gidPrefix` (this node's: `NODE-`).
+    func orderCount(item: String, round: Int, gidPrefix: String) async throws -> Int
+    /// Those orders' gids and users, for a repair.
+    func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [(gid: String, user: String)]
     /// Up to `limit` journal rows after `rowID`, in the order they were written, with the row
     /// id to continue from (nil at the end). The sold-out gate reads its history this way, a
     /// page at a time, so no single call holds the journal's thread for long.

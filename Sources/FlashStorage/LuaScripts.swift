@@ -8,7 +8,7 @@
 /// Barriers live in one hash per sale round (`bar:ITEM:ROUND`, field gid, value `d` or `r`) and
 /// never expire: a barrier must outlive every transaction that may still be back-checked (the
 /// dtm hole where a 1-day barrier TTL under a 7-day retention turned deductions into rollbacks).
-/// They are dropped only with their round, by a reset, which is refused while anything is pending.
+/// A reset starts a new round with new barrier keys and leaves the old ones in place.
 ///
 /// A script that finds a barrier (`d` or `r`) writes it again, unchanged. That looks useless
 /// but is what makes WAIT mean something for it: WAIT only covers the calling connection's own
@@ -21,19 +21,46 @@ struct LuaScript: Sendable {
 }
 
 enum LuaScripts {
-    /// KEYS: sale hash, barrier hash, per-user hash. ARGV: gid, user, round.
+    /// The fence (G9), shared by the scripts that sell: KEYS[4] is the round's deduction
+    /// counts (field NODE: this node's deductions, field `*`: everyone's; never decremented),
+    /// KEYS[5] the item's fences (field NODE: why that node fenced it). ARGV[4] node, ARGV[5]
+    /// the node's own orders of the round (a lower bound on its deductions while Redis keeps
+    /// every write), ARGV[6] the most deductions in all the node has seen in the round.
+    /// Fewer here than the journal proves means Redis lost writes (an older snapshot, a stale
+    /// replica promoted, a flush): units it forgot were sold would be sold again. The item is
+    /// fenced, for every node, until an operator repairs it. A round without `*` was made
+    /// before counting began: nothing to compare.
+    static let fenceCheck = """
+        if redis.call('EXISTS', KEYS[5]) == 1 then return {7, 0} end
+        local counted = redis.call('HGET', KEYS[4], '*')
+        if counted then
+          local mine = tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0')
+          if mine < tonumber(ARGV[5]) or tonumber(counted) < tonumber(ARGV[6]) then
+            redis.call('HSET', KEYS[5], ARGV[4], 'round ' .. ARGV[3] .. ': redis holds ' .. mine .. ' deductions by node '
+              .. ARGV[4] .. ' and ' .. counted .. ' in all; the journal of node ' .. ARGV[4] .. ' holds ' .. ARGV[5]
+              .. ' orders and it saw ' .. ARGV[6] .. ' deductions in all')
+            return {7, 0}
+          end
+        end
+        """
+
+    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences.
+    /// ARGV: gid, user, round, node, node's orders of the round, deductions in all seen.
     /// Reply {code, value}:
-    ///   {0, remaining}  deducted now, barrier written
+    ///   {0, remaining}  deducted now, barrier written, counted
     ///   {1, 0}          barrier already `d`: this gid was deducted before (a retried step)
     ///   {2, 0}          barrier `r`: a back-check rolled it back; no deduction may happen
     ///   {3, 0}          sold out
     ///   {4, 0}          the user's limit is reached
     ///   {5, 0}          no such sale
     ///   {6, round}      the sale is in another round now (reset since the gid was made)
+    ///   {7, 0}          fenced: Redis is behind a journal (see `fenceCheck`); nothing written
+    ///                   but the fence
     static let buy = LuaScript(name: "buy", source: """
         local round = redis.call('HGET', KEYS[1], 'round')
         if not round then return {5, 0} end
         if round ~= ARGV[3] then return {6, tonumber(round)} end
+        \(fenceCheck)
         local barrier = redis.call('HGET', KEYS[2], ARGV[1])
         if barrier == 'd' then
           redis.call('HSET', KEYS[2], ARGV[1], 'd')
@@ -51,7 +78,73 @@ enum LuaScripts {
         redis.call('HINCRBY', KEYS[1], 'stock', -1)
         redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
         redis.call('HSET', KEYS[2], ARGV[1], 'd')
+        redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
+        redis.call('HINCRBY', KEYS[4], '*', 1)
         return {0, left - 1}
+        """)
+
+    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences (as `buy`).
+    /// ARGV: round, node, node's orders of the round, deductions in all seen.
+    /// The periodic check of the fence, without a purchase. Reply:
+    ///   {0, mine, all, fences...}  the round is current; `mine`/`all` are the counts (-1: a
+    ///                              round made before counting); then the fence hash's
+    ///                              fields and values (empty: not fenced)
+    ///   {6, round}                 the sale is in another round now
+    ///   {5, 0}                     no such sale
+    static let checkFence = LuaScript(name: "check-fence", source: """
+        local round = redis.call('HGET', KEYS[1], 'round')
+        if not round then return {5, 0} end
+        if round ~= ARGV[1] then return {6, tonumber(round)} end
+        local counted = redis.call('HGET', KEYS[4], '*')
+        local mine = -1
+        local all = -1
+        if counted then
+          mine = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
+          all = tonumber(counted)
+          if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 0 and (mine < tonumber(ARGV[3]) or all < tonumber(ARGV[4])) then
+            redis.call('HSET', KEYS[5], ARGV[2], 'round ' .. ARGV[1] .. ': redis holds ' .. mine .. ' deductions by node '
+              .. ARGV[2] .. ' and ' .. all .. ' in all; the journal of node ' .. ARGV[2] .. ' holds ' .. ARGV[3]
+              .. ' orders and it saw ' .. ARGV[4] .. ' deductions in all')
+          end
+        end
+        local reply = {0, mine, all}
+        for _, v in ipairs(redis.call('HGETALL', KEYS[5])) do table.insert(reply, v) end
+        return reply
+        """)
+
+    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences (as `buy`).
+    /// ARGV: round, node, apply (1) or dry run (0), then gid and user pairs: this node's
+    /// orders of the round, from its journal.
+    /// Re-applies every order whose barrier Redis lost: barrier `d`, stock −1, the user's
+    /// count +1, the deduction counted. Idempotent: an order whose barrier is `d` is skipped.
+    /// Reply {round check, restored (or to restore), stock after}: {6, round} when the sale
+    /// moved to another round, {5, 0} for no sale.
+    static let repair = LuaScript(name: "repair", source: """
+        local round = redis.call('HGET', KEYS[1], 'round')
+        if not round then return {5, 0} end
+        if round ~= ARGV[1] then return {6, tonumber(round)} end
+        local missing = 0
+        for i = 4, #ARGV, 2 do
+          if redis.call('HGET', KEYS[2], ARGV[i]) ~= 'd' then
+            missing = missing + 1
+            if ARGV[3] == '1' then
+              redis.call('HSET', KEYS[2], ARGV[i], 'd')
+              redis.call('HINCRBY', KEYS[1], 'stock', -1)
+              redis.call('HINCRBY', KEYS[3], ARGV[i + 1], 1)
+              redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+              redis.call('HINCRBY', KEYS[4], '*', 1)
+            end
+          end
+        end
+        if ARGV[3] == '1' and redis.call('HGET', KEYS[4], '*') == false then redis.call('HSET', KEYS[4], '*', 0) end
+        return {0, missing, tonumber(redis.call('HGET', KEYS[1], 'stock'))}
+        """)
+
+    /// KEYS: fences. ARGV: node. Lifts this node's fence of the item (after its repair).
+    /// Reply: the number of fences left on the item (other nodes' still to repair).
+    static let liftFence = LuaScript(name: "lift-fence", source: """
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        return redis.call('HLEN', KEYS[1])
         """)
 
     /// KEYS: barrier hash. ARGV: gid.
@@ -85,12 +178,14 @@ enum LuaScripts {
         return 0
         """)
 
-    /// KEYS: sales set, sale hash. ARGV: item, stock, limit.
+    /// KEYS: sales set, sale hash, round 1's deduction counts. ARGV: item, stock, limit.
     /// Reply: 0 = created in round 1; 1 = the sale exists already (nothing changed).
+    /// The counts start at `*` = 0: from here on a lost deduction can be told (`fenceCheck`).
     static let create = LuaScript(name: "create", source: """
         if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
         redis.call('HSET', KEYS[2], 'round', 1, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
         redis.call('SADD', KEYS[1], ARGV[1])
+        if redis.call('HGET', KEYS[3], '*') == false then redis.call('HSET', KEYS[3], '*', 0) end
         return 0
         """)
 
@@ -102,17 +197,21 @@ enum LuaScripts {
         return redis.call('HINCRBY', KEYS[1], 'stock', ARGV[1])
         """)
 
-    /// KEYS: sale hash, barrier hash and per-user hash of the round being replaced.
-    /// ARGV: expected current round, new stock, new limit.
+    /// KEYS: sale hash, the new round's deduction counts. ARGV: expected current round, new
+    /// stock, new limit.
     /// Reply: -1 = no such sale; -2 = the round changed meanwhile (nothing changed);
     /// otherwise the new round, whose stock, total and limit are set and whose barriers start empty.
+    ///
+    /// The replaced round's barriers stay. A transaction of that round may still be pending on
+    /// any node (a node knows only its own), and its back-check must find its barrier: deleting
+    /// it turned a deduction into a rollback, the unit taken and no order.
     static let reset = LuaScript(name: "reset", source: """
         local round = redis.call('HGET', KEYS[1], 'round')
         if not round then return -1 end
         if round ~= ARGV[1] then return -2 end
-        redis.call('DEL', KEYS[2], KEYS[3])
         local next = tonumber(round) + 1
         redis.call('HSET', KEYS[1], 'round', next, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
+        if redis.call('HGET', KEYS[2], '*') == false then redis.call('HSET', KEYS[2], '*', 0) end
         return next
         """)
 }

@@ -6,6 +6,10 @@ struct RedisKeys: Sendable {
     func sale(_ item: String) -> String { "\(prefix)sale:\(item)" }
     func barriers(_ item: String, round: Int) -> String { "\(prefix)bar:\(item):\(round)" }
     func users(_ item: String, round: Int) -> String { "\(prefix)usr:\(item):\(round)" }
+    /// Deductions of one round, per node (field NODE) and in all (field `*`): the fence's measure.
+    func counts(_ item: String, round: Int) -> String { "\(prefix)cnt:\(item):\(round)" }
+    /// The item's fences: field NODE, value why that node found Redis behind its journal.
+    func fences(_ item: String) -> String { "\(prefix)fence:\(item)" }
     /// The lease of a node id: which process may use it (value), for how long (TTL).
     func node(_ id: String) -> String { "\(prefix)node:\(id)" }
 }

@@ -64,8 +64,8 @@ public final class RedisStockStore: StockStore {
     // MARK: StockStore
 
     public func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
-        let r = try await eval(LuaScripts.create, keys: [keys.sales, keys.sale(item)], args: [item, String(stock), String(limitPerUser)],
-                               confirm: false)
+        let r = try await eval(LuaScripts.create, keys: [keys.sales, keys.sale(item), keys.counts(item, round: 1)],
+                               args: [item, String(stock), String(limitPerUser)], confirm: false)
         guard let code = r.int else { throw badReply("create", r) }
         if code == 1 { throw EngineError(.saleExists, "a sale for item \(item) exists already; use restock or reset") }
         return SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
@@ -81,7 +81,7 @@ public final class RedisStockStore: StockStore {
 
     public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
         let r = try await eval(LuaScripts.reset,
-                               keys: [keys.sale(item), keys.barriers(item, round: expectedRound), keys.users(item, round: expectedRound)],
+                               keys: [keys.sale(item), keys.counts(item, round: expectedRound + 1)],
                                args: [String(expectedRound), String(stock), String(limitPerUser)], confirm: false)
         guard let code = r.int else { throw badReply("reset", r) }
         switch code {
@@ -117,10 +117,9 @@ public final class RedisStockStore: StockStore {
         return Int(n)
     }
 
-    public func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply {
-        let r = try await eval(LuaScripts.buy,
-                               keys: [keys.sale(item), keys.barriers(item, round: round), keys.users(item, round: round)],
-                               args: [gid, user, String(round)], confirm: true)
+    public func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) async throws -> StockReply {
+        let r = try await eval(LuaScripts.buy, keys: roundKeys(item, round),
+                               args: [gid, user, String(round), floor.node, String(floor.orders), String(floor.seen)], confirm: true)
         guard let pair = r.array, pair.count == 2, let code = pair[0].int, let value = pair[1].int else {
             throw badReply("buy", r)
         }
@@ -132,8 +131,62 @@ public final class RedisStockStore: StockStore {
         case 4: return .limitReached
         case 5: return .noSale
         case 6: return .staleRound(current: Int(value))
+        case 7: return .fenced
         default: throw badReply("buy", r)
         }
+    }
+
+    /// The keys every script of a sale round takes, in the order `LuaScripts.buy` names them.
+    private func roundKeys(_ item: String, _ round: Int) -> [String] {
+        [keys.sale(item), keys.barriers(item, round: round), keys.users(item, round: round), keys.counts(item, round: round),
+         keys.fences(item)]
+    }
+
+    public func checkFence(item: String, round: Int, floor: FenceFloor) async throws -> FenceReading {
+        let r = try await eval(LuaScripts.checkFence, keys: roundKeys(item, round),
+                               args: [String(round), floor.node, String(floor.orders), String(floor.seen)], confirm: false)
+        guard let a = r.array, a.count >= 2, let code = a[0].int, let value = a[1].int else { throw badReply("check-fence", r) }
+        switch code {
+        case 5: return .noSale
+        case 6: return .otherRound(Int(value))
+        case 0:
+            guard a.count >= 3, let all = a[2].int, a.count % 2 == 1 else { throw badReply("check-fence", r) }
+            var fences: [String: String] = [:]
+            for i in stride(from: 3, to: a.count - 1, by: 2) {
+                if let node = a[i].string { fences[node] = a[i + 1].string ?? "" }
+            }
+            return .current(mine: value < 0 ? nil : Int(value), all: all < 0 ? nil : Int(all), fences: fences)
+        default: throw badReply("check-fence", r)
+        }
+    }
+
+    public func repair(item: String, round: Int, node: String, orders: [(gid: String, user: String)], apply: Bool) async throws -> RepairResult {
+        // In slices: one script holds Redis for its whole run, and a sale may have many orders.
+        var missing = 0
+        var stockAfter = 0
+        var start = 0
+        repeat {
+            let slice = orders[start..<min(start + 500, orders.count)]
+            let r = try await eval(LuaScripts.repair, keys: roundKeys(item, round),
+                                   args: [String(round), node, apply ? "1" : "0"] + slice.flatMap { [$0.gid, $0.user] }, confirm: apply)
+            guard let a = r.array, a.count >= 2, let code = a[0].int, let value = a[1].int else { throw badReply("repair", r) }
+            switch code {
+            case 5: throw EngineError.unknownSale(item)
+            case 6: throw EngineError(.saleBusy, "sale \(item) moved to round \(value) during the repair; run it again")
+            default:
+                guard a.count == 3, let after = a[2].int else { throw badReply("repair", r) }
+                missing += Int(value)
+                stockAfter = Int(after)
+            }
+            start += 500
+        } while start < orders.count
+        return RepairResult(missing: missing, stockAfter: stockAfter)
+    }
+
+    public func liftFence(item: String, node: String) async throws -> Int {
+        let r = try await eval(LuaScripts.liftFence, keys: [keys.fences(item)], args: [node], confirm: false)
+        guard let left = r.int else { throw badReply("lift-fence", r) }
+        return Int(left)
     }
 
     public func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply {

@@ -84,20 +84,20 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    public func commitOrder(_ order: Order, nowMs: Int64) async throws -> Order {
+    public func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool) {
         try await call { db in
             // The common case is one statement: the prepared row becomes the order.
             try db.statement("""
                 UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
                 WHERE gid = ? AND state = 'prepared'
                 """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .text(order.gid)])
-            if db.changes == 1 { return order }
+            if db.changes == 1 { return (order, true) }
             guard let txn = try Self.loadTxn(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
             }
             switch txn.state {
             case .succeeded:
-                if let existing = try Self.loadOrder(db, gid: order.gid) { return existing }
+                if let existing = try Self.loadOrder(db, gid: order.gid) { return (existing, false) }
                 throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
             case .failed:
                 // Can't happen while the barrier protocol holds: a failed gid has its rollback
@@ -188,6 +188,27 @@ public final class SQLiteJournal: Journal {
             let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'")
             let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
             return (Int(orders), Int(pending))
+        }
+    }
+
+    public func orderCount(item: String, round: Int, gidPrefix: String) async throws -> Int {
+        try await call { db in
+            Int(try db.scalarInt("""
+                SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND substr(gid, 1, ?) = ?
+                """, [.text(item), .int(Int64(round)), .int(Int64(gidPrefix.utf8.count)), .text(gidPrefix)]))
+        }
+    }
+
+    public func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [(gid: String, user: String)] {
+        try await call { db in
+            try db.query("""
+                SELECT gid, user FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND substr(gid, 1, ?) = ?
+                ORDER BY gid
+                """, [.text(item), .int(Int64(round)), .int(Int64(gidPrefix.utf8.count)), .text(gidPrefix)]) { s in
+                var rows: [(gid: String, user: String)] = []
+                while try s.step() { rows.append((s.text(0) ?? "", s.text(1) ?? "")) }
+                return rows
+            }
         }
     }
 

@@ -78,6 +78,9 @@ struct Daemon: Service {
             "found": "\(report.found)", "ordered": "\(report.ordered)", "rolled_back": "\(report.rolledBack)",
             "deferred": "\(report.deferred)", "ms": "\(report.milliseconds)",
         ]) { $1 })
+        // Before the first purchase: a Redis restarted from an older snapshot while flashd was
+        // down is fenced before it can sell a unit twice (G9).
+        await coordinator.checkFences()
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let info = Router.DaemonInfo(redisTarget: target.description, journalPath: journalPath,

@@ -77,14 +77,16 @@ struct Router: Sendable {
             case (.GET, ["v1", "debug", "stock-script"]):
                 let script = try await info.stockScript()
                 return json(.ok, API.StockScript(redis: script.server, sha: script.sha))
-            case (.GET, ["v1", "sales"]): return json(.ok, API.Sales(sales: try await coordinator.listSales().map(Self.sale)))
+            case (.GET, ["v1", "sales"]):
+                let fenced = await coordinator.fencedItems
+                return json(.ok, API.Sales(sales: try await coordinator.listSales().map { Self.sale($0, fenced: fenced) }))
             case (.POST, ["v1", "sales"]):
                 try requireAdmin(request, "create sale")
                 let body = try decode(API.CreateSale.self, request)
                 let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1)
                 return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0)))
             case (.GET, ["v1", "sales", "*"]):
-                return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
+                return json(.ok, Self.sale(try await coordinator.showSale(item: item), fenced: await coordinator.fencedItems))
             case (.POST, ["v1", "sales", "*", "restock"]):
                 try requireAdmin(request, "restock")
                 let body = try decode(API.Restock.self, request)
@@ -95,6 +97,13 @@ struct Router: Sendable {
                 let body = try decode(API.Reset.self, request)
                 _ = try await coordinator.reset(item: item, stock: body.stock, limitPerUser: body.limitPerUser)
                 return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
+            case (.POST, ["v1", "sales", "*", "repair"]):
+                try requireAdmin(request, "repair")
+                let body = request.body.isEmpty ? API.Repair() : try decode(API.Repair.self, request)
+                let r = try await coordinator.repair(item: item, apply: body.apply ?? false)
+                return json(.ok, API.RepairReport(item: r.item, round: r.round, node: r.node, orders: r.orders, missing: r.missing,
+                                                  applied: r.applied, stockRemaining: r.stockAfter, oversold: max(0, -r.stockAfter),
+                                                  fencesLeft: r.fencesLeft))
             case (.POST, ["v1", "purchases"]):
                 let body = try request.buy ?? decode(API.Buy.self, request)
                 if body.crashAfter != nil { try requireAdmin(request, "fault injection") }
@@ -114,9 +123,10 @@ struct Router: Sendable {
                 return json(.ok, API.Txns(txns: txns.map(Self.txn)))
             case (.GET, ["v1", "audit"]):
                 let lines = try await coordinator.audit()
+                let fenced = await coordinator.fencedItems
                 let items = lines.map {
                     API.AuditItem(item: $0.item, round: $0.round, stockTotal: $0.total, stockTaken: $0.taken,
-                                  orders: $0.orders, pending: $0.pending, consistent: $0.consistent)
+                                  orders: $0.orders, pending: $0.pending, consistent: $0.consistent, redisBehind: fenced[$0.item])
                 }
                 return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 },
                                            items: items))
@@ -182,7 +192,7 @@ struct Router: Sendable {
                        "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems,
                        "sold_out_gate_open": s.fastPathOpen ? 1 : 0, "node_lease_held": s.nodeLeaseHeld ? 1 : 0]
                 .merging(info.storageCounters()) { a, _ in a },
-            peakRSSBytes: Self.peakRSSBytes())
+            peakRSSBytes: Self.peakRSSBytes(), redisBehind: s.redisBehind)
     }
 
     // MARK: decoding and encoding
@@ -227,7 +237,7 @@ struct Router: Sendable {
         case ["v1", "sales"]: allowed = "GET, POST"
         case ["v1", "purchases"]: allowed = "POST"
         case ["v1", "sales", "*"]: allowed = "GET"
-        case ["v1", "sales", "*", "restock"], ["v1", "sales", "*", "reset"]: allowed = "POST"
+        case ["v1", "sales", "*", "restock"], ["v1", "sales", "*", "reset"], ["v1", "sales", "*", "repair"]: allowed = "POST"
         default: allowed = nil
         }
         guard let allowed else {
@@ -244,7 +254,8 @@ struct Router: Sendable {
         case .invalidInput: status = .badRequest
         case .unknownSale: status = .notFound
         case .saleExists, .salePending, .conflict: status = .conflict
-        case .redisUnavailable, .replicasBehind, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict: status = .serviceUnavailable
+        case .redisUnavailable, .replicasBehind, .redisBehind, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict:
+            status = .serviceUnavailable
         case .faultInjected, .internalError: status = .internalServerError
         case .faultInjectionDisabled, .forbidden: status = .forbidden
         }
@@ -282,9 +293,10 @@ struct Router: Sendable {
         return "r-" + String(a, radix: 36) + String(b, radix: 36)
     }
 
-    static func sale(_ v: Coordinator.SaleView) -> API.Sale {
+    static func sale(_ v: Coordinator.SaleView, fenced: [String: String] = [:]) -> API.Sale {
         API.Sale(item: v.sale.item, round: v.sale.round, limitPerUser: v.sale.limitPerUser, stockTotal: v.sale.total,
-                 stockRemaining: v.sale.remaining, stockTaken: v.sale.taken, orders: v.orders, pending: v.pending)
+                 stockRemaining: v.sale.remaining, stockTaken: v.sale.taken, orders: v.orders, pending: v.pending,
+                 redisBehind: fenced[v.sale.item])
     }
 
     static func order(_ o: Order, replayed: Bool?) -> API.Order {

@@ -90,7 +90,7 @@ struct AuditCommand: ParsableCommand {
 
     static func line(_ i: API.AuditItem) -> String {
         "\(i.consistent ? "ok   " : "DRIFT") \(i.item) round \(i.round): taken \(i.stockTaken) of \(i.stockTotal), "
-            + "\(i.orders) orders, \(i.pending) pending"
+            + "\(i.orders) orders, \(i.pending) pending" + (i.redisBehind.map { "; STOPPED, Redis behind the journal: \($0)" } ?? "")
     }
 
     /// Sums orders and pending over the nodes per item. Redis' figures (total, taken, round) are
@@ -110,6 +110,7 @@ struct AuditCommand: ParsableCommand {
                 }
                 sum.orders += i.orders
                 sum.pending += i.pending
+                sum.redisBehind = sum.redisBehind ?? i.redisBehind
                 byItem[i.item] = sum
             }
         }

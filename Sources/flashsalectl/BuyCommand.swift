@@ -49,6 +49,9 @@ struct StatusCommand: ParsableCommand {
         print("since start: \(c["ordered"] ?? 0) ordered, \(c["sold_out"] ?? 0) sold out, \(c["limit_reached"] ?? 0) limit reached, "
               + "\(c["replayed"] ?? 0) replayed, \(c["errors"] ?? 0) errors; recovered \(c["resolved_ordered"] ?? 0) ordered, "
               + "\(c["resolved_rolled_back"] ?? 0) rolled back, \(c["resolve_retries"] ?? 0) retries")
+        for (item, why) in (s.redisBehind ?? [:]).sorted(by: { $0.key < $1.key }) {
+            print("STOPPED \(item): Redis is behind the journal (\(why)); flashsalectl sale repair \(item)")
+        }
     }
 }
 

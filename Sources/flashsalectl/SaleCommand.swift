@@ -4,7 +4,7 @@ import Control
 struct SaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sale", abstract: "Create, restock, reset and show sales.",
-        subcommands: [Create.self, Restock.self, Reset.self, Show.self, List.self])
+        subcommands: [Create.self, Restock.self, Reset.self, Show.self, List.self, Repair.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a sale of ITEM with --stock units.")
@@ -75,9 +75,57 @@ struct SaleCommand: ParsableCommand {
     }
 }
 
+extension SaleCommand {
+    /// `sale repair ITEM [--apply]`: after Redis lost writes the journals hold (G9).
+    struct Repair: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-apply the orders whose deductions Redis lost, from each node's journal, and lift the fence.",
+            discussion: """
+                When Redis comes back with older data (a restart from an older snapshot, a stale replica \
+                promoted, a flush), flashd stops selling the items it finds behind its journal (503 \
+                redis_behind). This puts every order's deduction, barrier and per-user count back in Redis \
+                and lifts the node's fence. A dry run unless --apply; idempotent. With several nodes, give \
+                --socket once per node: each repairs its own orders, and the fence lifts when every node \
+                that raised it has repaired.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument var item: String
+        @Flag(help: "Write to Redis (without it, only report what is missing).") var apply = false
+
+        func run() throws {
+            var sockets: [String] = []
+            for path in global.socketPaths where !sockets.contains(path) { sockets.append(path) }
+            var reports: [API.RepairReport] = []
+            for path in sockets {
+                do {
+                    reports.append(try ControlClient(socketPath: path).call("POST", "/v1/sales/\(item)/repair",
+                                                                            body: API.Repair(apply: apply)))
+                } catch let e as ControlError {
+                    throw global.fail(e)
+                }
+            }
+            if global.json { return global.printJSON(reports) }
+            for r in reports {
+                let verb = r.applied ? "restored" : "would restore"
+                print("node \(r.node): \(item) round \(r.round): \(r.orders) orders, \(r.missing) missing in Redis, \(verb) \(r.missing); "
+                      + "stock \(r.stockRemaining) left" + (r.oversold > 0 ? ", \(r.oversold) units sold twice while Redis was behind" : ""))
+            }
+            let left = reports.last?.fencesLeft ?? []
+            if !apply {
+                print("dry run: nothing written; run again with --apply")
+            } else if left.isEmpty {
+                print("fence lifted: \(item) sells again")
+            } else {
+                print("still fenced by node(s) \(left.joined(separator: ", ")): repair on each of them too (--socket per node)")
+            }
+        }
+    }
+}
+
 private func show(_ s: API.Sale, _ global: GlobalOptions, verb: String?) {
     if global.json { return global.printJSON(s) }
     let prefix = verb.map { "sale \(s.item) \($0): " } ?? "sale \(s.item): "
     print("\(prefix)round \(s.round), stock \(s.stockRemaining) of \(s.stockTotal) left, \(s.orders) orders, "
           + "\(s.pending) pending, limit \(s.limitPerUser) per user")
+    if let why = s.redisBehind { print("  STOPPED: Redis is behind the journal (\(why)); see flashsalectl sale repair --help") }
 }

@@ -34,10 +34,10 @@ import TestSupport
     @Test func commitOrderIsAtomicAndIdempotent() async throws {
         let j = try await SQLiteJournal(path: path)
         _ = try await j.prepare(record("g1"))
-        let o = try await j.commitOrder(order("g1"), nowMs: 2000)
-        #expect(o.orderID == "ord-g1")
+        let (o, inserted) = try await j.commitOrder(order("g1"), nowMs: 2000)
+        #expect(o.orderID == "ord-g1" && inserted)
         let again = try await j.commitOrder(order("g1"), nowMs: 3000)
-        #expect(again == o)
+        #expect(again.order == o && !again.inserted)
         #expect(try await j.transaction(gid: "g1")?.state == .succeeded)
         #expect(try await j.orders(item: "sku", limit: 10).count == 1)
         #expect(try await j.counts(item: "sku", round: 1) == (1, 0))

@@ -34,7 +34,7 @@ actor MemoryStockStore: StockStore {
     func sales() -> [SaleInfo] { saleByItem.values.sorted { $0.item < $1.item } }
     func saleCount() -> Int { saleByItem.count }
 
-    func deduct(gid: String, item: String, round: Int, user: String) -> StockReply {
+    func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) -> StockReply {
         guard var s = saleByItem[item] else { return .noSale }
         if s.round != round { return .staleRound(current: s.round) }
         if let b = barriers[gid] { return b ? .alreadyDeducted : .rolledBack }
@@ -54,6 +54,14 @@ actor MemoryStockStore: StockStore {
     }
 
     func ping() {}
+    func checkFence(item: String, round: Int, floor: FenceFloor) -> FenceReading {
+        guard let s = saleByItem[item] else { return .noSale }
+        return s.round == round ? .current(mine: nil, all: nil, fences: [:]) : .otherRound(s.round)
+    }
+    func repair(item: String, round: Int, node: String, orders: [(gid: String, user: String)], apply: Bool) -> RepairResult {
+        RepairResult(missing: 0, stockAfter: saleByItem[item]?.remaining ?? 0)
+    }
+    func liftFence(item: String, node: String) -> Int { 0 }
     func claimNode(_ node: String, token: String, ttlMs: Int) -> NodeClaim { .held }
     func releaseNode(_ node: String, token: String) {}
 }
@@ -71,15 +79,15 @@ actor MemoryJournal: Journal {
         return (record, true)
     }
 
-    func commitOrder(_ order: Order, nowMs: Int64) throws -> Order {
-        if let o = ordersByGID[order.gid] { return o }
+    func commitOrder(_ order: Order, nowMs: Int64) throws -> (order: Order, inserted: Bool) {
+        if let o = ordersByGID[order.gid] { return (o, false) }
         guard var t = txns[order.gid], t.state == .prepared else { throw EngineError.journalUnavailable("not prepared") }
         t.state = .succeeded
         t.orderID = order.orderID
         txns[order.gid] = t
         pendingCount -= 1
         ordersByGID[order.gid] = order
-        return order
+        return (order, true)
     }
 
     func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) {
@@ -108,6 +116,10 @@ actor MemoryJournal: Journal {
     /// The fuzzer sells one item; per-item counts are the totals.
     func counts(item: String, round: Int) -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
     func totals() -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
+    func orderCount(item: String, round: Int, gidPrefix: String) -> Int { orderRefs(item: item, round: round, gidPrefix: gidPrefix).count }
+    func orderRefs(item: String, round: Int, gidPrefix: String) -> [(gid: String, user: String)] {
+        ordersByGID.values.filter { $0.item == item && $0.round == round && $0.gid.hasPrefix(gidPrefix) }.map { ($0.gid, $0.user) }
+    }
     func history(after rowID: Int64, limit: Int) -> (rows: [JournalEntry], next: Int64?) { ([], nil) }
     func ping() {}
 }
