@@ -309,11 +309,16 @@ public enum API {
         public var message: String
         public var gid: String?
         public var field: String?
-        public init(error: String, message: String, gid: String? = nil, field: String? = nil) {
+        /// On every answer to a purchase: the request id it ran under (the client's, or one
+        /// flashd made up). A retry with it can't buy twice; a retry without it can.
+        public var requestID: String?
+        public init(error: String, message: String, gid: String? = nil, field: String? = nil, requestID: String? = nil) {
             self.error = error
             self.message = message
             self.gid = gid
             self.field = field
+            self.requestID = requestID
         }
+        enum CodingKeys: String, CodingKey { case error, message, gid, field, requestID = "request_id" }
     }
 }

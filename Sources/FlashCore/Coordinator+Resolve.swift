@@ -48,12 +48,14 @@ extension Coordinator {
     func resolve(_ record: TxnRecord) async -> ResolveResult {
         guard inflight[record.gid] == nil else { return .skipped }
         inflight[record.gid] = []
+        inflightOwner[record.gid] = PurchaseKey(item: record.item, user: record.user, requestID: record.requestID)
         let result: Result<PurchaseOutcome, any Error>
         do {
             result = .success(try await drive(PurchaseMachine(mode: .resolve), record: record))
         } catch {
             result = .failure(error)
         }
+        inflightOwner[record.gid] = nil
         for waiter in inflight.removeValue(forKey: record.gid) ?? [] { waiter.resume(with: result) }
         switch result {
         case .success(.ordered):

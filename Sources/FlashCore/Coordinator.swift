@@ -19,6 +19,8 @@ public actor Coordinator {
 
     /// Purchases and resolutions running now, with the requests waiting for their outcome.
     var inflight: [String: [CheckedContinuation<PurchaseOutcome, any Error>]] = [:]
+    /// Whose purchase each in-flight gid is: a request joins only its own (the gid is a digest).
+    var inflightOwner: [String: PurchaseKey] = [:]
     /// Prepared transactions this node must check, keyed by gid, on the monotonic clock.
     var schedule: [String: Scheduled] = [:] {
         didSet { metrics.pending.record(schedule.count) }
@@ -77,7 +79,7 @@ public actor Coordinator {
         self.fatalFault = fatalFault
         self.startedAt = ContinuousClock.now
         self.checkDelay = config.checkDelay
-        self.gate = SoldOutGate(node: config.node)
+        self.gate = SoldOutGate(gids: config.gids)
     }
 
     public func setCheckDelay(_ delay: Duration) { checkDelay = delay }
@@ -133,13 +135,19 @@ public actor Coordinator {
             if inflightItems[item] == 0 { inflightItems[item] = nil }
         }
         let sale = try await currentSale(item)
-        let gid = GlobalTransactionID.make(node: config.node, item: item, round: sale.round, user: user, requestID: requestID)
+        let gid = gate.gids.make(item: item, user: user, requestID: requestID)
+        if let owner = inflightOwner[gid], owner != PurchaseKey(item: item, user: user, requestID: requestID) {
+            // Two purchases whose gids collide (64 bits, keyed: by accident only): never share
+            // an outcome; the journal's tuple check refuses the same way.
+            throw EngineError(.conflict, "gid \(gid) belongs to another purchase running now; retry with another request id", gid: gid)
+        }
         if inflight[gid] != nil {
             // Same purchase already running (a client retrying too eagerly): share its outcome.
             let outcome = try await withCheckedThrowingContinuation { inflight[gid]!.append($0) }
             return outcome.asReplay
         }
         inflight[gid] = []
+        inflightOwner[gid] = PurchaseKey(item: item, user: user, requestID: requestID)
         // Before the row exists: from here on a retry must find it, not a fast "sold out".
         gate.willJournal(item: item, round: sale.round, gid: gid)
         let started = clock.now
@@ -152,6 +160,7 @@ public actor Coordinator {
         } catch {
             result = .failure(error)
         }
+        inflightOwner[gid] = nil
         for waiter in inflight.removeValue(forKey: gid) ?? [] { waiter.resume(with: result) }
         metrics.purchaseDuration.recordNanoseconds((clock.now - started).nanoseconds)
         switch result {

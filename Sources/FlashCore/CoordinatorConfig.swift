@@ -16,11 +16,14 @@ public struct CoordinatorConfig: Sendable {
     /// How often flagged sold-out sales are re-read from Redis: the longest a restock on
     /// another node goes unseen by this node's fast path (plus one round trip).
     public var soldOutRefreshInterval: Duration
+    /// The key of the gids' keyed hash: the journal's own secret (`SQLiteJournal.gidKey`).
+    public var gidKey: (UInt64, UInt64)
 
     public init(node: String, checkDelay: Duration = .seconds(3), faultInjection: Bool = false,
                 retryBase: Duration = .milliseconds(500), retryCap: Duration = .seconds(30),
                 sweepInterval: Duration = .seconds(10), resolveConcurrency: Int = 512,
-                soldOutRefreshInterval: Duration = .milliseconds(200)) {
+                soldOutRefreshInterval: Duration = .milliseconds(200), gidKey: (UInt64, UInt64) = (0, 0)) {
+        self.gidKey = gidKey
         self.node = node
         self.checkDelay = checkDelay
         self.faultInjection = faultInjection
@@ -30,6 +33,8 @@ public struct CoordinatorConfig: Sendable {
         self.resolveConcurrency = resolveConcurrency
         self.soldOutRefreshInterval = soldOutRefreshInterval
     }
+
+    public var gids: GlobalTransactionID { GlobalTransactionID(node: node, key: gidKey) }
 
     /// Delay before attempt `attempts + 1`, after `attempts` failures (attempts >= 1).
     public func backoff(afterAttempts attempts: Int) -> Duration {

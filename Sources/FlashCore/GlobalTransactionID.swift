@@ -1,13 +1,24 @@
-/// Derives the gid of a purchase from (node, item, sale round, user, request id), so a retry of
-/// the same purchase lands on the same journal row and the same Redis barrier (G5).
+/// Derives the gid of a purchase from (node, item, user, request id), so a retry of the same
+/// purchase lands on the same journal row and the same Redis barrier (G5), in whatever round
+/// the sale is now: a request id's first outcome is its outcome, also after a reset.
 ///
-/// The node id leads, so gids from several nodes sharing one Redis never collide. The rest is a
-/// 64-bit FNV-1a digest: short enough to be cheap as a Redis hash field at flash-sale volume.
-/// Because a digest can collide, the journal stores the full tuple and `Coordinator` refuses a
-/// row whose tuple differs from the request's.
-public enum GlobalTransactionID {
-    public static func make(node: String, item: String, round: Int, user: String, requestID: String) -> String {
-        make(node: node, digest: digest(item: item, round: round, user: user, requestID: requestID))
+/// The node id leads, so gids from several nodes sharing one Redis never collide. The rest is
+/// a 64-bit SipHash-2-4 keyed with the journal's own secret (`meta.gid_key`): short enough to
+/// be cheap as a Redis hash field at flash-sale volume, and impossible to aim at another
+/// buyer's gid without the key. An accidental collision is still possible in principle, so
+/// the journal stores the full tuple and `Coordinator` refuses a row (or joins a running
+/// purchase) only when its tuple is the request's.
+public struct GlobalTransactionID: Sendable {
+    public let node: String
+    public let key: (UInt64, UInt64)
+
+    public init(node: String, key: (UInt64, UInt64)) {
+        self.node = node
+        self.key = key
+    }
+
+    public func make(item: String, user: String, requestID: String) -> String {
+        Self.make(node: node, digest: digest(item: item, user: user, requestID: requestID))
     }
 
     public static func make(node: String, digest: UInt64) -> String {
@@ -16,22 +27,14 @@ public enum GlobalTransactionID {
     }
 
     /// The 64-bit part of the gid: what the sold-out gate's filter remembers.
-    public static func digest(item: String, round: Int, user: String, requestID: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ s: String) {
-            for byte in s.utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01b3
-            }
+    public func digest(item: String, user: String, requestID: String) -> UInt64 {
+        var h = SipHash24(key: key)
+        for part in [item, user, requestID] {
+            h.append(part.utf8)
             // A separator byte that no name may contain keeps ("ab","c") apart from ("a","bc").
-            hash ^= 0x1f
-            hash = hash &* 0x0000_0100_0000_01b3
+            h.append(0x1f)
         }
-        mix(item)
-        mix(String(round))
-        mix(user)
-        mix(requestID)
-        return hash
+        return h.finish()
     }
 
     /// The digest back out of a gid made by `make` (nil for anything else).

@@ -76,10 +76,18 @@ public struct TxnRecord: Sendable, Equatable {
         self.lastError = lastError
     }
 
-    /// True when this row was written for the same purchase (guards against gid digest collisions).
+    /// True when this row was written for the same purchase (guards against gid digest
+    /// collisions). The round is not part of it: a retry after a reset is the same purchase.
     public func isSamePurchase(as other: TxnRecord) -> Bool {
-        item == other.item && round == other.round && user == other.user && requestID == other.requestID
+        item == other.item && user == other.user && requestID == other.requestID
     }
+}
+
+/// What makes two requests the same purchase: the gid is a digest of it.
+public struct PurchaseKey: Hashable, Sendable {
+    public var item: String
+    public var user: String
+    public var requestID: String
 }
 
 public struct Order: Sendable, Equatable {

@@ -19,7 +19,9 @@ import Synchronization
 public final class SoldOutGate: Sendable {
     struct Entry: Sendable {
         var round: Int
-        /// Digests of every purchase this node journaled (or is journaling) in `round`.
+        /// Digests of every purchase of the item this node journaled (or is journaling), in any
+        /// round: a request id keeps its first outcome across a reset, so a retry of one
+        /// ordered in an earlier round must reach its row, not a fast "sold out".
         var seen = DigestFilter()
         var soldOut = false
         /// The sale's total when the flag was first confirmed by a refresh: a restock changes it.
@@ -28,9 +30,10 @@ public final class SoldOutGate: Sendable {
         /// before a restock here must not raise the flag again after it.
         var generation = 0
 
-        /// The entry of a newer round: empty filter, no flag, the generation moved on.
+        /// The entry of a newer round: the same filter, no flag, the generation moved on.
         func advanced(to round: Int) -> Entry {
             var e = Entry(round: round)
+            e.seen = seen
             e.generation = generation + 1
             return e
         }
@@ -52,10 +55,10 @@ public final class SoldOutGate: Sendable {
     }
 
     private let state = Mutex<State>(State())
-    public let node: String
+    public let gids: GlobalTransactionID
 
-    public init(node: String) {
-        self.node = node
+    public init(gids: GlobalTransactionID) {
+        self.gids = gids
     }
 
     /// The fast answer's gid, or nil when the purchase must take the normal path. `requestID`
@@ -65,10 +68,10 @@ public final class SoldOutGate: Sendable {
             guard s.historyLoaded, !s.suspended, let e = s.entries[item], e.soldOut else { return nil }
             guard let requestID else {
                 // No request id: no retry can refer to this purchase, so no journal row can exist.
-                return GlobalTransactionID.make(node: node, digest: UInt64.random(in: 0...UInt64.max))
+                return GlobalTransactionID.make(node: gids.node, digest: UInt64.random(in: 0...UInt64.max))
             }
-            let digest = GlobalTransactionID.digest(item: item, round: e.round, user: user, requestID: requestID)
-            return e.seen.contains(digest) ? nil : GlobalTransactionID.make(node: node, digest: digest)
+            let digest = gids.digest(item: item, user: user, requestID: requestID)
+            return e.seen.contains(digest) ? nil : GlobalTransactionID.make(node: gids.node, digest: digest)
         }
     }
 
@@ -78,11 +81,8 @@ public final class SoldOutGate: Sendable {
         guard let digest = GlobalTransactionID.digest(ofGID: gid) else { return }
         state.withLock { s in
             s.update(item, round: round) { e in
-                if e.round != round {
-                    // A newer round is what the flag and filter are about; an older one is history.
-                    guard round > e.round else { return }
-                    e = e.advanced(to: round)
-                }
+                // A newer round is what the flag is about; the filter holds every round.
+                if round > e.round { e = e.advanced(to: round) }
                 e.seen.insert(digest)
             }
         }
@@ -157,13 +157,11 @@ public final class SoldOutGate: Sendable {
         }
     }
 
-    /// Adds the digests of journal rows written before this process started (their round must
-    /// be the item's current one to matter).
+    /// Adds the digests of journal rows written before this process started, of every round.
     public func remember(_ rows: [(item: String, round: Int, digest: UInt64)]) {
         state.withLock { s in
             for r in rows {
                 s.update(r.item, round: r.round) { e in
-                    if r.round < e.round { return }
                     if r.round > e.round { e = e.advanced(to: r.round) }
                     e.seen.insert(r.digest)
                 }

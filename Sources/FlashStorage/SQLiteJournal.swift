@@ -19,6 +19,11 @@ public final class SQLiteJournal: Journal {
 
     public let path: String
     private let conn: GroupCommitter
+    /// The key of the gids' keyed hash (`GlobalTransactionID`): 128 random bits made when the
+    /// journal is first opened and kept in it (`meta.gid_key`), so the gids of its rows stay
+    /// the gids of their purchases across restarts, and nobody without the file can aim a
+    /// request id at another buyer's gid.
+    public let gidKey: (UInt64, UInt64)
 
     public init(path: String, durability: Durability = .full) async throws {
         self.path = path
@@ -28,9 +33,10 @@ public final class SQLiteJournal: Journal {
         } catch let e as SQLiteError {
             throw Self.engineError(e)
         }
-        conn = GroupCommitter(db)
+        let committer = GroupCommitter(db)
+        conn = committer
         do {
-            try await conn.exclusive { db in
+            gidKey = try await committer.exclusive { db in
                 try db.execute("PRAGMA busy_timeout = 2000")
                 // WAL: readers (status, audit) never block the purchase path's writes.
                 try db.execute("PRAGMA journal_mode = WAL")
@@ -45,10 +51,11 @@ public final class SQLiteJournal: Journal {
                 guard version == JournalSchema.version else {
                     throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
                 }
+                return try Self.gidKey(db)
             }
         } catch let e as SQLiteError {
-            try? await conn.exclusive { $0.close() }
-            await conn.shutdown()
+            try? await committer.exclusive { $0.close() }
+            await committer.shutdown()
             throw Self.engineError(e)
         }
     }
@@ -232,6 +239,24 @@ public final class SQLiteJournal: Journal {
     }
 
     // MARK: rows
+
+    private static func gidKey(_ db: SQLiteDatabase) throws -> (UInt64, UInt64) {
+        func parse(_ hex: String?) -> (UInt64, UInt64)? {
+            guard let hex, hex.count == 32, let a = UInt64(hex.prefix(16), radix: 16), let b = UInt64(hex.suffix(16), radix: 16) else { return nil }
+            return (a, b)
+        }
+        let read = { try db.query("SELECT value FROM meta WHERE key = 'gid_key'") { s in try s.step() ? s.text(0) : nil } }
+        if let key = parse(try read()) { return key }
+        var g = SystemRandomNumberGenerator()
+        let hex = [g.next() as UInt64, g.next() as UInt64].map { v -> String in
+            let h = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - h.count) + h
+        }.joined()
+        try db.statement("INSERT INTO meta(key, value) VALUES ('gid_key', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .run([.text(hex)])
+        guard let key = parse(try read()) else { throw SQLiteError(code: 1, message: "gid_key unreadable after writing it") }
+        return key
+    }
 
     private static func loadTxn(_ db: SQLiteDatabase, gid: String) throws -> TxnRecord? {
         try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE gid = ?", [.text(gid)]) { s in

@@ -50,7 +50,7 @@ struct Daemon: Service {
 
         let coordinator = Coordinator(
             config: CoordinatorConfig(node: config.nodeID, checkDelay: .milliseconds(Int64(config.checkDelaySeconds * 1000)),
-                                      faultInjection: config.faultInjection),
+                                      faultInjection: config.faultInjection, gidKey: journal.gidKey),
             stock: stock, journal: journal, logger: logger,
             wallClockMs: { Self.wallClockMs() },
             fatalFault: { _ in

@@ -98,6 +98,7 @@ enum PurchaseJSON {
         field("message", e.message, into: &out)
         if let gid = e.gid { field("gid", gid, into: &out) }
         if let f = e.field { field("field", f, into: &out) }
+        if let r = e.requestID { field("request_id", r, into: &out) }
         out.append(0x7D)
         return out
     }

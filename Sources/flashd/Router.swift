@@ -45,7 +45,8 @@ struct Router: Sendable {
             guard body.crashAfter == nil, body.crashMode == nil,
                   let gid = coordinator.soldOutAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return nil }
             return Response(status: .conflict, body: PurchaseJSON.encode(API.ErrorBody(
-                error: FailureReason.soldOut.rawValue, message: Self.message(.soldOut, item: body.item), gid: gid)))
+                error: FailureReason.soldOut.rawValue, message: Self.message(.soldOut, item: body.item), gid: gid,
+                requestID: body.requestID)))
         default:
             return nil
         }
@@ -157,14 +158,28 @@ struct Router: Sendable {
         }
         // Without a request id the purchase can't be retried safely; give it a fresh one and
         // return it, so the client can retry with it.
+        // Every answer carries it, errors too: a 503 after the stock step means the unit may be
+        // taken, and only a retry under the same id is sure to get that purchase's outcome.
         let requestID = body.requestID ?? Self.randomRequestID()
-        switch try await coordinator.buy(item: body.item, user: body.user, requestID: requestID, fault: fault) {
+        let outcome: PurchaseOutcome
+        do {
+            outcome = try await coordinator.buy(item: body.item, user: body.user, requestID: requestID, fault: fault)
+        } catch let e as EngineError {
+            var r = Self.response(for: e, requestID: requestID)
+            if body.requestID == nil, r.status == .serviceUnavailable {
+                r.body = PurchaseJSON.encode(API.ErrorBody(error: e.code.rawValue, message: e.message + "; retry with request_id "
+                                                           + requestID + ", or the retry may buy a second unit",
+                                                           gid: e.gid, field: e.field, requestID: requestID))
+            }
+            return r
+        }
+        switch outcome {
         case .ordered(let order, let replayed):
             return Response(status: .created, body: PurchaseJSON.encode(Self.order(order, replayed: replayed)))
         case .refused(let reason, let gid, _):
             let status: HTTPResponseStatus = reason == .unknownSale ? .notFound : .conflict
             return Response(status: status, body: PurchaseJSON.encode(
-                API.ErrorBody(error: reason.rawValue, message: Self.message(reason, item: body.item), gid: gid)))
+                API.ErrorBody(error: reason.rawValue, message: Self.message(reason, item: body.item), gid: gid, requestID: requestID)))
         }
     }
 
@@ -248,7 +263,7 @@ struct Router: Sendable {
         return r
     }
 
-    static func response(for e: EngineError) -> Response {
+    static func response(for e: EngineError, requestID: String? = nil) -> Response {
         let status: HTTPResponseStatus
         switch e.code {
         case .invalidInput: status = .badRequest
@@ -259,7 +274,7 @@ struct Router: Sendable {
         case .faultInjected, .internalError: status = .internalServerError
         case .faultInjectionDisabled, .forbidden: status = .forbidden
         }
-        let body = API.ErrorBody(error: e.code.rawValue, message: e.message, gid: e.gid, field: e.field)
+        let body = API.ErrorBody(error: e.code.rawValue, message: e.message, gid: e.gid, field: e.field, requestID: requestID)
         var r = Response(status: status, body: PurchaseJSON.encode(body))
         if status == .serviceUnavailable { r.headers.append(("Retry-After", "1")) }
         return r

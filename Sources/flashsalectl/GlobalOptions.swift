@@ -42,6 +42,10 @@ struct GlobalOptions: ParsableArguments {
                 printJSON(api.body)
             } else {
                 printError("flashsalectl: \(api.body.message) (\(api.body.error)\(api.body.gid.map { ", gid \($0)" } ?? ""))")
+                if api.status == 503, let id = api.body.requestID {
+                    // The purchase may have taken its unit: only the same request id is sure not to take a second.
+                    printError("flashsalectl: retry with --request-id \(id): the same request id never buys twice")
+                }
             }
             switch (api.status, api.body.error) {
             case (_, "sold_out"): return ExitCode(Exit.soldOut)

@@ -2,27 +2,41 @@ import Testing
 @testable import FlashCore
 
 @Suite struct IdentifiersTests {
+    static let web1 = GlobalTransactionID(node: "web-1", key: (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908))
+
     @Test func gidIsDeterministicAndCarriesTheNode() {
-        let a = GlobalTransactionID.make(node: "web-1", item: "sku", round: 1, user: "alice", requestID: "r1")
-        let b = GlobalTransactionID.make(node: "web-1", item: "sku", round: 1, user: "alice", requestID: "r1")
+        let a = Self.web1.make(item: "sku", user: "alice", requestID: "r1")
+        let b = Self.web1.make(item: "sku", user: "alice", requestID: "r1")
         #expect(a == b)
         #expect(a.hasPrefix("web-1-"))
         #expect(a.count == "web-1-".count + 16)
     }
 
-    @Test func gidSeparatesEveryComponent() {
-        let base = GlobalTransactionID.make(node: "n", item: "ab", round: 1, user: "c", requestID: "r")
-        #expect(base != GlobalTransactionID.make(node: "n", item: "a", round: 1, user: "bc", requestID: "r"))
-        #expect(base != GlobalTransactionID.make(node: "n", item: "ab", round: 2, user: "c", requestID: "r"))
-        #expect(base != GlobalTransactionID.make(node: "n", item: "ab", round: 1, user: "c", requestID: "r2"))
-        #expect(base != GlobalTransactionID.make(node: "m", item: "ab", round: 1, user: "c", requestID: "r"))
+    @Test func gidSeparatesEveryComponentAndDependsOnTheKey() {
+        let n = GlobalTransactionID(node: "n", key: (1, 2))
+        let base = n.make(item: "ab", user: "c", requestID: "r")
+        #expect(base != n.make(item: "a", user: "bc", requestID: "r"))
+        #expect(base != n.make(item: "ab", user: "c", requestID: "r2"))
+        #expect(base != GlobalTransactionID(node: "m", key: (1, 2)).make(item: "ab", user: "c", requestID: "r"))
+        // Another journal's key: another gid for the same purchase, so no one can aim at one.
+        #expect(base != GlobalTransactionID(node: "n", key: (1, 3)).make(item: "ab", user: "c", requestID: "r"))
+    }
+
+    /// The reference vector of SipHash-2-4's paper (key 00..0f, message 00..0e).
+    @Test func sipHashMatchesTheReference() {
+        var h = SipHash24(key: (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908))
+        h.append((0..<15).map(UInt8.init))
+        #expect(h.finish() == 0xa129_ca61_49be_45e5)
+        var empty = SipHash24(key: (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908))
+        empty.append([UInt8]())
+        #expect(empty.finish() == 0x726f_db47_dd0e_0e31)
     }
 
     @Test func gidsOfManyPurchasesDontCollide() {
         var seen = Set<String>()
         for u in 0..<200 {
             for r in 0..<100 {
-                seen.insert(GlobalTransactionID.make(node: "n", item: "sku", round: 1, user: "u\(u)", requestID: "r\(r)"))
+                seen.insert(Self.web1.make(item: "sku", user: "u\(u)", requestID: "r\(r)"))
             }
         }
         #expect(seen.count == 20_000)

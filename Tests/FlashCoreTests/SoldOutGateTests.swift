@@ -3,6 +3,8 @@ import Testing
 
 /// The sold-out gate and its filter, without I/O.
 @Suite struct SoldOutGateTests {
+    let gids = GlobalTransactionID(node: "n1", key: (7, 9))
+
     @Test func filterHasNoFalseNegativesAndFewFalsePositives() {
         var f = DigestFilter(initialCapacity: 64)
         var rng = SystemRandomNumberGenerator()
@@ -17,21 +19,21 @@ import Testing
     }
 
     @Test func onlyAFlaggedItemWithAKnownHistoryIsAnsweredAndNeverAJournaledGID() {
-        let gate = SoldOutGate(node: "n1")
-        let gid = GlobalTransactionID.make(node: "n1", item: "sku", round: 1, user: "alice", requestID: "r1")
+        let gate = SoldOutGate(gids: gids)
+        let gid = gids.make(item: "sku", user: "alice", requestID: "r1")
         gate.willJournal(item: "sku", round: 1, gid: gid)
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.soldOutGID(item: "sku", user: "bob", requestID: "r2") == nil, "history not read yet")
         gate.markHistoryLoaded()
         #expect(gate.soldOutGID(item: "sku", user: "alice", requestID: "r1") == nil, "journaled: normal path")
         let bob = gate.soldOutGID(item: "sku", user: "bob", requestID: "r2")
-        #expect(bob == GlobalTransactionID.make(node: "n1", item: "sku", round: 1, user: "bob", requestID: "r2"))
+        #expect(bob == gids.make(item: "sku", user: "bob", requestID: "r2"))
         #expect(gate.soldOutGID(item: "sku", user: "bob", requestID: nil)?.hasPrefix("n1-") == true)
         #expect(gate.soldOutGID(item: "other", user: "bob", requestID: "r2") == nil)
     }
 
     @Test func restockResetAndRefreshDropTheFlag() {
-        let gate = SoldOutGate(node: "n1")
+        let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") != nil)
@@ -56,7 +58,7 @@ import Testing
     /// A script sent before a restock here, answering "sold out" after it, must not raise the
     /// flag again; nor may anything while the node's lease is lost.
     @Test func aSoldOutAnswerFromBeforeARestockIsIgnored() {
-        let gate = SoldOutGate(node: "n1")
+        let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
         let before = gate.generation(item: "sku")
         gate.clear(item: "sku", round: 1)  // the restock lands first
@@ -68,21 +70,30 @@ import Testing
         #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
     }
 
-    @Test func historyFromOlderRoundsIsDropped() {
-        let gate = SoldOutGate(node: "n1")
-        let old = GlobalTransactionID.digest(item: "sku", round: 1, user: "a", requestID: "r")
-        let current = GlobalTransactionID.digest(item: "sku", round: 2, user: "b", requestID: "r")
+    /// A request id keeps its first outcome across a reset: a retry of a purchase journaled in
+    /// an older round takes the normal path to its row, even with the new round sold out.
+    @Test func historyOfEveryRoundIsKept() {
+        let gate = SoldOutGate(gids: gids)
+        let old = gids.digest(item: "sku", user: "a", requestID: "r")
+        let current = gids.digest(item: "sku", user: "b", requestID: "r")
         gate.remember([("sku", 1, old), ("sku", 2, current)])
         gate.markHistoryLoaded()
         gate.markSoldOut(item: "sku", round: 2, generation: gate.generation(item: "sku"))
         #expect(gate.soldOutGID(item: "sku", user: "b", requestID: "r") == nil)
-        #expect(gate.soldOutGID(item: "sku", user: "a", requestID: "r") != nil)
+        #expect(gate.soldOutGID(item: "sku", user: "a", requestID: "r") == nil)
+        #expect(gate.soldOutGID(item: "sku", user: "c", requestID: "r") != nil)
+        // The same after a reset seen live.
+        gate.willJournal(item: "sku", round: 2, gid: gids.make(item: "sku", user: "d", requestID: "r"))
+        gate.clear(item: "sku", round: 3)
+        gate.markSoldOut(item: "sku", round: 3, generation: gate.generation(item: "sku"))
+        #expect(gate.soldOutGID(item: "sku", user: "d", requestID: "r") == nil)
     }
 
     @Test func digestRoundTripsThroughTheGID() {
-        let d = GlobalTransactionID.digest(item: "i", round: 3, user: "u", requestID: "r")
+        let node1 = GlobalTransactionID(node: "node-1", key: (1, 2))
+        let d = node1.digest(item: "i", user: "u", requestID: "r")
         let gid = GlobalTransactionID.make(node: "node-1", digest: d)
         #expect(GlobalTransactionID.digest(ofGID: gid) == d)
-        #expect(gid == GlobalTransactionID.make(node: "node-1", item: "i", round: 3, user: "u", requestID: "r"))
+        #expect(gid == node1.make(item: "i", user: "u", requestID: "r"))
     }
 }

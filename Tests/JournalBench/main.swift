@@ -42,7 +42,7 @@ struct JournalBench {
                     while now() < deadline {
                         let gid = "jb-\(c)-\(n)"
                         let ms = Int64(now() * 1000)
-                        let digest = GlobalTransactionID.digest(item: "sku", round: 1, user: "u\(c)-\(n)", requestID: gid)
+                        let digest = GlobalTransactionID(node: "jb", key: (1, 2)).digest(item: "sku", user: "u\(c)-\(n)", requestID: gid)
                         let real = GlobalTransactionID.make(node: "jb", digest: digest)
                         let record = TxnRecord(gid: real, item: "sku", round: 1, user: "u\(c)-\(n)", requestID: gid,
                                                createdMs: ms, updatedMs: ms, nextCheckMs: ms + 3000)

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The holes the review found in G2 and G5 (issue 14), each reproduced as the review did it.
+@Suite(.serialized) struct GuaranteeHolesTests {
+    /// A 503 after the deduction tells the client the request id to retry with, also one flashd
+    /// made up: two identical POSTs without request_id used to get 503 each, both deductions
+    /// landed, and both became orders. Retried under the id the answer gave, it is one purchase.
+    @Test func a503AfterTheDeductionCarriesTheRequestIDToRetryWith() throws {
+        let primary = try RedisServer(tcpPort: try FreePort.next())
+        let node = try FlashdProcess(redis: primary, extraArgs: ["--redis", "127.0.0.1:\(primary.tcpPort!)",
+                                                                 "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "100"])
+        try node.createSale("sku", stock: 10, limit: 2)
+        let first = try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u1"}"#)
+        #expect(first.status == 503 && first.body["error"] as? String == "replicas_behind", "\(first)")
+        let requestID = try #require(first.body["request_id"] as? String)
+        #expect((first.body["message"] as? String)?.contains("retry with request_id \(requestID)") == true)
+        #expect(first.body["gid"] as? String != nil)
+
+        // The CLI says the same in words.
+        let cli = try node.ctl("buy", "sku", "--user", "u2")
+        #expect(cli.status == 69 && cli.stderr.contains("retry with --request-id "), "\(cli)")
+
+        // A replica comes; the retry under the id given settles that purchase, no second unit.
+        let replica = try RedisServer(extraArgs: ["--replicaof", "127.0.0.1", String(primary.tcpPort!)], tcpPort: try FreePort.next())
+        try primary.waitForOnlineReplicas(1)
+        _ = replica
+        try Wait.until(timeout: 10, "the retry to be answered 201") {
+            try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u1","request_id":"\#(requestID)"}"#).status == 201
+        }
+        try Wait.until(timeout: 10, "nothing pending") { (try node.audit()["settled"] as? Bool) == true }
+        #expect(try node.sql("SELECT COUNT(*) FROM orders WHERE user = 'u1'") == "1")
+        #expect(try primary.cli("HGET", "e2e:usr:sku:1", "u1") == "1")
+    }
+
+    /// A request id's first outcome is its outcome across a reset: buy (u1, r1), reset, the
+    /// same (u1, r1) used to buy again with a new order, or get a fast "sold out".
+    @Test func aRetryAfterAResetGetsItsFirstOrder() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        try node.createSale("sku", stock: 5)
+        let buy = #"{"item":"sku","user":"u1","request_id":"r1"}"#
+        let first = try node.request("POST", "/v1/purchases", json: buy)
+        #expect(first.status == 201)
+        let order = try #require(first.body["order_id"] as? String)
+
+        #expect(try node.ctl("sale", "reset", "sku", "--stock", "5").status == 0)
+        let again = try node.request("POST", "/v1/purchases", json: buy)
+        #expect(again.status == 201 && again.body["order_id"] as? String == order && again.body["replayed"] as? Bool == true, "\(again)")
+        #expect(try node.redisTaken("sku") == 0, "round 2 lost no unit to the retry")
+
+        // Round 3 sold out (the fast path's flag up): the retry still reaches its order.
+        #expect(try node.ctl("sale", "reset", "sku", "--stock", "0").status == 0)
+        #expect(try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u2","request_id":"r1"}"#).status == 409)
+        let soldOut = try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u3","request_id":"r1"}"#)
+        #expect(soldOut.status == 409 && soldOut.body["error"] as? String == "sold_out")
+        let third = try node.request("POST", "/v1/purchases", json: buy)
+        #expect(third.status == 201 && third.body["order_id"] as? String == order, "\(third)")
+        #expect(try node.sql("SELECT COUNT(*) FROM orders") == "1")
+    }
+
+    /// A reset never turns a deduction into a rollback, on any node: node a deducts and stops
+    /// before its order (after-stock, abandoned); a reset on a is refused (pending) and one on b
+    /// goes through. a's back-check must still find the deduction: the old round's barriers
+    /// stay. It used to find none, write a rollback marker, and answer "rolled back before any
+    /// stock was taken" for a unit that was taken.
+    @Test func aResetOnAnotherNodeKeepsAPendingDeduction() throws {
+        let redis = try RedisServer()
+        let a = try FlashdProcess(redis: redis, checkDelay: 2, extraArgs: ["--node-id", "a"])
+        let b = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "b"])
+        try a.createSale("sku", stock: 5)
+        let buy = #"{"item":"sku","user":"u1","request_id":"r1","crash_after":"after-stock"}"#
+        #expect(try a.request("POST", "/v1/purchases", json: buy).status == 500)
+        #expect(try a.ctl("sale", "reset", "sku", "--stock", "5").status != 0, "a reset with a purchase pending here is refused")
+        #expect(try b.ctl("sale", "reset", "sku", "--stock", "5").status == 0)
+
+        let retry = try a.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u1","request_id":"r1"}"#)
+        #expect(retry.status == 201 && retry.body["round"] as? Int == 1, "\(retry)")
+        let gid = try #require(retry.body["gid"] as? String)
+        #expect(try redis.cli("HGET", "e2e:bar:sku:1", gid) == "d")
+        #expect(try a.sql("SELECT state FROM txns WHERE gid = '\(gid)'") == "succeeded")
+    }
+}
