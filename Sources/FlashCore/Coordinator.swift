@@ -93,6 +93,11 @@ public actor Coordinator {
         gate.setSuspended(!held)
     }
 
+    func leaseLost(_ gid: String?) -> EngineError {
+        EngineError(.nodeConflict, "node id \(config.node) is not leased to this flashd in Redis (held by "
+                    + "\(nodeLeaseHolder ?? "nobody, or not renewed in time")); purchases and settling wait until it is", gid: gid)
+    }
+
     var nodeLeaseValid: Bool {
         nodeLeaseHeld && (nodeLeaseUntil.map { clock.now < $0 } ?? true)
     }
@@ -121,10 +126,7 @@ public actor Coordinator {
         if draining { throw EngineError(.shuttingDown, "flashd is shutting down") }
         // Known-down Redis: answer at once rather than journal a row that can only roll back.
         if !redisHealthy { throw EngineError.redisUnavailable("redis is unreachable: \(lastRedisError ?? "unknown")") }
-        guard nodeLeaseValid else {
-            throw EngineError(.nodeConflict, "node id \(config.node) is not leased to this flashd in Redis (held by "
-                              + "\(nodeLeaseHolder ?? "nobody, or not renewed in time")); purchases wait until it is")
-        }
+        guard nodeLeaseValid else { throw leaseLost(nil) }
 
         if resetting.contains(item) { throw EngineError(.saleBusy, "sale \(item) is being reset; retry") }
         if let reason = fence.refusal(item) { throw redisBehind(item, reason) }
@@ -198,6 +200,12 @@ public actor Coordinator {
                     action = machine.failed(engineError(error, record.gid))
                 }
             case .runStockScript:
+                // Every step that touches the shared state checks the lease first; the
+                // scripts check it again in Redis, which a pause can't fool.
+                guard nodeLeaseValid else {
+                    action = machine.failed(leaseLost(record.gid))
+                    continue
+                }
                 do {
                     // Taken before the script goes out: a restock here while it runs must win.
                     let generation = gate.generation(item: record.item)
@@ -222,6 +230,10 @@ public actor Coordinator {
                     action = machine.failed(engineError(error, record.gid))
                 }
             case .backCheck:
+                guard nodeLeaseValid else {
+                    action = machine.failed(leaseLost(record.gid))
+                    continue
+                }
                 do {
                     let reply = try await stock.backCheck(gid: record.gid, item: record.item, round: record.round)
                     markRedis(ok: true)
@@ -320,6 +332,11 @@ public actor Coordinator {
             markReplicas(ok: false, e.message)
         case .journalUnavailable:
             metrics.journalErrors.increment()
+        case .nodeConflict where nodeLeaseHeld:
+            // Redis itself refused: whatever this process believed, the lease is not its own.
+            logger.critical("redis refused a script: this node id's lease is not this process's; nothing is settled until it is claimed again",
+                            metadata: ["node": "\(config.node)"])
+            setNodeLease(held: false, holder: nil)
         default:
             break
         }

@@ -44,8 +44,19 @@ enum LuaScripts {
         end
         """
 
-    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences.
-    /// ARGV: gid, user, round, node, node's orders of the round, deductions in all seen.
+    /// The node's lease, checked in Redis by the scripts that settle a purchase: KEYS[n] the
+    /// lease key, ARGV[m] this process's token (empty: no lease in use, as in store tests). A
+    /// process that lost its node id (paused past the lease, or another process took the id)
+    /// must not deduct or decide anything for that id's gids; its own view of the lease can be
+    /// stale by however long it was paused, Redis' can't.
+    static func leaseCheck(key: Int, token: Int, refusal: String) -> String {
+        """
+        if ARGV[\(token)] ~= '' and redis.call('GET', KEYS[\(key)]) ~= ARGV[\(token)] then return \(refusal) end
+        """
+    }
+
+    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences, node lease.
+    /// ARGV: gid, user, round, node, node's orders of the round, deductions in all seen, lease token.
     /// Reply {code, value}:
     ///   {0, remaining}  deducted now, barrier written, counted
     ///   {1, 0}          barrier already `d`: this gid was deducted before (a retried step)
@@ -56,7 +67,9 @@ enum LuaScripts {
     ///   {6, round}      the sale is in another round now (reset since the gid was made)
     ///   {7, 0}          fenced: Redis is behind a journal (see `fenceCheck`); nothing written
     ///                   but the fence
+    ///   {8, 0}          the node's lease is not this process's: nothing written
     static let buy = LuaScript(name: "buy", source: """
+        \(leaseCheck(key: 6, token: 7, refusal: "{8, 0}"))
         local round = redis.call('HGET', KEYS[1], 'round')
         if not round then return {5, 0} end
         if round ~= ARGV[3] then return {6, tonumber(round)} end
@@ -147,10 +160,12 @@ enum LuaScripts {
         return redis.call('HLEN', KEYS[1])
         """)
 
-    /// KEYS: barrier hash. ARGV: gid.
+    /// KEYS: barrier hash, node lease. ARGV: gid, lease token.
     /// Reply: 0 = barrier `d`, the deduction happened; 1 = no deduction, and the rollback marker
-    /// `r` is in place (written now if the barrier was absent), so a late buy for the gid is refused.
+    /// `r` is in place (written now if the barrier was absent), so a late buy for the gid is refused;
+    /// 2 = the node's lease is not this process's: nothing read or written.
     static let backCheck = LuaScript(name: "back-check", source: """
+        \(leaseCheck(key: 2, token: 2, refusal: "2"))
         local barrier = redis.call('HGET', KEYS[1], ARGV[1])
         if barrier == 'd' then
           redis.call('HSET', KEYS[1], ARGV[1], 'd')

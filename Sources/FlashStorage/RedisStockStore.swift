@@ -19,6 +19,9 @@ public final class RedisStockStore: StockStore {
     private let next = Atomic<Int>(0)
     private let shas = Mutex<[String: String]>([:])
     private let lastServer: LastServer
+    /// The node id's lease as this process holds it (key, token), checked by the scripts that
+    /// settle purchases; nil until the daemon sets it (store tests run without one).
+    private let lease = Mutex<(key: String, token: String)?>(nil)
 
     /// Redis' WAIT after the writes that decide a purchase: how many replicas must have them,
     /// and how long to wait for that (below the command timeout).
@@ -53,6 +56,19 @@ public final class RedisStockStore: StockStore {
 
     /// The Redis server last talked to (the primary, behind Sentinel), or the target before any.
     public var currentServer: String { lastServer.get()?.description ?? target.description }
+
+    /// From now on the purchase and back-check scripts refuse unless Redis says `token` holds
+    /// `node`'s lease.
+    public func useLease(node: String, token: String) {
+        lease.withLock { $0 = (keys.node(node), token) }
+    }
+
+    private var leaseArgs: (key: String, token: String) {
+        lease.withLock { $0 } ?? (keys.node("-"), "")
+    }
+
+    private static let leaseLost = EngineError(.nodeConflict, "redis says this node id's lease is not this process's "
+                                               + "(paused past it, or another flashd took the id): nothing was written")
 
     public func shutdown() async {
         for c in connections {
@@ -118,8 +134,10 @@ public final class RedisStockStore: StockStore {
     }
 
     public func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) async throws -> StockReply {
-        let r = try await eval(LuaScripts.buy, keys: roundKeys(item, round),
-                               args: [gid, user, String(round), floor.node, String(floor.orders), String(floor.seen)], confirm: true)
+        let lease = leaseArgs
+        let r = try await eval(LuaScripts.buy, keys: roundKeys(item, round) + [lease.key],
+                               args: [gid, user, String(round), floor.node, String(floor.orders), String(floor.seen), lease.token],
+                               confirm: true)
         guard let pair = r.array, pair.count == 2, let code = pair[0].int, let value = pair[1].int else {
             throw badReply("buy", r)
         }
@@ -132,6 +150,7 @@ public final class RedisStockStore: StockStore {
         case 5: return .noSale
         case 6: return .staleRound(current: Int(value))
         case 7: return .fenced
+        case 8: throw Self.leaseLost
         default: throw badReply("buy", r)
         }
     }
@@ -190,10 +209,13 @@ public final class RedisStockStore: StockStore {
     }
 
     public func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply {
-        let r = try await eval(LuaScripts.backCheck, keys: [keys.barriers(item, round: round)], args: [gid], confirm: true)
+        let lease = leaseArgs
+        let r = try await eval(LuaScripts.backCheck, keys: [keys.barriers(item, round: round), lease.key], args: [gid, lease.token],
+                               confirm: true)
         switch r.int {
         case 0: return .deducted
         case 1: return .rolledBack
+        case 2: throw Self.leaseLost
         default: throw badReply("back-check", r)
         }
     }

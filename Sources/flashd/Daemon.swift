@@ -45,6 +45,7 @@ struct Daemon: Service {
                                     replicaWait: .init(replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs))
         try await checkRedisSettings(stock)
         let leaseToken = try nodeLeaseToken()
+        stock.useLease(node: config.nodeID, token: leaseToken)
         let leaseClaimed = ContinuousClock.now
         let leaseHeld = try await claimNodeLease(stock, token: leaseToken)
 

@@ -81,4 +81,30 @@ import TestSupport
         #expect(try redis.cli("HGET", "e2e:bar:sku:1", gid) == "d")
         #expect(try a.sql("SELECT state FROM txns WHERE gid = '\(gid)'") == "succeeded")
     }
+
+    /// A node that lost its node id's lease settles nothing: the review paused a node (SIGSTOP)
+    /// with a purchase pending past the lease's 10 s, started another process with the same id,
+    /// and the paused one, continued, settled its purchase anyway. Now it waits until the id is
+    /// its own again (its view of the lease, and Redis' in every script).
+    @Test func aNodeWithoutItsLeaseSettlesNothing() throws {
+        let redis = try RedisServer()
+        let p1 = try FlashdProcess(redis: redis, checkDelay: 1, extraArgs: ["--node-id", "x"])
+        try p1.createSale("sku", stock: 5)
+        let abandoned = try p1.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u1","request_id":"r1","crash_after":"after-stock"}"#)
+        #expect(abandoned.status == 500)
+        kill(p1.pid, SIGSTOP)
+        usleep(11_000_000)
+        let p2 = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "x"])
+        #expect(try p2.request("GET", "/v1/status").status == 200)
+        kill(p1.pid, SIGCONT)
+        // p1's purchase is long due; it stays prepared while p2 holds the id.
+        usleep(3_000_000)
+        #expect(try p1.sql("SELECT state FROM txns WHERE user = 'u1'") == "prepared")
+        let refused = try p1.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u2","request_id":"r1"}"#)
+        #expect(refused.status == 503 && refused.body["error"] as? String == "node_conflict", "\(refused)")
+        // p2 stops cleanly and gives the id back; p1 takes it and settles its purchase.
+        #expect(try p2.terminate() == 0)
+        try Wait.until(timeout: 10, "p1 to settle its purchase") { try p1.sql("SELECT state FROM txns WHERE user = 'u1'") == "succeeded" }
+        #expect(try p1.redisTaken("sku") == 1)
+    }
 }
