@@ -152,7 +152,12 @@ public enum API {
 
     public struct Orders: Codable, Sendable {
         public var orders: [Order]
-        public init(orders: [Order]) { self.orders = orders }
+        /// More (older) rows: ask again with `before=` this; absent on the last page.
+        public var next: String?
+        public init(orders: [Order], next: String? = nil) {
+            self.orders = orders
+            self.next = next
+        }
     }
 
     public struct Txn: Codable, Sendable, Equatable {
@@ -194,7 +199,12 @@ public enum API {
 
     public struct Txns: Codable, Sendable {
         public var txns: [Txn]
-        public init(txns: [Txn]) { self.txns = txns }
+        /// More (older) rows: ask again with `before=` this; absent on the last page.
+        public var next: String?
+        public init(txns: [Txn], next: String? = nil) {
+            self.txns = txns
+            self.next = next
+        }
     }
 
     public struct Health: Codable, Sendable {

@@ -143,13 +143,13 @@ extension Coordinator {
                       fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseValid, redisBehind: fencedItems)
     }
 
-    public func orders(item: String?, limit: Int) async throws -> [Order] {
+    public func orders(item: String?, limit: Int, before: ListCursor? = nil) async throws -> Page<Order> {
         if let item { try Names.check(item, field: "item") }
-        return try await journalCall { try await self.journal.orders(item: item, limit: limit) }
+        return try await journal.orders(item: item, limit: limit, before: before)
     }
 
-    public func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord] {
-        try await journalCall { try await self.journal.transactions(state: state, limit: limit) }
+    public func transactions(state: TxnState?, limit: Int, before: ListCursor? = nil) async throws -> Page<TxnRecord> {
+        try await journal.transactions(state: state, limit: limit, before: before)
     }
 
     // MARK: helpers

@@ -46,8 +46,9 @@ public protocol Journal: Sendable {
     func transaction(gid: String) async throws -> TxnRecord?
     func order(gid: String) async throws -> Order?
     func preparedTransactions() async throws -> [TxnRecord]
-    func orders(item: String?, limit: Int) async throws -> [Order]
-    func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord]
+    /// Newest first, a page of at most `limit`, from `before` on (nil: the newest).
+    func orders(item: String?, limit: Int, before: ListCursor?) async throws -> Page<Order>
+    func transactions(state: TxnState?, limit: Int, before: ListCursor?) async throws -> Page<TxnRecord>
     /// Orders and prepared transactions of one item's round.
     func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int)
     func totals() async throws -> (orders: Int, pending: Int)
@@ -72,4 +73,47 @@ public struct JournalEntry: Sendable, Equatable {
         self.round = round
         self.gid = gid
     }
+}
+
+extension Journal {
+    /// The newest page.
+    public func orders(item: String?, limit: Int) async throws -> [Order] {
+        try await orders(item: item, limit: limit, before: nil).rows
+    }
+
+    public func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord] {
+        try await transactions(state: state, limit: limit, before: nil).rows
+    }
+}
+
+/// One page of a listing, newest first, and where the next (older) one starts.
+public struct Page<Row: Sendable>: Sendable {
+    public var rows: [Row]
+    /// nil: this was the last page.
+    public var next: ListCursor?
+    public init(rows: [Row], next: ListCursor?) {
+        self.rows = rows
+        self.next = next
+    }
+}
+
+/// Where a listing continues: the row it stopped after, by (created_ms, gid), which orders
+/// every row of the journal. As text `MS_GID` (an opaque token to clients).
+public struct ListCursor: Sendable, Equatable {
+    public var createdMs: Int64
+    public var gid: String
+
+    public init(createdMs: Int64, gid: String) {
+        self.createdMs = createdMs
+        self.gid = gid
+    }
+
+    public init?(parsing text: String) {
+        guard let sep = text.firstIndex(of: "_"), let ms = Int64(text[..<sep]), ms >= 0 else { return nil }
+        let gid = String(text[text.index(after: sep)...])
+        guard !gid.isEmpty, gid.count <= 200 else { return nil }
+        self.init(createdMs: ms, gid: gid)
+    }
+
+    public var text: String { "\(createdMs)_\(gid)" }
 }

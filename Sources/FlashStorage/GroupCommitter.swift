@@ -40,10 +40,17 @@ final class GroupCommitter: @unchecked Sendable {
 
     var statistics: (commits: Int, largest: Int, calls: Int) { stats.withLock { $0 } }
 
-    /// Runs `body` in the next batch and returns its result once that batch is committed.
-    func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
+    /// Runs `body` in the next batch and returns its result once that batch is committed, or
+    /// throws once `deadline` says it has waited too long (the call still runs later; only the
+    /// caller stops waiting for it).
+    func run<T: Sendable>(deadline: DeadlineWatch? = nil, _ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let box = ResultBox<T>()
+            let once = ResumeOnce(continuation)
+            let ticket = deadline?.watch {
+                once.resume(with: .failure(SQLiteError(code: 5, message: "the journal did not answer in time (disk hung or "
+                                                       + "very slow); the call completes when it can")))
+            }
             worker.submit(Call(
                 perform: { db in
                     do {
@@ -54,10 +61,11 @@ final class GroupCommitter: @unchecked Sendable {
                     }
                 },
                 finish: { error in
+                    if let ticket { deadline?.done(ticket) }
                     if let error {
-                        continuation.resume(throwing: error)
+                        once.resume(with: .failure(error))
                     } else {
-                        continuation.resume(returning: box.value!)
+                        once.resume(with: .success(box.value!))
                     }
                 }))
         }

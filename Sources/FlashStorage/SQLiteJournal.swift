@@ -19,18 +19,27 @@ public final class SQLiteJournal: Journal {
 
     public let path: String
     private let conn: GroupCommitter
+    private let reader: JournalReader
+    /// How long a caller waits for the group-commit thread before it gets journal_unavailable.
+    private let deadline: DeadlineWatch
     /// The key of the gids' keyed hash (`GlobalTransactionID`): 128 random bits made when the
     /// journal is first opened and kept in it (`meta.gid_key`), so the gids of its rows stay
     /// the gids of their purchases across restarts, and nobody without the file can aim a
     /// request id at another buyer's gid.
     public let gidKey: (UInt64, UInt64)
 
-    public init(path: String, durability: Durability = .full) async throws {
+    /// `deadline`: how long a call may wait for the journal's thread (a hung disk) before its
+    /// caller gets journal_unavailable; the call itself still completes when the disk does.
+    public init(path: String, durability: Durability = .full, deadline: Duration = .seconds(5)) async throws {
         self.path = path
+        let watch = DeadlineWatch(limit: .milliseconds(deadline.components.seconds * 1000
+                                                       + deadline.components.attoseconds / 1_000_000_000_000_000))
+        self.deadline = watch
         let db: SQLiteDatabase
         do {
             db = try SQLiteDatabase(path: path)
         } catch let e as SQLiteError {
+            watch.stop()
             throw Self.engineError(e)
         }
         let committer = GroupCommitter(db)
@@ -53,7 +62,9 @@ public final class SQLiteJournal: Journal {
                 }
                 return try Self.gidKey(db)
             }
+            reader = try JournalReader(path: path)
         } catch let e as SQLiteError {
+            watch.stop()
             try? await committer.exclusive { $0.close() }
             await committer.shutdown()
             throw Self.engineError(e)
@@ -61,6 +72,8 @@ public final class SQLiteJournal: Journal {
     }
 
     public func close() async {
+        deadline.stop()
+        await reader.close()
         try? await conn.exclusive { $0.close() }
         await conn.shutdown()
     }
@@ -133,15 +146,15 @@ public final class SQLiteJournal: Journal {
     }
 
     public func transaction(gid: String) async throws -> TxnRecord? {
-        try await call { db in try Self.loadTxn(db, gid: gid) }
+        try await read { db in try Self.loadTxn(db, gid: gid) }
     }
 
     public func order(gid: String) async throws -> Order? {
-        try await call { db in try Self.loadOrder(db, gid: gid) }
+        try await read { db in try Self.loadOrder(db, gid: gid) }
     }
 
     public func preparedTransactions() async throws -> [TxnRecord] {
-        try await call { db in
+        try await read { db in
             try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE state = 'prepared' ORDER BY created_ms") { s in
                 var rows: [TxnRecord] = []
                 while try s.step() { rows.append(try Self.txn(s)) }
@@ -150,38 +163,56 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    public func orders(item: String?, limit: Int) async throws -> [Order] {
-        try await call { db in
-            let filter = item == nil ? "" : "AND item = ?"
-            let params: [SQLiteValue] = (item.map { [.text($0)] } ?? []) + [.int(Int64(limit))]
+    public func orders(item: String?, limit: Int, before: ListCursor?) async throws -> Page<Order> {
+        try await read { db in
+            var filter = item == nil ? "" : "AND item = ?"
+            var params: [SQLiteValue] = item.map { [.text($0)] } ?? []
+            if let before {
+                filter += " AND (created_ms, gid) < (?, ?)"
+                params += [.int(before.createdMs), .text(before.gid)]
+            }
             // Newest purchases first, along the (state, created_ms) index.
             return try db.query("""
-                SELECT \(JournalSchema.orderColumns) FROM txns WHERE state = 'succeeded' \(filter)
-                ORDER BY created_ms DESC, gid LIMIT ?
-                """,
-                                params) { s in
+                SELECT \(JournalSchema.orderColumns), created_ms FROM txns WHERE state = 'succeeded' \(filter)
+                ORDER BY created_ms DESC, gid DESC LIMIT ?
+                """, params + [.int(Int64(limit))]) { s in
                 var rows: [Order] = []
-                while try s.step() { rows.append(Self.order(s)) }
-                return rows
+                var last: ListCursor?
+                while try s.step() {
+                    let o = Self.order(s)
+                    rows.append(o)
+                    last = ListCursor(createdMs: s.int(7), gid: o.gid)
+                }
+                return Page(rows: rows, next: rows.count == limit ? last : nil)
             }
         }
     }
 
-    public func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord] {
-        try await call { db in
-            let filter = state == nil ? "" : "WHERE state = ?"
-            let params: [SQLiteValue] = (state.map { [.text($0.rawValue)] } ?? []) + [.int(Int64(limit))]
-            return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns \(filter) ORDER BY created_ms DESC, gid LIMIT ?",
-                                params) { s in
+    public func transactions(state: TxnState?, limit: Int, before: ListCursor?) async throws -> Page<TxnRecord> {
+        try await read { db in
+            var conditions: [String] = []
+            var params: [SQLiteValue] = []
+            if let state {
+                conditions.append("state = ?")
+                params.append(.text(state.rawValue))
+            }
+            if let before {
+                conditions.append("(created_ms, gid) < (?, ?)")
+                params += [.int(before.createdMs), .text(before.gid)]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns \(filter) ORDER BY created_ms DESC, gid DESC LIMIT ?",
+                                params + [.int(Int64(limit))]) { s in
                 var rows: [TxnRecord] = []
                 while try s.step() { rows.append(try Self.txn(s)) }
-                return rows
+                let next = rows.count == limit ? rows.last.map { ListCursor(createdMs: $0.createdMs, gid: $0.gid) } : nil
+                return Page(rows: rows, next: next)
             }
         }
     }
 
     public func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int) {
-        try await call { db in
+        try await read { db in
             let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded'",
                                           [.text(item), .int(Int64(round))])
             let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'prepared'",
@@ -191,7 +222,7 @@ public final class SQLiteJournal: Journal {
     }
 
     public func totals() async throws -> (orders: Int, pending: Int) {
-        try await call { db in
+        try await read { db in
             let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'")
             let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
             return (Int(orders), Int(pending))
@@ -199,7 +230,7 @@ public final class SQLiteJournal: Journal {
     }
 
     public func orderCount(item: String, round: Int, gidPrefix: String) async throws -> Int {
-        try await call { db in
+        try await read { db in
             Int(try db.scalarInt("""
                 SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND substr(gid, 1, ?) = ?
                 """, [.text(item), .int(Int64(round)), .int(Int64(gidPrefix.utf8.count)), .text(gidPrefix)]))
@@ -207,7 +238,7 @@ public final class SQLiteJournal: Journal {
     }
 
     public func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [(gid: String, user: String)] {
-        try await call { db in
+        try await read { db in
             try db.query("""
                 SELECT gid, user FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND substr(gid, 1, ?) = ?
                 ORDER BY gid
@@ -220,7 +251,7 @@ public final class SQLiteJournal: Journal {
     }
 
     public func history(after rowID: Int64, limit: Int) async throws -> (rows: [JournalEntry], next: Int64?) {
-        try await call { db in
+        try await read { db in
             try db.query("SELECT rowid, item, round, gid FROM txns WHERE rowid > ? ORDER BY rowid LIMIT ?",
                          [.int(rowID), .int(Int64(limit))]) { s in
                 var rows: [JournalEntry] = []
@@ -287,9 +318,19 @@ public final class SQLiteJournal: Journal {
 
     // MARK: plumbing
 
+    /// A read, on the reader's connection and thread.
+    private func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
+        do {
+            return try await reader.read(body)
+        } catch let e as SQLiteError {
+            throw Self.engineError(e)
+        }
+    }
+
+    /// A write (or a read that must be in the same transaction as writes), group-committed.
     private func call<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
         do {
-            return try await conn.run(body)
+            return try await conn.run(deadline: deadline, body)
         } catch let e as SQLiteError {
             throw Self.engineError(e)
         }

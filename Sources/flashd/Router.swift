@@ -110,8 +110,8 @@ struct Router: Sendable {
                 if body.crashAfter != nil { try requireAdmin(request, "fault injection") }
                 return try await buy(body)
             case (.GET, ["v1", "orders"]):
-                let orders = try await coordinator.orders(item: request.query["item"], limit: try limit(request))
-                return json(.ok, API.Orders(orders: orders.map { Self.order($0, replayed: nil) }))
+                let page = try await coordinator.orders(item: request.query["item"], limit: try limit(request), before: try cursor(request))
+                return json(.ok, API.Orders(orders: page.rows.map { Self.order($0, replayed: nil) }, next: page.next?.text))
             case (.GET, ["v1", "txns"]):
                 var state: TxnState?
                 if let s = request.query["state"], !s.isEmpty {
@@ -120,8 +120,8 @@ struct Router: Sendable {
                     }
                     state = parsed
                 }
-                let txns = try await coordinator.transactions(state: state, limit: try limit(request))
-                return json(.ok, API.Txns(txns: txns.map(Self.txn)))
+                let page = try await coordinator.transactions(state: state, limit: try limit(request), before: try cursor(request))
+                return json(.ok, API.Txns(txns: page.rows.map(Self.txn), next: page.next?.text))
             case (.GET, ["v1", "audit"]):
                 let lines = try await coordinator.audit()
                 let fenced = await coordinator.fencedItems
@@ -230,12 +230,24 @@ struct Router: Sendable {
         }
     }
 
+    /// Listings are pages of at most `maxPage` rows: a response stays small whatever the
+    /// journal holds, and `before` (the `next` of the previous page) walks further back.
+    static let maxPage = 1000
+
     private func limit(_ request: Request) throws -> Int {
         guard let text = request.query["limit"] else { return 100 }
-        guard let n = Int(text), (1...100_000).contains(n) else {
-            throw EngineError.invalidInput(field: "limit", "limit must be 1...100000")
+        guard let n = Int(text), (1...Self.maxPage).contains(n) else {
+            throw EngineError.invalidInput(field: "limit", "limit must be 1...\(Self.maxPage); page further with before=NEXT")
         }
         return n
+    }
+
+    private func cursor(_ request: Request) throws -> ListCursor? {
+        guard let text = request.query["before"] else { return nil }
+        guard let c = ListCursor(parsing: text) else {
+            throw EngineError.invalidInput(field: "before", "before must be the next value of a previous page")
+        }
+        return c
     }
 
     private func json<T: Encodable>(_ status: HTTPResponseStatus, _ value: T) -> Response {

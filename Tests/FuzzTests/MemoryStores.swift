@@ -105,12 +105,12 @@ actor MemoryJournal: Journal {
     func transaction(gid: String) -> TxnRecord? { txns[gid] }
     func order(gid: String) -> Order? { ordersByGID[gid] }
     func preparedTransactions() -> [TxnRecord] { pendingCount == 0 ? [] : txns.values.filter { $0.state == .prepared } }
-    func orders(item: String?, limit: Int) -> [Order] {
-        Array(ordersByGID.values.lazy.filter { item == nil || $0.item == item }.prefix(limit))
+    func orders(item: String?, limit: Int, before: ListCursor?) -> Page<Order> {
+        Page(rows: Array(ordersByGID.values.lazy.filter { item == nil || $0.item == item }.prefix(limit)), next: nil)
     }
 
-    func transactions(state: TxnState?, limit: Int) -> [TxnRecord] {
-        Array(txns.values.lazy.filter { state == nil || $0.state == state }.prefix(limit))
+    func transactions(state: TxnState?, limit: Int, before: ListCursor?) -> Page<TxnRecord> {
+        Page(rows: Array(txns.values.lazy.filter { state == nil || $0.state == state }.prefix(limit)), next: nil)
     }
 
     /// The fuzzer sells one item; per-item counts are the totals.
