@@ -6,6 +6,9 @@ import Glibc
 
 /// Sockets handed over by systemd (flashd.socket), as pgbouncer takes them.
 public enum SocketActivation {
+    /// Sockets systemd passed this process (without taking them or unsetting the environment).
+    public static var listenFDCount: Int32 { max(sd_listen_fds(0), 0) }
+
     /// The listening Unix stream socket systemd passed (LISTEN_FDS/LISTEN_PID), or nil when we
     /// were started without one. The environment is unset so children don't inherit it.
     /// Throws when systemd passed something else, which would be a unit misconfiguration.

@@ -16,45 +16,54 @@ struct Peer: Sendable, Equatable {
     static let remote = Peer(pid: 0, uid: UInt32.max, gid: UInt32.max, isAdmin: false)
 }
 
-/// Decides which peers are admins: uid 0, a peer whose group (SO_PEERCRED's gid) is the admin
-/// group, or a user listed as a member of it in the group database. Answers are cached per
-/// (uid, gid) for a few seconds: a connection asks once, and NSS lookups stay off the hot path.
+/// Decides which peers are admins: uid 0, or a process whose own groups (its primary group,
+/// SO_PEERCRED's gid, or a supplementary group in /proc/PID/status) include the admin group.
+/// The process's groups, not the group database's: a process that dropped its groups (as
+/// daemons and sandboxes do) is not an admin however its user is listed. The admin group's
+/// id is looked up once every few seconds, under a lock (getgrnam's static buffer).
 final class AccessPolicy: Sendable {
     let adminGroup: String
-    private let cache = Mutex<[UInt64: (Bool, Int)]>([:])
+    private let adminGID = Mutex<(gid: gid_t?, at: Int?)>((nil, nil))
 
     init(adminGroup: String) { self.adminGroup = adminGroup }
 
     func peer(pid: Int32, uid: UInt32, gid: UInt32) -> Peer {
-        Peer(pid: pid, uid: uid, gid: gid, isAdmin: isAdmin(uid: uid, gid: gid))
+        Peer(pid: pid, uid: uid, gid: gid, isAdmin: isAdmin(pid: pid, uid: uid, gid: gid))
     }
 
-    func isAdmin(uid: UInt32, gid: UInt32) -> Bool {
+    func isAdmin(pid: Int32, uid: UInt32, gid: UInt32) -> Bool {
         if uid == 0 { return true }
-        let key = UInt64(uid) << 32 | UInt64(gid)
+        guard let admin = adminGroupID() else { return false }
+        if gid == admin { return true }
+        return Self.supplementaryGroups(pid: pid, uid: uid)?.contains(admin) ?? false
+    }
+
+    private func adminGroupID() -> gid_t? {
         let now = Int(time(nil))
-        // getgrnam/getpwuid/getgrouplist share static buffers: look up under the lock, so the
-        // event-loop threads never run them at once.
-        return cache.withLock { cache in
-            if let (answer, at) = cache[key], now - at < 5 { return answer }
-            let answer = lookUp(uid: uid, gid: gid)
-            cache[key] = (answer, now)
-            return answer
+        return adminGID.withLock { cached in
+            if let at = cached.at, now - at < 5 { return cached.gid }
+            cached = (getgrnam(adminGroup)?.pointee.gr_gid, now)
+            return cached.gid
         }
     }
 
-    private func lookUp(uid: UInt32, gid: UInt32) -> Bool {
-        guard let group = getgrnam(adminGroup) else { return false }
-        let adminGID = group.pointee.gr_gid
-        if gid == adminGID { return true }
-        guard let pw = getpwuid(uid) else { return false }
-        let user = pw.pointee.pw_name
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: Int(count))
-        if getgrouplist(user, pw.pointee.pw_gid, &groups, &count) < 0 {
-            groups = [gid_t](repeating: 0, count: Int(count))
-            guard getgrouplist(user, pw.pointee.pw_gid, &groups, &count) >= 0 else { return false }
+    /// The `Groups:` line of /proc/PID/status, if that process is still the peer (its real uid
+    /// matches SO_PEERCRED's); nil when it can't be read (the peer exited, /proc hidden).
+    static func supplementaryGroups(pid: Int32, uid: UInt32) -> [gid_t]? {
+        guard pid > 0 else { return nil }
+        let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        var groups: [gid_t]?
+        var uidMatches = false
+        for line in String(decoding: bytes.prefix(n), as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.first == "Uid:" { uidMatches = fields.count > 1 && UInt32(fields[1]) == uid }
+            if fields.first == "Groups:" { groups = fields.dropFirst().compactMap { gid_t($0) } }
         }
-        return groups.prefix(Int(count)).contains(adminGID)
+        return uidMatches ? groups ?? [] : nil
     }
 }

@@ -36,6 +36,10 @@ struct Daemon: Service {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        // Before recovery touches anything: a second daemon pointed at a live socket stops here.
+        if SocketActivation.listenFDCount == 0, HTTPServer.isServed(config.socketPath) {
+            throw DaemonError(HTTPServer.servedMessage(config.socketPath))
+        }
         try makeDirectory(config.stateDir)
         let lock = try lockStateDirectory()
         defer { close(lock) }

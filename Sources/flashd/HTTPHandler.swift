@@ -51,6 +51,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
+    /// A request is with the router (answered on a later turn of the event loop).
+    private var answering = false
+    /// The client shut its writing side (`nc -N`, socat): it still reads, so the request it
+    /// sent is answered, and then the connection closes.
+    private var inputClosed = false
 
     init(router: Router, maxBodyBytes: Int, peer: Peer, limits: Limits) {
         self.router = router
@@ -104,9 +109,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let router = self.router
             let limits = self.limits
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            answering = true
             context.eventLoop.makeFutureWithTask { await router.handle(request) }.whenComplete { result in
                 limits.finishRequest()
                 let (handler, context) = loopBound.value
+                handler.answering = false
                 switch result {
                 case .success(let response): handler.write(response, keepAlive: keepAlive, context: context)
                 case .failure: handler.write(Router.errorResponse(.internalServerError, "internal", "unexpected failure"),
@@ -130,10 +137,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         buffer.writeBytes(response.body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        if !keepAlive || inputClosed {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case .some(.inputClosed) = event as? ChannelEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // NIO's pipelining handler holds this back until every request read has been handed
+        // to us: only the one with the router may still need its answer.
+        inputClosed = true
+        if !answering { context.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

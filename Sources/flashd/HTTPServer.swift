@@ -18,12 +18,37 @@ struct HTTPServer {
     let idleTimeout: TimeAmount
 
     /// Binds `path` (replacing a stale socket file left by a killed daemon) with mode 0660.
+    /// A socket file that a live process still answers on is not stale: refused, rather than
+    /// unlinked from under the daemon serving it.
     func bind(unixSocket path: String) async throws -> any Channel {
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !dir.isEmpty { mkdir(dir, 0o755) }
+        if Self.isServed(path) { throw DaemonError(Self.servedMessage(path)) }
         let channel = try await bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
         chmod(path, 0o660)
         return channel
+    }
+
+    /// True when something accepts connections on the Unix socket at `path` now.
+    static func isServed(_ path: String) -> Bool {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { dst in
+            for (i, b) in bytes.enumerated() { dst[i] = b }
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return rc == 0
+    }
+
+    static func servedMessage(_ path: String) -> String {
+        "another process (a running flashd?) answers on \(path): stop it first, or give this one its own --socket"
     }
 
     /// Serves a listening socket that systemd bound and passed (flashd.socket). Its file and
@@ -59,7 +84,9 @@ struct HTTPServer {
                     try sync.addHandler(HTTPHandler(router: router, maxBodyBytes: maxBody, peer: peer, limits: limits))
                 }
             }
-            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            // A client that shuts its writing side after a whole request still gets its answer
+            // (HTTPHandler closes once it is written).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 
     /// The connecting process's credentials, asked of the kernel once per connection.

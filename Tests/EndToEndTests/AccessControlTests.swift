@@ -45,6 +45,15 @@ import TestSupport
 
         // The admin group's members may.
         #expect(try asNobody(flashd, gid: 1, "sale", "create", "other", "--stock", "1").status == 0)
+        // By the process's own groups, not the group database's: nobody is listed in no group,
+        // but a process of nobody's holding "daemon" as a supplementary group is an admin, and
+        // the same user without it is not.
+        let supplementary = try Shell.runStatus(try Executables.find("setpriv"), [
+            "--reuid=65534", "--regid=65534", "--groups=1", "--", FlashdProcess.binDir + "/flashsalectl",
+            "--socket", flashd.socketPath, "sale", "create", "third", "--stock", "1",
+        ])
+        #expect(supplementary.status == 0, "\(supplementary)")
+        #expect(try asNobody(flashd, "sale", "create", "fourth", "--stock", "1").status == 1)
         // Every refusal leaves a log entry naming the peer.
         #expect(flashd.log().contains("admin verb refused"))
         #expect(flashd.log().contains("peer_uid=65534"))
