@@ -68,7 +68,13 @@ enum LuaScripts {
     ///   {7, 0}          fenced: Redis is behind a journal (see `fenceCheck`); nothing written
     ///                   but the fence
     ///   {8, 0}          the node's lease is not this process's: nothing written
+    ///
+    /// It starts with a write that changes nothing (HDEL of a field no fence has): on a server
+    /// that is a read-only replica now, a demoted primary still reachable after a failover,
+    /// every answer fails with READONLY. Without it, the answers that write nothing (sold
+    /// out, limit reached, no sale) came from stale data and raised the sold-out flag.
     static let buy = LuaScript(name: "buy", source: """
+        redis.call('HDEL', KEYS[5], '')
         \(leaseCheck(key: 6, token: 7, refusal: "{8, 0}"))
         local round = redis.call('HGET', KEYS[1], 'round')
         if not round then return {5, 0} end

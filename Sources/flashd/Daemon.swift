@@ -194,9 +194,17 @@ struct Daemon: Service {
             logger.critical("Redis maxmemory-policy may evict barrier keys (allowed by --allow-evicting-redis)",
                             metadata: ["policy": "\(policy)"])
         }
+        // What a Redis crash can lose. Whatever it loses, the fence (G9) stops the items it
+        // forgot sales of; these say how often an operator would have to repair.
         if (try? await stock.configValue("appendonly")) != "yes" {
-            logger.warning(
-                "Redis runs without appendonly: a restart loses deductions and barriers since its last snapshot; set appendonly yes")
+            let text = "Redis runs without appendonly: a restart loses deductions and barriers since its last snapshot, "
+                + "and the items they belong to stop selling until repaired; set appendonly yes"
+            logger.warning("\(text)")
+        } else if let fsync = try? await stock.configValue("appendfsync"), fsync != "always" {
+            let text = "Redis appendfsync is \(fsync): a crash of the machine can lose up to "
+                + (fsync == "no" ? "the last 30 s or so" : "the last second") + " of acknowledged deductions, "
+                + "and the items they belong to stop selling until repaired; set appendfsync always"
+            logger.warning("\(text)")
         }
     }
 

@@ -153,4 +153,14 @@ import TestSupport
         let cli = try node.ctl("orders", "--limit", "10")
         #expect(cli.status == 0 && cli.stdout.contains("more: --before "), "\(cli)")
     }
+
+    /// appendonly was checked at start-up, appendfsync wasn't: everysec can lose the last
+    /// second of acknowledged deductions in a crash of the machine. flashd says so.
+    @Test func aRedisThatCanLoseAcknowledgedDeductionsIsNamedAtStartUp() throws {
+        let redis = try RedisServer(extraArgs: ["--appendonly", "yes", "--appendfsync", "everysec"])
+        let node = try FlashdProcess(redis: redis)
+        #expect(node.log().contains("Redis appendfsync is everysec"), "\(node.log())")
+        let strict = try FlashdProcess(redis: try RedisServer(persistent: true))
+        #expect(!strict.log().contains("appendfsync is") && !strict.log().contains("without appendonly"))
+    }
 }

@@ -59,6 +59,29 @@ import TestSupport
         await store.shutdown()
     }
 
+    /// A primary demoted under a live connection (after a failover, before the store asks the
+    /// sentinels again) still holds its old data: "sold out" or "limit reached" read from it
+    /// are stale. The purchase script writes first, so a read-only replica refuses every
+    /// answer (READONLY: Redis unavailable, retry) instead of giving a stale one.
+    @Test func aDemotedPrimaryGivesNoStaleAnswer() async throws {
+        let server = try RedisServer()
+        let store = RedisStockStore(endpoint: .unix(path: server.socketPath), prefix: "t:")
+        _ = try await store.createSale(item: "sku", stock: 1, limitPerUser: 1)
+        #expect(try await store.deduct(gid: "a", item: "sku", round: 1, user: "alice") == .deducted(remaining: 0))
+        #expect(try await store.deduct(gid: "b", item: "sku", round: 1, user: "bob") == .soldOut)
+        // Demoted: a replica of a primary it can't reach, so it keeps the data it had.
+        try server.cli("REPLICAOF", "127.0.0.1", "1")
+        for (gid, user) in [("b", "bob"), ("a2", "alice"), ("x", "nobody")] {
+            do {
+                let reply = try await store.deduct(gid: gid, item: gid == "x" ? "gone" : "sku", round: 1, user: user)
+                Issue.record("a read-only replica answered \(reply)")
+            } catch let e as EngineError {
+                #expect(e.code == .redisUnavailable && e.message.contains("READONLY"), "\(e)")
+            }
+        }
+        await store.shutdown()
+    }
+
     /// A store behind Sentinel: serves from the primary, answers redisUnavailable while the
     /// primary is dead and not yet replaced, then serves from the promoted replica, with every
     /// confirmed deduction still there.
