@@ -17,17 +17,26 @@ public enum API {
 
     public struct Restock: Codable, Sendable {
         public var add: Int
-        public init(add: Int) { self.add = add }
+        /// A restock retried with the same id (its answer was lost) adds nothing again.
+        public var requestID: String?
+        public init(add: Int, requestID: String? = nil) {
+            self.add = add
+            self.requestID = requestID
+        }
+        enum CodingKeys: String, CodingKey { case add, requestID = "request_id" }
     }
 
     public struct Reset: Codable, Sendable {
         public var stock: Int
         public var limitPerUser: Int?
-        public init(stock: Int, limitPerUser: Int? = nil) {
+        /// A reset retried with the same id returns the round it made instead of another.
+        public var requestID: String?
+        public init(stock: Int, limitPerUser: Int? = nil, requestID: String? = nil) {
             self.stock = stock
             self.limitPerUser = limitPerUser
+            self.requestID = requestID
         }
-        enum CodingKeys: String, CodingKey { case stock, limitPerUser = "limit_per_user" }
+        enum CodingKeys: String, CodingKey { case stock, limitPerUser = "limit_per_user", requestID = "request_id" }
     }
 
     /// `POST /v1/sales/ITEM/repair`: re-apply this node's orders whose deductions Redis lost.

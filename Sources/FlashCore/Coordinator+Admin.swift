@@ -17,10 +17,11 @@ extension Coordinator {
         return sale
     }
 
-    public func restock(item: String, add: Int) async throws -> SaleInfo {
+    public func restock(item: String, add: Int, requestID: String? = nil) async throws -> SaleInfo {
         try Names.check(item, field: "item")
         try checkStock(add, field: "add", allowZero: false)
-        let sale = try await redis { try await self.stock.restock(item: item, add: add) }
+        if let requestID { try Names.check(requestID, field: "request_id") }
+        let sale = try await redis { try await self.stock.restock(item: item, add: add, requestID: requestID) }
         sales[item] = sale
         gate.clear(item: item, round: sale.round)
         metrics.soldOutItems.record(gate.soldOutCount)
@@ -30,8 +31,9 @@ extension Coordinator {
 
     /// Starts a new round of the sale. Refused while any transaction of the current round is
     /// prepared: their barriers and deductions belong to the round being replaced.
-    public func reset(item: String, stock count: Int, limitPerUser: Int?) async throws -> SaleInfo {
+    public func reset(item: String, stock count: Int, limitPerUser: Int?, requestID: String? = nil) async throws -> SaleInfo {
         try Names.check(item, field: "item")
+        if let requestID { try Names.check(requestID, field: "request_id") }
         try checkStock(count, field: "stock", allowZero: true)
         if let limitPerUser { try checkLimit(limitPerUser) }
         guard let current = try await redis({ try await self.stock.sale(item: item) }) else { throw EngineError.unknownSale(item) }
@@ -48,7 +50,7 @@ extension Coordinator {
         }
         let sale = try await redis {
             try await self.stock.reset(item: item, expectedRound: current.round, stock: count,
-                                       limitPerUser: limitPerUser ?? current.limitPerUser)
+                                       limitPerUser: limitPerUser ?? current.limitPerUser, requestID: requestID)
         }
         sales[item] = sale
         gate.clear(item: item, round: sale.round)

@@ -3,9 +3,10 @@
 /// reach the store, `.unknownSale`/`.saleExists` for admin verbs.
 public protocol StockStore: Sendable {
     func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo
-    func restock(item: String, add: Int) async throws -> SaleInfo
+    /// `requestID`: a restock retried with the same id adds nothing again.
+    func restock(item: String, add: Int, requestID: String?) async throws -> SaleInfo
     /// Starts a new round with `stock`, provided the sale is still in round `expectedRound`.
-    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo
+    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) async throws -> SaleInfo
     func sale(item: String) async throws -> SaleInfo?
     func sales() async throws -> [SaleInfo]
     func saleCount() async throws -> Int

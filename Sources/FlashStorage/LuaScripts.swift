@@ -210,16 +210,22 @@ enum LuaScripts {
         return 0
         """)
 
-    /// KEYS: sale hash. ARGV: units to add.
-    /// Reply: -1 = no such sale; otherwise the stock left after the restock.
+    /// KEYS: sale hash, the item's admin requests. ARGV: units to add, request id ('' none).
+    /// Reply: -1 = no such sale; otherwise the stock left after the restock. A request id seen
+    /// before adds nothing: a restock whose answer was lost, retried, restocks once.
     static let restock = LuaScript(name: "restock", source: """
         if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+        if ARGV[2] ~= '' then
+          if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return redis.call('HGET', KEYS[1], 'stock') end
+          redis.call('HSET', KEYS[2], ARGV[2], 'restock ' .. ARGV[1])
+        end
         redis.call('HINCRBY', KEYS[1], 'total', ARGV[1])
         return redis.call('HINCRBY', KEYS[1], 'stock', ARGV[1])
         """)
 
-    /// KEYS: sale hash, the new round's deduction counts. ARGV: expected current round, new
-    /// stock, new limit.
+    /// KEYS: sale hash, the new round's deduction counts, the item's admin requests. ARGV:
+    /// expected current round, new stock, new limit, request id ('' none: a retry with the same
+    /// id returns the round it made instead of making another).
     /// Reply: -1 = no such sale; -2 = the round changed meanwhile (nothing changed);
     /// otherwise the new round, whose stock, total and limit are set and whose barriers start empty.
     ///
@@ -229,8 +235,13 @@ enum LuaScripts {
     static let reset = LuaScript(name: "reset", source: """
         local round = redis.call('HGET', KEYS[1], 'round')
         if not round then return -1 end
+        if ARGV[4] ~= '' then
+          local made = redis.call('HGET', KEYS[3], ARGV[4])
+          if made then return tonumber(string.sub(made, 7)) end
+        end
         if round ~= ARGV[1] then return -2 end
         local next = tonumber(round) + 1
+        if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], 'round ' .. next) end
         redis.call('HSET', KEYS[1], 'round', next, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
         if redis.call('HGET', KEYS[2], '*') == false then redis.call('HSET', KEYS[2], '*', 0) end
         return next

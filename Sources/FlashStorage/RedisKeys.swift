@@ -10,6 +10,8 @@ struct RedisKeys: Sendable {
     func counts(_ item: String, round: Int) -> String { "\(prefix)cnt:\(item):\(round)" }
     /// The item's fences: field NODE, value why that node found Redis behind its journal.
     func fences(_ item: String) -> String { "\(prefix)fence:\(item)" }
+    /// The item's admin requests by request id (restock, reset): a retry does nothing twice.
+    func adminRequests(_ item: String) -> String { "\(prefix)adm:\(item)" }
     /// The lease of a node id: which process may use it (value), for how long (TTL).
     func node(_ id: String) -> String { "\(prefix)node:\(id)" }
 }

@@ -87,23 +87,27 @@ public final class RedisStockStore: StockStore {
         return SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
     }
 
-    public func restock(item: String, add: Int) async throws -> SaleInfo {
-        let r = try await eval(LuaScripts.restock, keys: [keys.sale(item)], args: [String(add)], confirm: false)
+    public func restock(item: String, add: Int, requestID: String?) async throws -> SaleInfo {
+        let r = try await eval(LuaScripts.restock, keys: [keys.sale(item), keys.adminRequests(item)],
+                               args: [String(add), requestID ?? ""], confirm: false)
         guard let code = r.int else { throw badReply("restock", r) }
         if code < 0 { throw EngineError.unknownSale(item) }
         guard let sale = try await sale(item: item) else { throw EngineError.unknownSale(item) }
         return sale
     }
 
-    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
+    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) async throws -> SaleInfo {
         let r = try await eval(LuaScripts.reset,
-                               keys: [keys.sale(item), keys.counts(item, round: expectedRound + 1)],
-                               args: [String(expectedRound), String(stock), String(limitPerUser)], confirm: false)
+                               keys: [keys.sale(item), keys.counts(item, round: expectedRound + 1), keys.adminRequests(item)],
+                               args: [String(expectedRound), String(stock), String(limitPerUser), requestID ?? ""], confirm: false)
         guard let code = r.int else { throw badReply("reset", r) }
         switch code {
         case -1: throw EngineError.unknownSale(item)
         case -2: throw EngineError(.saleBusy, "sale \(item) changed round during the reset; retry")
-        default: return SaleInfo(item: item, round: Int(code), limitPerUser: limitPerUser, total: stock, remaining: stock)
+        default:
+            // A replayed request id's round may have sold since: read the sale as it is.
+            if Int(code) != expectedRound + 1, let sale = try await sale(item: item) { return sale }
+            return SaleInfo(item: item, round: Int(code), limitPerUser: limitPerUser, total: stock, remaining: stock)
         }
     }
 

@@ -91,12 +91,12 @@ struct Router: Sendable {
             case (.POST, ["v1", "sales", "*", "restock"]):
                 try requireAdmin(request, "restock")
                 let body = try decode(API.Restock.self, request)
-                _ = try await coordinator.restock(item: item, add: body.add)
+                _ = try await coordinator.restock(item: item, add: body.add, requestID: body.requestID)
                 return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
             case (.POST, ["v1", "sales", "*", "reset"]):
                 try requireAdmin(request, "reset")
                 let body = try decode(API.Reset.self, request)
-                _ = try await coordinator.reset(item: item, stock: body.stock, limitPerUser: body.limitPerUser)
+                _ = try await coordinator.reset(item: item, stock: body.stock, limitPerUser: body.limitPerUser, requestID: body.requestID)
                 return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
             case (.POST, ["v1", "sales", "*", "repair"]):
                 try requireAdmin(request, "repair")

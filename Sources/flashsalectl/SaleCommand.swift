@@ -26,10 +26,13 @@ struct SaleCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument var item: String
         @Option(help: "Units to add.") var add: Int
+        @Option(help: "Idempotency key: retried with the same id, the restock happens once (default: a fresh id).")
+        var requestID: String?
 
         func run() throws {
-            let sale: API.Sale = try global.perform {
-                try $0.call("POST", "/v1/sales/\(item)/restock", body: API.Restock(add: add))
+            let id = requestID ?? freshRequestID()
+            let sale: API.Sale = try adminCall(global, requestID: id) {
+                try $0.call("POST", "/v1/sales/\(item)/restock", body: API.Restock(add: add, requestID: id))
             }
             show(sale, global, verb: "restocked")
         }
@@ -42,10 +45,13 @@ struct SaleCommand: ParsableCommand {
         @Argument var item: String
         @Option(help: "Units for the new round.") var stock: Int
         @Option(help: "New per-user limit (default: unchanged).") var limitPerUser: Int?
+        @Option(help: "Idempotency key: retried with the same id, the reset happens once (default: a fresh id).")
+        var requestID: String?
 
         func run() throws {
-            let sale: API.Sale = try global.perform {
-                try $0.call("POST", "/v1/sales/\(item)/reset", body: API.Reset(stock: stock, limitPerUser: limitPerUser))
+            let id = requestID ?? freshRequestID()
+            let sale: API.Sale = try adminCall(global, requestID: id) {
+                try $0.call("POST", "/v1/sales/\(item)/reset", body: API.Reset(stock: stock, limitPerUser: limitPerUser, requestID: id))
             }
             show(sale, global, verb: "reset")
         }
@@ -120,6 +126,24 @@ extension SaleCommand {
             }
         }
     }
+}
+
+/// An admin verb that changes stock: when its outcome is unknown (503, the connection lost),
+/// the operator is told the id to retry it with, so it can't happen twice.
+private func adminCall<T>(_ global: GlobalOptions, requestID: String, _ body: (ControlClient) throws -> T) throws -> T {
+    do {
+        return try body(global.client())
+    } catch let e as ControlError {
+        let unknown = e.apiError.map { $0.status == 503 } ?? (e.code == .io)
+        let exit = global.fail(e)
+        if unknown, !global.json { printError("flashsalectl: retry with --request-id \(requestID): the same id never acts twice") }
+        throw exit
+    }
+}
+
+private func freshRequestID() -> String {
+    var g = SystemRandomNumberGenerator()
+    return "op-" + String(g.next() as UInt64, radix: 36)
 }
 
 private func show(_ s: API.Sale, _ global: GlobalOptions, verb: String?) {

@@ -5,6 +5,14 @@ import Testing
 import TestSupport
 
 extension StockStore {
+    func restock(item: String, add: Int) async throws -> SaleInfo {
+        try await restock(item: item, add: add, requestID: nil)
+    }
+
+    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
+        try await reset(item: item, expectedRound: expectedRound, stock: stock, limitPerUser: limitPerUser, requestID: nil)
+    }
+
     /// A purchase with no floor: these tests are about the scripts, not the fence.
     func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply {
         try await deduct(gid: gid, item: item, round: round, user: user, floor: FenceFloor(node: "t", orders: 0, seen: 0))
@@ -119,6 +127,21 @@ extension StockStore {
         #expect(try redis.cli("HGET", "t:bar:sku:1", "a") == "d")
         #expect(try await store.backCheck(gid: "a", item: "sku", round: 1) == .deducted)
         await #expect(throws: EngineError.self) { try await store.reset(item: "sku", expectedRound: 1, stock: 1, limitPerUser: 1) }
+    }
+
+    /// An admin verb whose answer was lost is retried by its caller: with a request id the
+    /// retry changes nothing (a restock used to add its units twice; a reset made round 3).
+    @Test func adminVerbsRetriedWithTheirRequestIDActOnce() async throws {
+        _ = try await store.createSale(item: "sku", stock: 2, limitPerUser: 1)
+        #expect(try await store.restock(item: "sku", add: 3, requestID: "op-1").remaining == 5)
+        #expect(try await store.restock(item: "sku", add: 3, requestID: "op-1").remaining == 5)
+        #expect(try await store.restock(item: "sku", add: 3, requestID: "op-2").remaining == 8)
+        #expect(try await store.sale(item: "sku")?.total == 8)
+        let reset = try await store.reset(item: "sku", expectedRound: 1, stock: 4, limitPerUser: 1, requestID: "op-3")
+        #expect(reset.round == 2)
+        // The retry reads the round it is at now (2) and asks for round 3: the id says it was done.
+        let again = try await store.reset(item: "sku", expectedRound: 2, stock: 4, limitPerUser: 1, requestID: "op-3")
+        #expect(again.round == 2 && again.remaining == 4)
     }
 
     @Test func adminVerbsReportExistingAndUnknownSales() async throws {

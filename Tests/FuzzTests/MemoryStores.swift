@@ -15,7 +15,7 @@ actor MemoryStockStore: StockStore {
         return s
     }
 
-    func restock(item: String, add: Int) throws -> SaleInfo {
+    func restock(item: String, add: Int, requestID: String?) throws -> SaleInfo {
         guard var s = saleByItem[item] else { throw EngineError.unknownSale(item) }
         s.total += add
         s.remaining += add
@@ -23,7 +23,7 @@ actor MemoryStockStore: StockStore {
         return s
     }
 
-    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int) throws -> SaleInfo {
+    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) throws -> SaleInfo {
         guard let old = saleByItem[item], old.round == expectedRound else { throw EngineError.unknownSale(item) }
         let s = SaleInfo(item: item, round: old.round + 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
         saleByItem[item] = s
