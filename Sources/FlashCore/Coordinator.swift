@@ -87,6 +87,9 @@ public actor Coordinator {
     /// `validFor`: how long the lease is surely this process's, counted from before the claim
     /// was sent.
     public func setNodeLease(held: Bool, holder: String?, validFor: Duration? = nil, since: ContinuousClock.Instant? = nil) {
+        // The id is this process's again: what waited for it is settled now, not at the end
+        // of its backoff.
+        if held && !nodeLeaseHeld { retryPendingNow() }
         nodeLeaseHeld = held
         nodeLeaseHolder = holder
         if let validFor { nodeLeaseUntil = (since ?? clock.now) + validFor }
@@ -97,6 +100,10 @@ public actor Coordinator {
         EngineError(.nodeConflict, "node id \(config.node) is not leased to this flashd in Redis (held by "
                     + "\(nodeLeaseHolder ?? "nobody, or not renewed in time")); purchases and settling wait until it is", gid: gid)
     }
+
+    /// Whether this process believes it holds its node id's lease (a Redis refusal clears it;
+    /// the daemon's renewal loop then claims again at once).
+    public var nodeLeaseBelieved: Bool { nodeLeaseHeld }
 
     var nodeLeaseValid: Bool {
         nodeLeaseHeld && (nodeLeaseUntil.map { clock.now < $0 } ?? true)
@@ -247,9 +254,11 @@ public actor Coordinator {
             case .commitOrder:
                 let order = Order(orderID: GlobalTransactionID.orderID(forGID: record.gid), gid: record.gid, item: record.item,
                                   round: record.round, user: record.user, requestID: record.requestID, createdMs: wallClockMs())
+                let key = SaleRound(item: record.item, round: record.round)
+                let countable = fence.isCounted(key)
                 do {
                     let (stored, inserted) = try await journal.commitOrder(order, nowMs: wallClockMs())
-                    if inserted { fence.ordered(SaleRound(item: record.item, round: record.round)) }
+                    if inserted && countable { fence.ordered(key) }
                     schedule[record.gid] = nil
                     logger.debug("order committed", metadata: meta(record, "succeeded"))
                     return try await finish(machine.committed(), record: record, order: stored)

@@ -73,6 +73,12 @@ struct FenceBook: Sendable {
 
     func needsCount(_ key: SaleRound) -> Bool { orders[key] == nil && !loading.contains(key) }
 
+    /// Counted, and not being counted again: an order committed from now on is surely not in
+    /// the count, so it may be added. Asked before the commit is sent, not after: a commit sent
+    /// while the count was read may be in it, and adding it again would raise the floor above
+    /// the truth (a false fence).
+    func isCounted(_ key: SaleRound) -> Bool { orders[key] != nil && !loading.contains(key) }
+
     mutating func startCounting(_ key: SaleRound) { loading.insert(key) }
 
     /// The count could not be read: asked again next time.
@@ -83,9 +89,9 @@ struct FenceBook: Sendable {
         orders[key] = max(orders[key] ?? 0, n)
     }
 
-    /// A new order of this node was committed.
+    /// A new order of this node was committed, whose commit was sent when `isCounted` said so.
     mutating func ordered(_ key: SaleRound) {
-        guard !loading.contains(key), let n = orders[key] else { return }
+        guard let n = orders[key] else { return }
         orders[key] = n + 1
     }
 

@@ -118,6 +118,9 @@ enum LuaScripts {
         local mine = -1
         local all = -1
         if counted then
+          -- Written again, unchanged, so that WAIT after this script covers the counts read:
+          -- a count read from a primary that a failover then loses must not become a floor.
+          redis.call('HSET', KEYS[4], '*', counted)
           mine = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
           all = tonumber(counted)
           if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 0 and (mine < tonumber(ARGV[3]) or all < tonumber(ARGV[4])) then

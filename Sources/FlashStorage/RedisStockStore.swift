@@ -166,8 +166,9 @@ public final class RedisStockStore: StockStore {
     }
 
     public func checkFence(item: String, round: Int, floor: FenceFloor) async throws -> FenceReading {
+        // Confirmed like a purchase (WAIT): only counts that replicas have may become floors.
         let r = try await eval(LuaScripts.checkFence, keys: roundKeys(item, round),
-                               args: [String(round), floor.node, String(floor.orders), String(floor.seen)], confirm: false)
+                               args: [String(round), floor.node, String(floor.orders), String(floor.seen)], confirm: true)
         guard let a = r.array, a.count >= 2, let code = a[0].int, let value = a[1].int else { throw badReply("check-fence", r) }
         switch code {
         case 5: return .noSale

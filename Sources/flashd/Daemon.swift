@@ -44,7 +44,6 @@ struct Daemon: Service {
         let lock = try lockStateDirectory()
         defer { close(lock) }
         let journalPath = config.stateDir.hasSuffix("/") ? config.stateDir + "flashd.db" : config.stateDir + "/flashd.db"
-        let journal = try await SQLiteJournal(path: journalPath, durability: config.sqliteSync == "normal" ? .normal : .full)
         let stock = RedisStockStore(target: target, prefix: config.redisPrefix, connections: config.redisConnections,
                                     replicaWait: .init(replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs))
         try await checkRedisSettings(stock)
@@ -52,6 +51,8 @@ struct Daemon: Service {
         stock.useLease(node: config.nodeID, token: leaseToken)
         let leaseClaimed = ContinuousClock.now
         let leaseHeld = try await claimNodeLease(stock, token: leaseToken)
+        // Opened once nothing above can refuse the start: from here every way out closes it.
+        let journal = try await SQLiteJournal(path: journalPath, durability: config.sqliteSync == "normal" ? .normal : .full)
 
         let coordinator = Coordinator(
             config: CoordinatorConfig(node: config.nodeID, checkDelay: .milliseconds(Int64(config.checkDelaySeconds * 1000)),
@@ -262,10 +263,19 @@ struct Daemon: Service {
     private func keepNodeLease(_ stock: RedisStockStore, _ coordinator: Coordinator, token: String, held initial: Bool) async {
         var held = initial
         while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: held ? .milliseconds(Self.leaseTTLMs / 3) : .seconds(1))
-            } catch {
-                return
+            // Renew every third of the TTL; but when Redis refused a script for want of the
+            // lease (a flushed or restored Redis lost the key, or another process took it),
+            // claim again within a quarter second rather than at the next renewal.
+            let period = held ? Duration.milliseconds(Self.leaseTTLMs / 3) : .seconds(1)
+            var waited = Duration.zero
+            while waited < period {
+                do {
+                    try await Task.sleep(for: .milliseconds(250))
+                } catch {
+                    return
+                }
+                waited += .milliseconds(250)
+                if held, !(await coordinator.nodeLeaseBelieved) { break }
             }
             let sent = ContinuousClock.now
             guard let claim = try? await stock.claimNode(config.nodeID, token: token, ttlMs: Self.leaseTTLMs) else {

@@ -26,14 +26,20 @@ struct LuaCeiling {
         let script: API.StockScript = try global.perform { try $0.call("GET", "/v1/debug/stock-script") }
         guard let target = Self.target(script.redis) else { return (nil, "cannot reach redis at \(script.redis) from here") }
         let base = "flashd-bench:\(runID):"
-        let keys = [base + "sale", base + "bar", base + "usr"]
-        // The sale hash the script reads: round 1, a limit no random user reaches, stock for ever.
-        let setup = Self.run([cli] + target + ["HSET", keys[0], "round", "1", "limit", "1000000", "total", "1000000000000",
-                                              "stock", "1000000000000"])
-        guard setup.status == 0 else { return (nil, "redis-cli failed: \(setup.output.prefix(200))") }
+        // The keys a purchase touches (LuaScripts.buy): sale, barriers, per-user counts,
+        // deduction counts, fences, the node's lease.
+        let keys = [base + "sale", base + "bar", base + "usr", base + "cnt", base + "fence", base + "node"]
+        // What the script reads, as a real purchase finds it: round 1, a limit no random user
+        // reaches, stock for ever, counting on (so the fence's comparison runs), a lease held.
+        for setupCommand in [["HSET", keys[0], "round", "1", "limit", "1000000", "total", "1000000000000", "stock", "1000000000000"],
+                             ["HSET", keys[3], "*", "0"], ["SET", keys[5], "bench"]] {
+            let setup = Self.run([cli] + target + setupCommand)
+            guard setup.status == 0 else { return (nil, "redis-cli failed: \(setup.output.prefix(200))") }
+        }
         // UNLINK: the barrier hash may hold millions of fields; freeing it must not block Redis.
         defer { _ = Self.run([cli] + target + ["UNLINK"] + keys) }
-        let command = ["EVALSHA", script.sha, "3"] + keys + ["__rand_int__", "__rand_int__", "1"]
+        // gid, user, round, node, its orders, deductions seen, lease token.
+        let command = ["EVALSHA", script.sha, String(keys.count)] + keys + ["__rand_int__", "__rand_int__", "1", "bench", "0", "0", "bench"]
         // redis-benchmark takes a request count, not a duration: calibrate on a short run first.
         guard let probe = rate(bench, target, command, requests: max(10_000, clients * 100)) else {
             return (nil, "redis-benchmark gave no figure")

@@ -189,8 +189,15 @@ import TestSupport
         #expect(try await j.preparedTransactions().map(\.gid) == ["g2"])
         #expect(try await j.counts(item: "sku", round: 1) == (1, 1))
         await j.close()
-        let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT order_id, created_ms FROM orders; SELECT value FROM meta;"])
+        let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT order_id, created_ms FROM orders; "
+                                                                  + "SELECT value FROM meta WHERE key = 'schema_version';"])
         #expect(out == "ord-g1|1500\n2\n")
+        // The gid key was made at the first open and stays: reopened, the same key.
+        let key = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT value FROM meta WHERE key = 'gid_key';"])
+        #expect(key.trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
+        let again = try await SQLiteJournal(path: path)
+        #expect(again.gidKey == j.gidKey)
+        await again.close()
     }
 
     /// The sold-out gate reads the journal's history a page at a time, in write order.
