@@ -136,7 +136,12 @@ public actor Coordinator {
         guard nodeLeaseValid else { throw leaseLost(nil) }
 
         if resetting.contains(item) { throw EngineError(.saleBusy, "sale \(item) is being reset; retry") }
-        if let reason = fence.refusal(item) { throw redisBehind(item, reason) }
+        let gid = gate.gids.make(item: item, user: user, requestID: requestID)
+        if let reason = fence.refusal(item) {
+            // A new purchase waits for the repair, with no journal row and no Redis call; a
+            // retry of one this node journaled still gets its outcome (G5).
+            guard (try? await journal.transaction(gid: gid)) != nil else { throw redisBehind(item, reason) }
+        }
         // Counted from admission, so a reset sees this purchase before it has journaled.
         inflightItems[item, default: 0] += 1
         defer {
@@ -144,7 +149,6 @@ public actor Coordinator {
             if inflightItems[item] == 0 { inflightItems[item] = nil }
         }
         let sale = try await currentSale(item)
-        let gid = gate.gids.make(item: item, user: user, requestID: requestID)
         if let owner = inflightOwner[gid], owner != PurchaseKey(item: item, user: user, requestID: requestID) {
             // Two purchases whose gids collide (64 bits, keyed: by accident only): never share
             // an outcome; the journal's tuple check refuses the same way.

@@ -9,7 +9,7 @@ import Glibc
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("flashd's socket (env FLASHD_SOCKET; default /run/flashd/flashd.sock). "
-                               + "`audit` takes it once per node, to audit several nodes sharing one Redis; "
+                               + "`audit` and `sale repair` take it once per node, for several nodes sharing one Redis; "
                                + "other commands use the last one given.", valueName: "path"))
     var socket: [String] = []
 

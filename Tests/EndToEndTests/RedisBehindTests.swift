@@ -56,6 +56,9 @@ import TestSupport
         for i in 0..<10 { answers.append(try buy("u\(i)", "again")) }
         #expect(answers.allSatisfy { $0.status == 503 && $0.body["error"] as? String == "redis_behind" },
                 "\(answers.filter { $0.status != 503 }.prefix(3))")
+        // A retry of an acknowledged purchase still gets its order while the item is fenced.
+        let replay = try buy("u3", "r")
+        #expect(replay.status == 201 && replay.body["replayed"] as? Bool == true, "\(replay)")
         #expect(try node.sql("SELECT COUNT(*) FROM orders") == "10")
         // The check within a second gives the figures (a purchase script only says "fenced").
         try Wait.until(timeout: 5, "status to give the fence's figures") {
