@@ -84,31 +84,6 @@ public actor Coordinator {
 
     public func setCheckDelay(_ delay: Duration) { checkDelay = delay }
 
-    /// `validFor`: how long the lease is surely this process's, counted from before the claim
-    /// was sent.
-    public func setNodeLease(held: Bool, holder: String?, validFor: Duration? = nil, since: ContinuousClock.Instant? = nil) {
-        // The id is this process's again: what waited for it is settled now, not at the end
-        // of its backoff.
-        if held && !nodeLeaseHeld { retryPendingNow() }
-        nodeLeaseHeld = held
-        nodeLeaseHolder = holder
-        if let validFor { nodeLeaseUntil = (since ?? clock.now) + validFor }
-        gate.setSuspended(!held)
-    }
-
-    func leaseLost(_ gid: String?) -> EngineError {
-        EngineError(.nodeConflict, "node id \(config.node) is not leased to this flashd in Redis (held by "
-                    + "\(nodeLeaseHolder ?? "nobody, or not renewed in time")); purchases and settling wait until it is", gid: gid)
-    }
-
-    /// Whether this process believes it holds its node id's lease (a Redis refusal clears it;
-    /// the daemon's renewal loop then claims again at once).
-    public var nodeLeaseBelieved: Bool { nodeLeaseHeld }
-
-    var nodeLeaseValid: Bool {
-        nodeLeaseHeld && (nodeLeaseUntil.map { clock.now < $0 } ?? true)
-    }
-
     /// The fast path: the gid of a `sold_out` answer the gate can give now, without the actor,
     /// Redis or the journal; nil when the purchase must take the normal path (`buy`).
     public nonisolated func soldOutAtOnce(item: String, user: String, requestID: String?) -> String? {
@@ -334,72 +309,6 @@ public actor Coordinator {
                                        error: error.description, nowMs: now)
     }
 
-    func engineError(_ error: any Error, _ gid: String) -> EngineError {
-        let e = (error as? EngineError) ?? EngineError(.internalError, "\(error)")
-        switch e.code {
-        case .redisUnavailable:
-            metrics.redisErrors.increment()
-            markRedis(ok: false, e.message)
-        case .replicasBehind:
-            metrics.redisErrors.increment()
-            markReplicas(ok: false, e.message)
-        case .journalUnavailable:
-            metrics.journalErrors.increment()
-        case .nodeConflict where nodeLeaseHeld:
-            // Redis itself refused: whatever this process believed, the lease is not its own.
-            logger.critical("redis refused a script: this node id's lease is not this process's; nothing is settled until it is claimed again",
-                            metadata: ["node": "\(config.node)"])
-            setNodeLease(held: false, holder: nil)
-        default:
-            break
-        }
-        return e.gid == nil ? e.with(gid: gid) : e
-    }
-
-    func markRedis(ok: Bool, _ message: String? = nil) {
-        if ok {
-            if !redisHealthy {
-                logger.notice("redis regained", metadata: MessageID.metadata(MessageID.redisRegained))
-                retryPendingNow()
-            }
-            redisHealthy = true
-            lastRedisError = nil
-        } else {
-            if redisHealthy {
-                logger.error("redis lost", metadata: ["error": "\(message ?? "")", "message_id": "\(MessageID.redisLost)"])
-            }
-            redisHealthy = false
-            lastRedisError = message
-        }
-    }
-
-    /// Logged once per episode, not per purchase: while replicas lag, every purchase fails the same way.
-    func markReplicas(ok: Bool, _ message: String? = nil) {
-        if ok {
-            guard replicasBehind else { return }
-            replicasBehind = false
-            logger.notice("redis replicas confirm writes again; pending purchases are checked within a second")
-            retryPendingNow()
-        } else {
-            if !replicasBehind {
-                logger.error("redis replicas do not confirm writes; purchases stay pending until they do",
-                             metadata: ["error": "\(message ?? "")"])
-            }
-            replicasBehind = true
-        }
-    }
-
-    /// After an outage ends, the transactions it left pending are checked at the timeout
-    /// check's next pass (within a second) instead of at the end of their backoff (up to
-    /// `retryCap`). At most every 5 s: a flapping Redis or replica must not turn the backoff
-    /// into a retry of everything pending at every flap.
-    func retryPendingNow() {
-        let now = clock.now
-        if let last = lastRetryPendingNow, now - last < .seconds(5) { return }
-        lastRetryPendingNow = now
-        for (gid, entry) in schedule where entry.attempts > 0 && entry.due > now { schedule[gid]?.due = now }
-    }
-
     func meta(_ r: TxnRecord, _ state: String) -> Logger.Metadata {
         ["gid": "\(r.gid)", "item": "\(r.item)", "user": "\(r.user)", "state": "\(state)", "node": "\(config.node)"]
     }
@@ -426,17 +335,5 @@ extension PurchaseOutcome {
         case .ordered(let o, _): return .ordered(o, replayed: true)
         case .refused(let r, let gid, _): return .refused(r, gid: gid, replayed: true)
         }
-    }
-}
-
-extension Duration {
-    public var milliseconds: Int64 {
-        let (s, atto) = components
-        return s * 1000 + atto / 1_000_000_000_000_000
-    }
-
-    var nanoseconds: Int64 {
-        let (s, atto) = components
-        return s * 1_000_000_000 + atto / 1_000_000_000
     }
 }
