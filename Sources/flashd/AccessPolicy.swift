@@ -17,7 +17,8 @@ struct Peer: Sendable, Equatable {
 }
 
 /// Decides which peers are admins: uid 0, or a process whose own groups (its primary group,
-/// SO_PEERCRED's gid, or a supplementary group in /proc/PID/status) include the admin group.
+/// SO_PEERCRED's gid, or a supplementary group from SO_PEERGROUPS, else /proc/PID/status)
+/// include the admin group.
 /// The process's groups, not the group database's: a process that dropped its groups (as
 /// daemons and sandboxes do) is not an admin however its user is listed. The admin group's
 /// id is looked up once every few seconds, under a lock (getgrnam's static buffer).
@@ -27,15 +28,16 @@ final class AccessPolicy: Sendable {
 
     init(adminGroup: String) { self.adminGroup = adminGroup }
 
-    func peer(pid: Int32, uid: UInt32, gid: UInt32) -> Peer {
-        Peer(pid: pid, uid: uid, gid: gid, isAdmin: isAdmin(pid: pid, uid: uid, gid: gid))
+    /// `groups`: the peer's supplementary groups from SO_PEERGROUPS (nil: not available).
+    func peer(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]? = nil) -> Peer {
+        Peer(pid: pid, uid: uid, gid: gid, isAdmin: isAdmin(pid: pid, uid: uid, gid: gid, groups: groups))
     }
 
-    func isAdmin(pid: Int32, uid: UInt32, gid: UInt32) -> Bool {
+    func isAdmin(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]?) -> Bool {
         if uid == 0 { return true }
         guard let admin = adminGroupID() else { return false }
         if gid == admin { return true }
-        return Self.supplementaryGroups(pid: pid, uid: uid)?.contains(admin) ?? false
+        return (groups ?? Self.supplementaryGroups(pid: pid, uid: uid))?.contains(admin) ?? false
     }
 
     private func adminGroupID() -> gid_t? {

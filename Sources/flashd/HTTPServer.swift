@@ -96,7 +96,15 @@ struct HTTPServer {
         }
         let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-        return future.map { cred in access.peer(pid: cred.pid, uid: cred.uid, gid: cred.gid) }
+        return future.flatMap { cred in
+            // The peer's supplementary groups as the kernel recorded them at connect time: no
+            // /proc needed (flashd.service hides other users' processes, ProtectProc=invisible).
+            let groups: EventLoopFuture<PeerGroupList> = provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(PeerGroupList.option))
+            return groups.map { Optional($0) }.recover { _ in nil }.map { list in
+                access.peer(pid: cred.pid, uid: cred.uid, gid: cred.gid, groups: list?.groups)
+            }
+        }
     }
 }
 
@@ -106,6 +114,23 @@ struct PeerCredentials: Sendable {
     var pid: Int32 = 0
     var uid: UInt32 = 0
     var gid: UInt32 = 0
+}
+
+/// SO_PEERGROUPS' answer: the peer's supplementary groups, in a buffer of a fixed size that
+/// NIO zero-fills first. The kernel doesn't say how many it wrote here, so zeros past them are
+/// indistinguishable from the root group: `groups` drops them, and gid 0 counts only as the
+/// primary group (SO_PEERCRED). A peer in more than 256 groups gets ERANGE: the check falls
+/// back to /proc.
+struct PeerGroupList: Sendable {
+    /// SO_PEERGROUPS (Linux 4.13, asm-generic/socket.h); Glibc's headers don't always name it.
+    static let option: Int32 = 59
+    var gids = InlineArray<256, UInt32>(repeating: 0)
+
+    var groups: [UInt32] {
+        var out: [UInt32] = []
+        for i in gids.indices where gids[i] != 0 { out.append(gids[i]) }
+        return out
+    }
 }
 
 /// Answers a connection beyond `max-connections` with a 503 and closes it, before any HTTP
