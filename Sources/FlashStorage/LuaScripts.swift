@@ -21,29 +21,6 @@ struct LuaScript: Sendable {
 }
 
 enum LuaScripts {
-    /// The fence (G9), shared by the scripts that sell: KEYS[4] is the round's deduction
-    /// counts (field NODE: this node's deductions, field `*`: everyone's; never decremented),
-    /// KEYS[5] the item's fences (field NODE: why that node fenced it). ARGV[4] node, ARGV[5]
-    /// the node's own orders of the round (a lower bound on its deductions while Redis keeps
-    /// every write), ARGV[6] the most deductions in all the node has seen in the round.
-    /// Fewer here than the journal proves means Redis lost writes (an older snapshot, a stale
-    /// replica promoted, a flush): units it forgot were sold would be sold again. The item is
-    /// fenced, for every node, until an operator repairs it. A round without `*` was made
-    /// before counting began: nothing to compare.
-    static let fenceCheck = """
-        if redis.call('EXISTS', KEYS[5]) == 1 then return {7, 0} end
-        local counted = redis.call('HGET', KEYS[4], '*')
-        if counted then
-          local mine = tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0')
-          if mine < tonumber(ARGV[5]) or tonumber(counted) < tonumber(ARGV[6]) then
-            redis.call('HSET', KEYS[5], ARGV[4], 'round ' .. ARGV[3] .. ': redis holds ' .. mine .. ' deductions by node '
-              .. ARGV[4] .. ' and ' .. counted .. ' in all; the journal of node ' .. ARGV[4] .. ' holds ' .. ARGV[5]
-              .. ' orders and it saw ' .. ARGV[6] .. ' deductions in all')
-            return {7, 0}
-          end
-        end
-        """
-
     /// The node's lease, checked in Redis by the scripts that settle a purchase: KEYS[n] the
     /// lease key, ARGV[m] this process's token (empty: no lease in use, as in store tests). A
     /// process that lost its node id (paused past the lease, or another process took the id)
@@ -65,21 +42,41 @@ enum LuaScripts {
     ///   {4, 0}          the user's limit is reached
     ///   {5, 0}          no such sale
     ///   {6, round}      the sale is in another round now (reset since the gid was made)
-    ///   {7, 0}          fenced: Redis is behind a journal (see `fenceCheck`); nothing written
-    ///                   but the fence
+    ///   {7, 0}          fenced: Redis is behind a journal; nothing written but the fence
     ///   {8, 0}          the node's lease is not this process's: nothing written
     ///
-    /// It starts with a write that changes nothing (HDEL of a field no fence has): on a server
-    /// that is a read-only replica now, a demoted primary still reachable after a failover,
-    /// every answer fails with READONLY. Without it, the answers that write nothing (sold
-    /// out, limit reached, no sale) came from stale data and raised the sold-out flag.
+    /// The fence (G9). The counts hash holds the round's deductions per node (field NODE) and
+    /// in all (`*`), never decremented; the fences hash, why each node fenced the item. The
+    /// node sends two floors: its own orders of the round (each had its deduction here) and the
+    /// most deductions in all it has read. Fewer here than either means Redis lost writes (an
+    /// older snapshot, a stale replica promoted, a flush), and units it forgot were sold would
+    /// be sold again: the item is fenced, for every node, until an operator repairs it. A
+    /// round without `*` was made before counting began: nothing to compare.
+    ///
+    /// Every answer that would write nothing writes something that changes nothing first
+    /// (`refuse`: HDEL of a field no fence has): on a server that is a read-only replica now,
+    /// a demoted primary still reachable after a failover, it fails with READONLY instead of
+    /// answering "sold out" or "limit reached" from stale data.
     static let buy = LuaScript(name: "buy", source: """
-        redis.call('HDEL', KEYS[5], '')
-        \(leaseCheck(key: 6, token: 7, refusal: "{8, 0}"))
-        local round = redis.call('HGET', KEYS[1], 'round')
-        if not round then return {5, 0} end
-        if round ~= ARGV[3] then return {6, tonumber(round)} end
-        \(fenceCheck)
+        local function refuse(reply)
+          redis.call('HDEL', KEYS[5], '')
+          return reply
+        end
+        \(leaseCheck(key: 6, token: 7, refusal: "refuse({8, 0})"))
+        local sale = redis.call('HMGET', KEYS[1], 'round', 'limit', 'stock')
+        if not sale[1] then return refuse({5, 0}) end
+        if sale[1] ~= ARGV[3] then return refuse({6, tonumber(sale[1])}) end
+        if redis.call('EXISTS', KEYS[5]) == 1 then return refuse({7, 0}) end
+        local counts = redis.call('HMGET', KEYS[4], '*', ARGV[4])
+        if counts[1] then
+          local mine = tonumber(counts[2] or '0')
+          if mine < tonumber(ARGV[5]) or tonumber(counts[1]) < tonumber(ARGV[6]) then
+            redis.call('HSET', KEYS[5], ARGV[4], 'round ' .. ARGV[3] .. ': redis holds ' .. mine .. ' deductions by node '
+              .. ARGV[4] .. ' and ' .. counts[1] .. ' in all; the journal of node ' .. ARGV[4] .. ' holds ' .. ARGV[5]
+              .. ' orders and it saw ' .. ARGV[6] .. ' deductions in all')
+            return {7, 0}
+          end
+        end
         local barrier = redis.call('HGET', KEYS[2], ARGV[1])
         if barrier == 'd' then
           redis.call('HSET', KEYS[2], ARGV[1], 'd')
@@ -89,11 +86,10 @@ enum LuaScripts {
           redis.call('HSET', KEYS[2], ARGV[1], 'r')
           return {2, 0}
         end
-        local limit = tonumber(redis.call('HGET', KEYS[1], 'limit'))
         local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
-        if bought >= limit then return {4, 0} end
-        local left = tonumber(redis.call('HGET', KEYS[1], 'stock'))
-        if left <= 0 then return {3, 0} end
+        if bought >= tonumber(sale[2]) then return refuse({4, 0}) end
+        local left = tonumber(sale[3])
+        if left <= 0 then return refuse({3, 0}) end
         redis.call('HINCRBY', KEYS[1], 'stock', -1)
         redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
         redis.call('HSET', KEYS[2], ARGV[1], 'd')
@@ -204,7 +200,7 @@ enum LuaScripts {
 
     /// KEYS: sales set, sale hash, round 1's deduction counts. ARGV: item, stock, limit.
     /// Reply: 0 = created in round 1; 1 = the sale exists already (nothing changed).
-    /// The counts start at `*` = 0: from here on a lost deduction can be told (`fenceCheck`).
+    /// The counts start at `*` = 0: from here on a lost deduction can be told (see `buy`).
     static let create = LuaScript(name: "create", source: """
         if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
         redis.call('HSET', KEYS[2], 'round', 1, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
