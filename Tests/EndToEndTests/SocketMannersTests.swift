@@ -29,11 +29,22 @@ import TestSupport
     @Test func aSecondDaemonOnALiveSocketIsRefused() throws {
         let redis = try RedisServer()
         let first = try FlashdProcess(redis: redis)
-        let second = try Shell.runStatus(FlashdProcess.binDir + "/flashd", [
-            "--socket", first.socketPath, "--redis", redis.endpoint, "--redis-prefix", "e2e:",
-            "--state-dir", first.dir + "/other-state", "--node-id", "other", "--config", first.configPath,
-        ])
-        #expect(second.status != 0 && second.stderr.contains("answers on \(first.socketPath)"), "\(second.stderr)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: FlashdProcess.binDir + "/flashd")
+        p.arguments = ["--socket", first.socketPath, "--redis", redis.endpoint, "--redis-prefix", "e2e:",
+                       "--state-dir", first.dir + "/other-state", "--node-id", "other", "--config", first.configPath]
+        let errors = Pipe()
+        p.standardError = errors
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Refused at once; a second daemon that took the socket over would run on: stop it.
+        let refused = (try? Wait.until(timeout: 10, "the second daemon to exit") { !p.isRunning }) != nil
+        if !refused {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(refused && p.terminationStatus != 0 && stderr.contains("answers on \(first.socketPath)"), "\(stderr)")
         #expect(try first.request("GET", "/v1/ping").status == 200)
         // A socket file nobody serves (a killed daemon's) is taken over as before.
         first.kill9()
