@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Control", dependencies: []),
 
         .executableTarget(name: "flashd", dependencies: [
-            "FlashCore", "FlashStorage", "Control", "Systemd",
+            "FlashCore", "FlashStorage", "Control", "Systemd", "RedisClient",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

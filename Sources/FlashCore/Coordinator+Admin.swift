@@ -44,7 +44,7 @@ extension Coordinator {
         defer { resetting.remove(item) }
         // Purchases of the item are turned away meanwhile; not as "sold out" by the gate.
         gate.clear(item: item, round: current.round)
-        let pending = try await journalCall { try await self.journal.counts(item: item, round: current.round).pending }
+        let pending = try await journal.counts(item: item, round: current.round).pending
         if pending > 0 || inflightItems[item] != nil {
             throw EngineError(.salePending, "sale \(item) has \(pending) pending transaction(s); retry once they settle")
         }
@@ -74,7 +74,7 @@ extension Coordinator {
         try Names.check(item, field: "item")
         guard let sale = try await redis({ try await self.stock.sale(item: item) }) else { throw EngineError.unknownSale(item) }
         cache(sale)
-        let (orders, pending) = try await journalCall { try await self.journal.counts(item: item, round: sale.round) }
+        let (orders, pending) = try await journal.counts(item: item, round: sale.round)
         return SaleView(sale: sale, orders: orders, pending: pending)
     }
 
@@ -83,7 +83,7 @@ extension Coordinator {
         var views: [SaleView] = []
         for sale in all {
             cache(sale)
-            let (orders, pending) = try await journalCall { try await self.journal.counts(item: sale.item, round: sale.round) }
+            let (orders, pending) = try await journal.counts(item: sale.item, round: sale.round)
             views.append(SaleView(sale: sale, orders: orders, pending: pending))
         }
         return views
@@ -184,9 +184,5 @@ extension Coordinator {
             if e.code == .redisUnavailable { markRedis(ok: false, e.message) }
             throw e
         }
-    }
-
-    private func journalCall<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await body()
     }
 }

@@ -63,11 +63,6 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         EngineError(.journalUnavailable, message, gid: gid)
     }
 
-    /// True for faults that clear by themselves (Redis back, disk freed): worth a timed retry.
-    public var isTransient: Bool {
-        code == .redisUnavailable || code == .replicasBehind || code == .journalUnavailable
-    }
-
     public func with(gid: String) -> EngineError { EngineError(code, message, field: field, gid: gid) }
 
     public var description: String { "\(code.rawValue): \(message)" }

@@ -35,7 +35,7 @@ final class GroupCommitter: @unchecked Sendable {
     init(_ db: SQLiteDatabase) {
         self.db = db
         worker = BatchWorker(db, process: { [unowned self] _, batch in self.commit(batch) },
-                             reject: { $0.finish(SQLiteError(code: 21, message: "journal is closed")) })
+                             reject: { $0.finish(SQLiteError(code: 14, message: "journal is closed (flashd is stopping)")) })
     }
 
     var statistics: (commits: Int, largest: Int, calls: Int) { stats.withLock { $0 } }

@@ -336,7 +336,10 @@ public final class SQLiteJournal: Journal {
         }
     }
 
+    /// A fault of the disk or the file is 503 `journal_unavailable` (retry later); a logic
+    /// fault is 500 `internal`: retrying it can't help, and a 503 would say it could.
     static func engineError(_ e: SQLiteError) -> EngineError {
-        .journalUnavailable("journal: \(e.message) (sqlite \(e.code))")
+        e.isEnvironmental ? .journalUnavailable("journal: \(e.message) (sqlite \(e.code))")
+                          : EngineError(.internalError, "journal: \(e.message) (sqlite \(e.code))")
     }
 }

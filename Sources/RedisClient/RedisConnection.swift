@@ -52,7 +52,6 @@ public final class RedisConnection {
 
     deinit { close() }
 
-    public var isConnected: Bool { context != nil }
 
     public func close() {
         if let ctx = context { redisFree(ctx) }

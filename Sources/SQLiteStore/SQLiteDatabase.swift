@@ -56,24 +56,6 @@ public final class SQLiteDatabase {
         return s
     }
 
-    /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
-    ///
-    /// Inside a transaction already open (a group commit's batch), `body` just runs: the
-    /// enclosing transaction is what commits, and its owner must roll it back whole when
-    /// `body` throws, so a half-done body never commits.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        if isInTransaction { return try body() }
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
-
     public func scalarInt(_ sql: String, _ params: [SQLiteValue] = []) throws -> Int64 {
         let s = try statement(sql)
         defer { s.reset() }

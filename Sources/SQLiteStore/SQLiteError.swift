@@ -13,12 +13,11 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         self.line = line
     }
 
-    /// SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock; worth retrying.
-    public var isBusy: Bool { code & 0xff == 5 || code & 0xff == 6 }
-    /// SQLITE_FULL: the disk (or the quota) is full.
-    public var isFull: Bool { code & 0xff == 13 }
-    /// SQLITE_CONSTRAINT: a UNIQUE or CHECK constraint refused the row.
-    public var isConstraint: Bool { code & 0xff == 19 }
+    /// The disk, the file or another process is at fault, and the same call can succeed later:
+    /// busy or locked (5, 6), out of memory (7), read-only (8), an I/O error (10), full (13),
+    /// can't open (14), a lock protocol error (15). Anything else is a logic fault (a refused
+    /// constraint, a misuse, an error the journal raised itself): retrying can't help.
+    public var isEnvironmental: Bool { [5, 6, 7, 8, 10, 13, 14, 15].contains(code & 0xff) }
 
     public var description: String { "sqlite error \(code): \(message)" }
 }

@@ -74,7 +74,6 @@ public final class SQLiteStatement {
         return String(cString: p)
     }
 
-    public func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
 }
 
 @available(*, unavailable)

@@ -48,7 +48,13 @@ import TestSupport
         let j = try await SQLiteJournal(path: path)
         _ = try await j.prepare(record("g1"))
         try await j.commitFailure(gid: "g1", reason: .rolledBack, nowMs: 2000)
-        await #expect(throws: EngineError.self) { try await j.commitOrder(order("g1"), nowMs: 3000) }
+        // A logic fault, not the disk's: 500 internal, not a 503 that invites a retry.
+        do {
+            _ = try await j.commitOrder(order("g1"), nowMs: 3000)
+            Issue.record("an order was committed for a failed transaction")
+        } catch let e as EngineError {
+            #expect(e.code == .internalError, "\(e)")
+        }
         #expect(try await j.orders(item: nil, limit: 10).isEmpty)
         // Failing again, or with another reason, changes nothing: final states are final.
         try await j.commitFailure(gid: "g1", reason: .soldOut, nowMs: 4000)
