@@ -46,17 +46,16 @@ extension Coordinator {
     /// Settles one prepared transaction through the back-check, unless a request is already
     /// working on it.
     func resolve(_ record: TxnRecord) async -> ResolveResult {
-        guard inflight[record.gid] == nil else { return .skipped }
-        inflight[record.gid] = []
-        inflightOwner[record.gid] = PurchaseKey(item: record.item, user: record.user, requestID: record.requestID)
+        // A request or another pass is working on it already: that run settles it.
+        guard inflight.admit(record.gid, owner: PurchaseKey(item: record.item, user: record.user, requestID: record.requestID))
+                == .lead else { return .skipped }
         let result: Result<PurchaseOutcome, any Error>
         do {
             result = .success(try await drive(PurchaseMachine(mode: .resolve), record: record))
         } catch {
             result = .failure(error)
         }
-        inflightOwner[record.gid] = nil
-        for waiter in inflight.removeValue(forKey: record.gid) ?? [] { waiter.resume(with: result) }
+        inflight.finish(record.gid, with: result)
         switch result {
         case .success(.ordered):
             counters.resolvedOrdered += 1
@@ -117,7 +116,7 @@ extension Coordinator {
                 await sweepJournal()
                 lastSweep = now
             }
-            let due = schedule.filter { $0.value.due <= now && inflight[$0.key] == nil }.map(\.key)
+            let due = schedule.filter { $0.value.due <= now && !inflight.isRunning($0.key) }.map(\.key)
             openNoticeBudget()
             for batch in due.chunked(config.resolveConcurrency) {
                 await withTaskGroup(of: Void.self) { group in
@@ -155,7 +154,7 @@ extension Coordinator {
     /// journal write reported an error yet landed, for example.
     private func sweepJournal() async {
         guard let prepared = try? await journal.preparedTransactions() else { return }
-        for record in prepared where schedule[record.gid] == nil && inflight[record.gid] == nil {
+        for record in prepared where schedule[record.gid] == nil && !inflight.isRunning(record.gid) {
             let age = Duration.milliseconds(max(0, wallClockMs() - record.createdMs))
             let wait = age >= checkDelay ? Duration.zero : checkDelay - age
             schedule[record.gid] = Scheduled(due: clock.now + wait, attempts: record.attempts)
@@ -168,7 +167,7 @@ extension Coordinator {
         let now = clock.now
         if let last = lastReplicaProbe, now - last < .seconds(1) { return }
         lastReplicaProbe = now
-        guard let first = schedule.filter({ inflight[$0.key] == nil }).min(by: { $0.value.due < $1.value.due }),
+        guard let first = schedule.filter({ !inflight.isRunning($0.key) }).min(by: { $0.value.due < $1.value.due }),
               first.value.due > now else { return }
         schedule[first.key]?.due = now
     }

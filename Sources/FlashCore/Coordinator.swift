@@ -18,9 +18,7 @@ public actor Coordinator {
     let fatalFault: @Sendable (FaultRequest) -> Void
 
     /// Purchases and resolutions running now, with the requests waiting for their outcome.
-    var inflight: [String: [CheckedContinuation<PurchaseOutcome, any Error>]] = [:]
-    /// Whose purchase each in-flight gid is: a request joins only its own (the gid is a digest).
-    var inflightOwner: [String: PurchaseKey] = [:]
+    var inflight = InflightTable()
     /// Prepared transactions this node must check, keyed by gid, on the monotonic clock.
     var schedule: [String: Scheduled] = [:] {
         didSet { metrics.pending.record(schedule.count) }
@@ -124,18 +122,18 @@ public actor Coordinator {
             if inflightItems[item] == 0 { inflightItems[item] = nil }
         }
         let sale = try await currentSale(item)
-        if let owner = inflightOwner[gid], owner != PurchaseKey(item: item, user: user, requestID: requestID) {
+        switch inflight.admit(gid, owner: PurchaseKey(item: item, user: user, requestID: requestID)) {
+        case .lead:
+            break
+        case .join:
+            // Same purchase already running (a client retrying too eagerly): share its outcome.
+            let outcome = try await withCheckedThrowingContinuation { inflight.wait(gid, $0) }
+            return outcome.asReplay
+        case .conflict:
             // Two purchases whose gids collide (64 bits, keyed: by accident only): never share
             // an outcome; the journal's tuple check refuses the same way.
             throw EngineError(.conflict, "gid \(gid) belongs to another purchase running now; retry with another request id", gid: gid)
         }
-        if inflight[gid] != nil {
-            // Same purchase already running (a client retrying too eagerly): share its outcome.
-            let outcome = try await withCheckedThrowingContinuation { inflight[gid]!.append($0) }
-            return outcome.asReplay
-        }
-        inflight[gid] = []
-        inflightOwner[gid] = PurchaseKey(item: item, user: user, requestID: requestID)
         // Before the row exists: from here on a retry must find it, not a fast "sold out".
         gate.willJournal(item: item, round: sale.round, gid: gid)
         let started = clock.now
@@ -148,8 +146,7 @@ public actor Coordinator {
         } catch {
             result = .failure(error)
         }
-        inflightOwner[gid] = nil
-        for waiter in inflight.removeValue(forKey: gid) ?? [] { waiter.resume(with: result) }
+        inflight.finish(gid, with: result)
         metrics.purchaseDuration.recordNanoseconds((clock.now - started).nanoseconds)
         switch result {
         case .success(let outcome):
