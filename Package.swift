@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: [
-            "flashd", "FlashCore", "TestSupport",
+            "flashd", "FlashCore", "Control", "TestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -88,7 +88,7 @@ public actor Coordinator {
         guard Names.isValid(item), Names.isValid(user), requestID.map(Names.isValid) ?? true else { return nil }
         guard let gid = gate.soldOutGID(item: item, user: user, requestID: requestID) else { return nil }
         fastSoldOut.add(1, ordering: .relaxed)
-        metrics.purchases["sold_out"]?.increment()
+        metrics.count(.soldOut)
         return gid
     }
 
@@ -148,14 +148,9 @@ public actor Coordinator {
         }
         inflight.finish(gid, with: result)
         metrics.purchaseDuration.recordNanoseconds((clock.now - started).nanoseconds)
-        switch result {
-        case .success(let outcome):
-            counters.count(outcome)
-            metrics.count(outcome)
-        case .failure:
-            counters.errors += 1
-            metrics.purchases["error"]?.increment()
-        }
+        let tally = (try? result.get()).map(PurchaseTally.init) ?? .error
+        counters.count(tally)
+        metrics.count(tally)
         return try result.get()
     }
 

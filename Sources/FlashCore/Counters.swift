@@ -1,11 +1,8 @@
 /// Running totals since start-up, shown by `status`.
 public struct Counters: Sendable, Equatable {
-    public var ordered = 0
-    public var soldOut = 0
-    public var limitReached = 0
-    public var otherRefusals = 0
-    public var replayed = 0
-    public var errors = 0
+    /// Purchase requests answered by the engine, by what they came to (the sold-out fast path's
+    /// answers are counted where they are given, see `Coordinator.soldOutAtOnce`).
+    public private(set) var purchases: [PurchaseTally: Int] = [:]
     /// Prepared transactions the timeout check or recovery settled, by outcome.
     public var resolvedOrdered = 0
     public var resolvedRolledBack = 0
@@ -13,19 +10,14 @@ public struct Counters: Sendable, Equatable {
 
     public init() {}
 
-    mutating func count(_ outcome: PurchaseOutcome) {
-        switch outcome {
-        case .ordered(_, let replayed):
-            if replayed { self.replayed += 1 } else { ordered += 1 }
-        case .refused(let reason, _, let replayed):
-            if replayed { self.replayed += 1; return }
-            switch reason {
-            case .soldOut: soldOut += 1
-            case .limitReached: limitReached += 1
-            default: otherRefusals += 1
-            }
-        }
+    mutating func count(_ tally: PurchaseTally) {
+        purchases[tally, default: 0] += 1
     }
+
+    public subscript(_ tally: PurchaseTally) -> Int { purchases[tally] ?? 0 }
+
+    /// Refusals other than sold out and the per-user limit.
+    public var otherRefusals: Int { self[.rolledBack] + self[.saleReset] + self[.unknownSale] }
 }
 
 /// What start-up recovery did.

@@ -1,6 +1,6 @@
 /// The engine's one error type: a code the HTTP layer maps to a status, and a human message.
 public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable, Equatable {
+    public enum Code: String, Sendable, Equatable, CaseIterable {
         case invalidInput = "invalid_input"
         case unknownSale = "unknown_sale"
         case saleExists = "sale_exists"

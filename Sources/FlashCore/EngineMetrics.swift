@@ -3,7 +3,7 @@ import Metrics
 /// The engine's metrics, through swift-metrics (the daemon bootstraps the Prometheus backend;
 /// without a bootstrap they cost nothing). Created once: the hot path only increments.
 struct EngineMetrics: Sendable {
-    let purchases: [String: Counter]
+    let purchases: [PurchaseTally: Counter]
     let purchaseDuration = Metrics.Timer(label: "flashd_purchase_duration_seconds")
     let pending = Gauge(label: "flashd_pending_transactions")
     let recoveredOrdered = Counter(label: "flashd_recovered_transactions_total", dimensions: [("outcome", "ordered")])
@@ -16,21 +16,16 @@ struct EngineMetrics: Sendable {
     /// Items fenced because Redis is behind a journal (G9): anything above 0 needs an operator.
     let fencedItems = Gauge(label: "flashd_redis_behind_items")
 
-    static let outcomes = ["ordered", "replayed", "sold_out", "limit_reached", "rolled_back", "sale_reset", "unknown_sale", "error"]
-
     init() {
-        purchases = Dictionary(uniqueKeysWithValues: Self.outcomes.map {
-            ($0, Counter(label: "flashd_purchases_total", dimensions: [("outcome", $0)]))
+        purchases = Dictionary(uniqueKeysWithValues: PurchaseTally.allCases.map {
+            ($0, Counter(label: "flashd_purchases_total", dimensions: [("outcome", $0.rawValue)]))
         })
         backChecks = Dictionary(uniqueKeysWithValues: ["deducted", "rolled_back", "error"].map {
             ($0, Counter(label: "flashd_backchecks_total", dimensions: [("outcome", $0)]))
         })
     }
 
-    func count(_ outcome: PurchaseOutcome) {
-        switch outcome {
-        case .ordered(_, let replayed): purchases[replayed ? "replayed" : "ordered"]?.increment()
-        case .refused(let reason, _, let replayed): purchases[replayed ? "replayed" : reason.rawValue]?.increment()
-        }
+    func count(_ tally: PurchaseTally) {
+        purchases[tally]?.increment()
     }
 }

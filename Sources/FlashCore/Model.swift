@@ -7,7 +7,7 @@ public enum TxnState: String, Sendable, Codable, CaseIterable {
 }
 
 /// Why a global transaction failed. Every case is final: a failed purchase never becomes an order.
-public enum FailureReason: String, Sendable, Codable, Equatable {
+public enum FailureReason: String, Sendable, Codable, Equatable, CaseIterable {
     case soldOut = "sold_out"
     case limitReached = "limit_reached"
     /// The back-check found no deduction and wrote the rollback marker first.

@@ -87,7 +87,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if tooLarge {
                 // The rest of an oversized body may still be arriving: answer and close rather
                 // than read megabytes we will throw away.
-                let r = Router.errorResponse(.payloadTooLarge, "payload_too_large",
+                let r = Router.errorResponse(.payloadTooLarge, .payloadTooLarge,
                                              "request body exceeds \(maxBodyBytes) bytes")
                 write(r, keepAlive: false, context: context)
                 return
@@ -101,7 +101,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             guard limits.startRequest() else {
                 // A burst past capacity: answer at once, touching neither Redis nor SQLite.
-                var r = Router.errorResponse(.serviceUnavailable, "overloaded", "too many requests in progress; retry shortly")
+                var r = Router.errorResponse(.serviceUnavailable, .overloaded, "too many requests in progress; retry shortly")
                 r.headers.append(("Retry-After", "1"))
                 write(r, keepAlive: keepAlive, context: context)
                 return
@@ -116,7 +116,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.answering = false
                 switch result {
                 case .success(let response): handler.write(response, keepAlive: keepAlive, context: context)
-                case .failure: handler.write(Router.errorResponse(.internalServerError, "internal", "unexpected failure"),
+                case .failure: handler.write(Router.errorResponse(.internalServerError, .internal, "unexpected failure"),
                                              keepAlive: false, context: context)
                 }
             }

@@ -63,7 +63,7 @@ struct Router: Sendable {
             return Response(status: .ok, body: Array(info.metrics().utf8),
                             headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
         }
-        if info.metricsOnly { return Self.errorResponse(.notFound, "not_found", "this listener serves GET /metrics only") }
+        if info.metricsOnly { return Self.errorResponse(.notFound, .notFound, "this listener serves GET /metrics only") }
         do {
             switch (request.method, route) {
             case (.GET, ["v1", "ping"]): return Self.pong
@@ -139,7 +139,7 @@ struct Router: Sendable {
         } catch let e as API.ErrorBody {
             return json(.badRequest, e)
         } catch {
-            return Self.errorResponse(.internalServerError, "internal", "\(error)")
+            return Self.errorResponse(.internalServerError, .internal, "\(error)")
         }
     }
 
@@ -201,8 +201,10 @@ struct Router: Sendable {
             sqlite: API.Health(ok: s.journalOK, target: info.journalPath, error: s.journalError),
             sales: s.sales, orders: s.orders, pending: s.pending, inflight: s.inflight,
             faultInjection: info.faultInjection, draining: s.draining,
-            counters: ["ordered": c.ordered, "sold_out": c.soldOut, "limit_reached": c.limitReached,
-                       "other_refusals": c.otherRefusals, "replayed": c.replayed, "errors": c.errors,
+            // From the one tally; other_refusals and errors keep the names scripts already read,
+            // and the fast path's sold-out answers stay apart (sold_out_fast).
+            counters: ["ordered": c[.ordered], "sold_out": c[.soldOut], "limit_reached": c[.limitReached],
+                       "other_refusals": c.otherRefusals, "replayed": c[.replayed], "errors": c[.error],
                        "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
                        "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems,
                        "sold_out_gate_open": s.fastPathOpen ? 1 : 0, "node_lease_held": s.nodeLeaseHeld ? 1 : 0]
@@ -214,19 +216,19 @@ struct Router: Sendable {
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request) throws -> T {
         guard !request.body.isEmpty else {
-            throw API.ErrorBody(error: "invalid_json", message: "request body must be a JSON object")
+            throw API.ErrorBody(.invalidJSON, message: "request body must be a JSON object")
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(request.body))
         } catch let DecodingError.keyNotFound(key, _) {
-            throw API.ErrorBody(error: "invalid_input", message: "missing field \(key.stringValue)", field: key.stringValue)
+            throw API.ErrorBody(.invalidInput, message: "missing field \(key.stringValue)", field: key.stringValue)
         } catch let DecodingError.typeMismatch(_, ctx) where ctx.codingPath.isEmpty {
-            throw API.ErrorBody(error: "invalid_json", message: "request body must be a JSON object")
+            throw API.ErrorBody(.invalidJSON, message: "request body must be a JSON object")
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            throw API.ErrorBody(error: "invalid_input", message: "field \(field) has the wrong type", field: field)
+            throw API.ErrorBody(.invalidInput, message: "field \(field) has the wrong type", field: field)
         } catch {
-            throw API.ErrorBody(error: "invalid_json", message: "request body is not valid JSON")
+            throw API.ErrorBody(.invalidJSON, message: "request body is not valid JSON")
         }
     }
 
@@ -268,9 +270,9 @@ struct Router: Sendable {
         default: allowed = nil
         }
         guard let allowed else {
-            return Self.errorResponse(.notFound, "not_found", "no such resource: \(request.path)")
+            return Self.errorResponse(.notFound, .notFound, "no such resource: \(request.path)")
         }
-        var r = Self.errorResponse(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.path); use \(allowed)")
+        var r = Self.errorResponse(.methodNotAllowed, .methodNotAllowed, "\(request.method) is not allowed on \(request.path); use \(allowed)")
         r.headers.append(("Allow", allowed))
         return r
     }
@@ -292,8 +294,8 @@ struct Router: Sendable {
         return r
     }
 
-    static func errorResponse(_ status: HTTPResponseStatus, _ code: String, _ message: String) -> Response {
-        Response(status: status, body: PurchaseJSON.encode(API.ErrorBody(error: code, message: message)))
+    static func errorResponse(_ status: HTTPResponseStatus, _ code: API.ErrorCode, _ message: String) -> Response {
+        Response(status: status, body: PurchaseJSON.encode(API.ErrorBody(code, message: message)))
     }
 
     static func message(_ reason: FailureReason, item: String) -> String {

@@ -47,10 +47,10 @@ struct GlobalOptions: ParsableArguments {
                     printError("flashsalectl: retry with --request-id \(id): the same request id never buys twice")
                 }
             }
-            switch (api.status, api.body.error) {
-            case (_, "sold_out"): return ExitCode(Exit.soldOut)
-            case (_, "limit_reached"): return ExitCode(Exit.limitReached)
-            case (_, "rolled_back"), (_, "sale_reset"), (_, "fault_injected"): return ExitCode(Exit.refused)
+            switch (api.status, api.body.code) {
+            case (_, .soldOut): return ExitCode(Exit.soldOut)
+            case (_, .limitReached): return ExitCode(Exit.limitReached)
+            case (_, .rolledBack), (_, .saleReset), (_, .faultInjected): return ExitCode(Exit.refused)
             case (503, _): return ExitCode(Exit.unavailable)
             default: return ExitCode(Exit.failure)
             }
