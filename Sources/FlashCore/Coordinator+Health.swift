@@ -63,9 +63,6 @@ extension Coordinator {
     /// `retryCap`). At most every 5 s: a flapping Redis or replica must not turn the backoff
     /// into a retry of everything pending at every flap.
     func retryPendingNow() {
-        let now = clock.now
-        if let last = lastRetryPendingNow, now - last < .seconds(5) { return }
-        lastRetryPendingNow = now
-        for (gid, entry) in schedule where entry.attempts > 0 && entry.due > now { schedule[gid]?.due = now }
+        schedule.retryBackedOffNow(clock.now)
     }
 }

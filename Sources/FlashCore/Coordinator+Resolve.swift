@@ -116,7 +116,7 @@ extension Coordinator {
                 await sweepJournal()
                 lastSweep = now
             }
-            let due = schedule.filter { $0.value.due <= now && !inflight.isRunning($0.key) }.map(\.key)
+            let due = schedule.due(at: now) { inflight.isRunning($0) }
             openNoticeBudget()
             for batch in due.chunked(config.resolveConcurrency) {
                 await withTaskGroup(of: Void.self) { group in
@@ -124,8 +124,7 @@ extension Coordinator {
                 }
             }
             closeNoticeBudget("timeout check")
-            let next = schedule.values.map(\.due).min() ?? now + .seconds(1)
-            let wake = min(next, clock.now + .seconds(1))
+            let wake = schedule.nextWake(after: clock.now, cap: .seconds(1))
             do {
                 try await Task.sleep(until: max(wake, clock.now + .milliseconds(10)), clock: clock)
             } catch {
@@ -136,12 +135,8 @@ extension Coordinator {
 
     private func resolveScheduled(_ gid: String) async {
         do {
-            guard let record = try await journal.transaction(gid: gid) else {
-                schedule[gid] = nil
-                return
-            }
-            guard record.state == .prepared else {
-                schedule[gid] = nil
+            guard let record = try await journal.transaction(gid: gid), record.state == .prepared else {
+                schedule.settled(gid)
                 return
             }
             _ = await resolve(record)
@@ -154,10 +149,10 @@ extension Coordinator {
     /// journal write reported an error yet landed, for example.
     private func sweepJournal() async {
         guard let prepared = try? await journal.preparedTransactions() else { return }
-        for record in prepared where schedule[record.gid] == nil && !inflight.isRunning(record.gid) {
+        for record in prepared where !schedule.contains(record.gid) && !inflight.isRunning(record.gid) {
             let age = Duration.milliseconds(max(0, wallClockMs() - record.createdMs))
             let wait = age >= checkDelay ? Duration.zero : checkDelay - age
-            schedule[record.gid] = Scheduled(due: clock.now + wait, attempts: record.attempts)
+            schedule.adopt(record.gid, due: clock.now + wait, attempts: record.attempts)
         }
     }
 
@@ -167,9 +162,7 @@ extension Coordinator {
         let now = clock.now
         if let last = lastReplicaProbe, now - last < .seconds(1) { return }
         lastReplicaProbe = now
-        guard let first = schedule.filter({ !inflight.isRunning($0.key) }).min(by: { $0.value.due < $1.value.due }),
-              first.value.due > now else { return }
-        schedule[first.key]?.due = now
+        schedule.bringEarliestForward(now) { inflight.isRunning($0) }
     }
 
     private func probeRedis() async {

@@ -20,7 +20,7 @@ public actor Coordinator {
     /// Purchases and resolutions running now, with the requests waiting for their outcome.
     var inflight = InflightTable()
     /// Prepared transactions this node must check, keyed by gid, on the monotonic clock.
-    var schedule: [String: Scheduled] = [:] {
+    var schedule = PendingSchedule() {
         didSet { metrics.pending.record(schedule.count) }
     }
     /// The sold-out fast path, read from the event loops without a hop to this actor.
@@ -37,7 +37,6 @@ public actor Coordinator {
     /// run (each one is a probe), but nothing counts until a replica confirms it.
     public internal(set) var replicasBehind = false
     var lastReplicaProbe: ContinuousClock.Instant?
-    var lastRetryPendingNow: ContinuousClock.Instant?
     /// Notice lines left for settled transactions in this recovery or timeout-check pass.
     var noticeBudget = 0
     var noticesHeldBack = 0
@@ -60,11 +59,6 @@ public actor Coordinator {
     let startedAt: ContinuousClock.Instant
     /// From `config.checkDelay`; a config reload may change it for transactions journaled later.
     public internal(set) var checkDelay: Duration
-
-    struct Scheduled {
-        var due: ContinuousClock.Instant
-        var attempts: Int
-    }
 
     public init(config: CoordinatorConfig, stock: any StockStore, journal: any Journal, logger: Logger,
                 wallClockMs: @escaping @Sendable () -> Int64,
@@ -169,7 +163,7 @@ public actor Coordinator {
                         throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
                     }
                     if inserted {
-                        schedule[record.gid] = Scheduled(due: clock.now + checkDelay, attempts: 0)
+                        schedule.journaled(record.gid, due: clock.now + checkDelay)
                         logger.debug("journaled", metadata: meta(record, "prepared"))
                     }
                     record = stored
@@ -230,7 +224,7 @@ public actor Coordinator {
                 do {
                     let (stored, inserted) = try await journal.commitOrder(order, nowMs: wallClockMs())
                     if inserted && countable { fence.ordered(key) }
-                    schedule[record.gid] = nil
+                    schedule.settled(record.gid)
                     logger.debug("order committed", metadata: meta(record, "succeeded"))
                     return try await finish(machine.committed(), record: record, order: stored)
                 } catch {
@@ -239,7 +233,7 @@ public actor Coordinator {
             case .commitFailure(let reason):
                 do {
                     try await journal.commitFailure(gid: record.gid, reason: reason, nowMs: wallClockMs())
-                    schedule[record.gid] = nil
+                    schedule.settled(record.gid)
                     record.reason = reason
                     return try await finish(machine.committed(), record: record, order: nil)
                 } catch {
@@ -284,20 +278,16 @@ public actor Coordinator {
 
     /// Keeps a transaction prepared and schedules its next check with capped exponential backoff.
     func deferResolution(gid: String, error: EngineError) async {
-        var entry = schedule[gid] ?? Scheduled(due: clock.now, attempts: 0)
-        entry.attempts += 1
-        let delay = config.backoff(afterAttempts: entry.attempts)
-        entry.due = clock.now + delay
-        schedule[gid] = entry
+        let (attempts, delay) = schedule.failed(gid, now: clock.now) { config.backoff(afterAttempts: $0) }
         counters.resolveRetries += 1
         metrics.retries.increment()
         let now = wallClockMs()
         logger.warning("transaction left pending", metadata: [
-            "gid": "\(gid)", "attempt": "\(entry.attempts)", "retry_in_ms": "\(delay.milliseconds)", "error": "\(error)",
+            "gid": "\(gid)", "attempt": "\(attempts)", "retry_in_ms": "\(delay.milliseconds)", "error": "\(error)",
         ])
         // Best effort: when the journal itself is what failed, this write fails too; the
         // in-memory schedule still retries, and the row stays prepared on disk.
-        try? await journal.recordRetry(gid: gid, attempts: entry.attempts, nextCheckMs: now + delay.milliseconds,
+        try? await journal.recordRetry(gid: gid, attempts: attempts, nextCheckMs: now + delay.milliseconds,
                                        error: error.description, nowMs: now)
     }
 
