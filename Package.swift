@@ -60,12 +60,12 @@ let package = Package(
         ]),
 
         // Spawns real redis-server and flashd processes for the tests; never shipped.
-        .target(name: "TestSupport", dependencies: ["Control"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Control", "FlashCore"], path: "Tests/TestSupport"),
         // `make torture`: randomized kill -9 rounds against the real binaries; never shipped.
         .executableTarget(name: "flashd-torture", dependencies: ["TestSupport", "Control"], path: "Tests/Torture"),
         // `make bench`: the journal alone, the ceiling SQLite puts on purchases; never shipped.
         .executableTarget(name: "flashd-journal-bench", dependencies: ["FlashCore", "FlashStorage"], path: "Tests/JournalBench"),
-        .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore"]),
+        .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore", "TestSupport"]),
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: [

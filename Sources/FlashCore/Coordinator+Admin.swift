@@ -137,7 +137,7 @@ extension Coordinator {
             journalOK = false
             journalError = "\(error)"
         }
-        return Status(node: config.node, uptimeSeconds: Double((clock.now - startedAt).milliseconds) / 1000,
+        return Status(node: config.node, uptimeSeconds: Double((time() - startedAt).milliseconds) / 1000,
                       redisOK: redisOK, redisError: redisError, journalOK: journalOK, journalError: journalError,
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
                       inflight: inflight.count, sales: saleCount, draining: draining,

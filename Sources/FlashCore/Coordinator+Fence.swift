@@ -33,7 +33,7 @@ extension Coordinator {
     /// The check: every sale this node knows (and every fenced one), against its floors. Runs
     /// at start-up before READY and then at most once a second from the timeout check.
     public func checkFences() async {
-        lastFenceCheck = clock.now
+        lastFenceCheck = time()
         let known: [String: Int]
         do {
             known = Dictionary(try await stock.sales().map { ($0.item, $0.round) }) { a, _ in a }

@@ -63,6 +63,6 @@ extension Coordinator {
     /// `retryCap`). At most every 5 s: a flapping Redis or replica must not turn the backoff
     /// into a retry of everything pending at every flap.
     func retryPendingNow() {
-        schedule.retryBackedOffNow(clock.now)
+        schedule.retryBackedOffNow(time())
     }
 }

@@ -9,7 +9,7 @@ extension Coordinator {
         if held && !nodeLeaseHeld { retryPendingNow() }
         nodeLeaseHeld = held
         nodeLeaseHolder = holder
-        if let validFor { nodeLeaseUntil = (since ?? clock.now) + validFor }
+        if let validFor { nodeLeaseUntil = (since ?? time()) + validFor }
         gate.setSuspended(!held)
     }
 
@@ -23,6 +23,6 @@ extension Coordinator {
     public var nodeLeaseBelieved: Bool { nodeLeaseHeld }
 
     var nodeLeaseValid: Bool {
-        nodeLeaseHeld && (nodeLeaseUntil.map { clock.now < $0 } ?? true)
+        nodeLeaseHeld && (nodeLeaseUntil.map { time() < $0 } ?? true)
     }
 }

@@ -106,31 +106,42 @@ extension Coordinator {
     /// the earliest scheduled check (at most one second, to probe a lost Redis and sweep the
     /// journal), then settles every due transaction.
     public func runTimeoutChecks() async {
-        var lastSweep = clock.now
+        lastSweep = time()
         while !Task.isCancelled {
-            if !redisHealthy { await probeRedis() }
-            if replicasBehind { probeReplicas() }
-            if redisHealthy, lastFenceCheck.map({ clock.now - $0 >= .seconds(1) }) ?? true { await checkFences() }
-            let now = clock.now
-            if now - lastSweep >= config.sweepInterval {
-                await sweepJournal()
-                lastSweep = now
-            }
-            let due = schedule.due(at: now) { inflight.isRunning($0) }
-            openNoticeBudget()
-            for batch in due.chunked(config.resolveConcurrency) {
-                await withTaskGroup(of: Void.self) { group in
-                    for gid in batch { group.addTask { await self.resolveScheduled(gid) } }
-                }
-            }
-            closeNoticeBudget("timeout check")
-            let wake = schedule.nextWake(after: clock.now, cap: .seconds(1))
+            await timeoutCheckPass()
+            let wake = schedule.nextWake(after: time(), cap: .seconds(1))
             do {
-                try await Task.sleep(until: max(wake, clock.now + .milliseconds(10)), clock: clock)
+                try await Task.sleep(for: max(wake - time(), .milliseconds(10)))
             } catch {
                 return
             }
         }
+    }
+
+    /// One pass of the timeout check, at `time()`: probe a lost Redis or lagging replicas,
+    /// check the fence once a second, sweep the journal now and then, and settle every
+    /// transaction due. Tests call it directly after moving their clock.
+    public func timeoutCheckPass() async {
+        if !redisHealthy { await probeRedis() }
+        if replicasBehind { probeReplicas() }
+        if redisHealthy, lastFenceCheck.map({ time() - $0 >= .seconds(1) }) ?? true { await checkFences() }
+        let now = time()
+        if let last = lastSweep {
+            if now - last >= config.sweepInterval {
+                await sweepJournal()
+                lastSweep = now
+            }
+        } else {
+            lastSweep = now
+        }
+        let due = schedule.due(at: now) { inflight.isRunning($0) }
+        openNoticeBudget()
+        for batch in due.chunked(config.resolveConcurrency) {
+            await withTaskGroup(of: Void.self) { group in
+                for gid in batch { group.addTask { await self.resolveScheduled(gid) } }
+            }
+        }
+        closeNoticeBudget("timeout check")
     }
 
     private func resolveScheduled(_ gid: String) async {
@@ -152,14 +163,14 @@ extension Coordinator {
         for record in prepared where !schedule.contains(record.gid) && !inflight.isRunning(record.gid) {
             let age = Duration.milliseconds(max(0, wallClockMs() - record.createdMs))
             let wait = age >= checkDelay ? Duration.zero : checkDelay - age
-            schedule.adopt(record.gid, due: clock.now + wait, attempts: record.attempts)
+            schedule.adopt(record.gid, due: time() + wait, attempts: record.attempts)
         }
     }
 
     /// While replicas lag, the pending transaction due first is checked now: its back-check is
     /// a confirmed write, so it is both the probe and useful work. At most once a second.
     private func probeReplicas() {
-        let now = clock.now
+        let now = time()
         if let last = lastReplicaProbe, now - last < .seconds(1) { return }
         lastReplicaProbe = now
         schedule.bringEarliestForward(now) { inflight.isRunning($0) }
@@ -178,6 +189,7 @@ extension Coordinator {
     /// `timeout` passed.
     public func drain(timeout: Duration) async {
         draining = true
+        // Real time: the drain waits for purchases, whatever a test's clock says.
         let deadline = clock.now + timeout
         // inflightItems counts purchases from admission on, before their gid is known.
         while (!inflight.isEmpty || !inflightItems.isEmpty) && clock.now < deadline {

@@ -14,6 +14,9 @@ public actor Coordinator {
     let logger: Logger
     let wallClockMs: @Sendable () -> Int64
     let clock = ContinuousClock()
+    /// The monotonic now every deadline of the engine is measured on: `ContinuousClock.now`,
+    /// or a test's own, which moves only when the test says so.
+    let time: @Sendable () -> ContinuousClock.Instant
     /// Called for a fault in `exit` mode; the daemon kills itself with SIGKILL there.
     let fatalFault: @Sendable (FaultRequest) -> Void
 
@@ -52,6 +55,8 @@ public actor Coordinator {
     /// This node's floors for Redis' deduction counts, and the fenced items (G9).
     var fence = FenceBook()
     var lastFenceCheck: ContinuousClock.Instant?
+    /// When the timeout check last swept the journal for rows its schedule did not know.
+    var lastSweep: ContinuousClock.Instant?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).
@@ -62,14 +67,16 @@ public actor Coordinator {
 
     public init(config: CoordinatorConfig, stock: any StockStore, journal: any Journal, logger: Logger,
                 wallClockMs: @escaping @Sendable () -> Int64,
+                time: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
                 fatalFault: @escaping @Sendable (FaultRequest) -> Void) {
         self.config = config
         self.stock = stock
         self.journal = journal
         self.logger = logger
         self.wallClockMs = wallClockMs
+        self.time = time
         self.fatalFault = fatalFault
-        self.startedAt = ContinuousClock.now
+        self.startedAt = time()
         self.checkDelay = config.checkDelay
         self.gate = SoldOutGate(gids: config.gids)
     }
@@ -163,7 +170,7 @@ public actor Coordinator {
                         throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
                     }
                     if inserted {
-                        schedule.journaled(record.gid, due: clock.now + checkDelay)
+                        schedule.journaled(record.gid, due: time() + checkDelay)
                         logger.debug("journaled", metadata: meta(record, "prepared"))
                     }
                     record = stored
@@ -278,7 +285,7 @@ public actor Coordinator {
 
     /// Keeps a transaction prepared and schedules its next check with capped exponential backoff.
     func deferResolution(gid: String, error: EngineError) async {
-        let (attempts, delay) = schedule.failed(gid, now: clock.now) { config.backoff(afterAttempts: $0) }
+        let (attempts, delay) = schedule.failed(gid, now: time()) { config.backoff(afterAttempts: $0) }
         counters.resolveRetries += 1
         metrics.retries.increment()
         let now = wallClockMs()

@@ -1,0 +1,146 @@
+import FlashCore
+
+/// In-memory stores: for fuzzing the request decoder and router (millions of hostile requests
+/// reach every route quickly) and for the engine's own tests (`CoordinatorTests`). They prove
+/// nothing about atomicity or durability: the Redis and SQLite tests do that.
+public actor MemoryStockStore: StockStore {
+    public var saleByItem: [String: SaleInfo] = [:]
+    public var barriers: [String: Bool] = [:]
+    public var bought: [String: Int] = [:]
+    /// Deductions made, for tests that count them (a retry must not make another).
+    public private(set) var deductions = 0
+    /// While set, every purchase step throws `redisUnavailable`: Redis down, as far as the
+    /// engine can tell.
+    public private(set) var down = false
+
+    public init() {}
+
+    public func setDown(_ down: Bool) { self.down = down }
+
+    private func checkUp() throws {
+        if down { throw EngineError.redisUnavailable("memory store is down") }
+    }
+
+    public func createSale(item: String, stock: Int, limitPerUser: Int) throws -> SaleInfo {
+        if saleByItem[item] != nil { throw EngineError(.saleExists, "exists") }
+        let s = SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+        saleByItem[item] = s
+        return s
+    }
+
+    public func restock(item: String, add: Int, requestID: String?) throws -> SaleInfo {
+        guard var s = saleByItem[item] else { throw EngineError.unknownSale(item) }
+        s.total += add
+        s.remaining += add
+        saleByItem[item] = s
+        return s
+    }
+
+    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) throws -> SaleInfo {
+        guard let old = saleByItem[item], old.round == expectedRound else { throw EngineError.unknownSale(item) }
+        let s = SaleInfo(item: item, round: old.round + 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+        saleByItem[item] = s
+        return s
+    }
+
+    public func sale(item: String) throws -> SaleInfo? {
+        try checkUp()
+        return saleByItem[item]
+    }
+    public func sales() -> [SaleInfo] { saleByItem.values.sorted { $0.item < $1.item } }
+    public func saleCount() -> Int { saleByItem.count }
+
+    public func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) throws -> StockReply {
+        try checkUp()
+        guard var s = saleByItem[item] else { return .noSale }
+        if s.round != round { return .staleRound(current: s.round) }
+        if let b = barriers[gid] { return b ? .alreadyDeducted : .rolledBack }
+        if bought["\(item)/\(user)", default: 0] >= s.limitPerUser { return .limitReached }
+        if s.remaining <= 0 { return .soldOut }
+        s.remaining -= 1
+        saleByItem[item] = s
+        bought["\(item)/\(user)", default: 0] += 1
+        barriers[gid] = true
+        deductions += 1
+        return .deducted(remaining: s.remaining)
+    }
+
+    public func backCheck(gid: String, item: String, round: Int) throws -> BackCheckReply {
+        try checkUp()
+        if barriers[gid] == true { return .deducted }
+        barriers[gid] = false
+        return .rolledBack
+    }
+
+    public func ping() throws { try checkUp() }
+    public func checkFence(item: String, round: Int, floor: FenceFloor) -> FenceReading {
+        guard let s = saleByItem[item] else { return .noSale }
+        return s.round == round ? .current(mine: nil, all: nil, fences: [:]) : .otherRound(s.round)
+    }
+    public func repair(item: String, round: Int, node: String, orders: [(gid: String, user: String)], apply: Bool) -> RepairResult {
+        RepairResult(missing: 0, stockAfter: saleByItem[item]?.remaining ?? 0)
+    }
+    public func liftFence(item: String, node: String) -> Int { 0 }
+    public func claimNode(_ node: String, token: String, ttlMs: Int) -> NodeClaim { .held }
+    public func releaseNode(_ node: String, token: String) {}
+}
+
+public actor MemoryJournal: Journal {
+    public var txns: [String: TxnRecord] = [:]
+    public var ordersByGID: [String: Order] = [:]
+    public init() {}
+
+    /// Kept as running totals: a million requests must not make each status call scan everything.
+    public var pendingCount = 0
+
+    public func prepare(_ record: TxnRecord) -> (record: TxnRecord, inserted: Bool) {
+        if let existing = txns[record.gid] { return (existing, false) }
+        txns[record.gid] = record
+        pendingCount += 1
+        return (record, true)
+    }
+
+    public func commitOrder(_ order: Order, nowMs: Int64) throws -> (order: Order, inserted: Bool) {
+        if let o = ordersByGID[order.gid] { return (o, false) }
+        guard var t = txns[order.gid], t.state == .prepared else { throw EngineError.journalUnavailable("not prepared") }
+        t.state = .succeeded
+        t.orderID = order.orderID
+        txns[order.gid] = t
+        pendingCount -= 1
+        ordersByGID[order.gid] = order
+        return (order, true)
+    }
+
+    public func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) {
+        guard var t = txns[gid], t.state == .prepared else { return }
+        t.state = .failed
+        t.reason = reason
+        txns[gid] = t
+        pendingCount -= 1
+    }
+
+    public func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) {
+        txns[gid]?.attempts = attempts
+    }
+
+    public func transaction(gid: String) -> TxnRecord? { txns[gid] }
+    public func order(gid: String) -> Order? { ordersByGID[gid] }
+    public func preparedTransactions() -> [TxnRecord] { pendingCount == 0 ? [] : txns.values.filter { $0.state == .prepared } }
+    public func orders(item: String?, limit: Int, before: ListCursor?) -> Page<Order> {
+        Page(rows: Array(ordersByGID.values.lazy.filter { item == nil || $0.item == item }.prefix(limit)), next: nil)
+    }
+
+    public func transactions(state: TxnState?, limit: Int, before: ListCursor?) -> Page<TxnRecord> {
+        Page(rows: Array(txns.values.lazy.filter { state == nil || $0.state == state }.prefix(limit)), next: nil)
+    }
+
+    /// The fuzzer sells one item; per-item counts are the totals.
+    public func counts(item: String, round: Int) -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
+    public func totals() -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
+    public func orderCount(item: String, round: Int, gidPrefix: String) -> Int { orderRefs(item: item, round: round, gidPrefix: gidPrefix).count }
+    public func orderRefs(item: String, round: Int, gidPrefix: String) -> [(gid: String, user: String)] {
+        ordersByGID.values.filter { $0.item == item && $0.round == round && $0.gid.hasPrefix(gidPrefix) }.map { ($0.gid, $0.user) }
+    }
+    public func history(after rowID: Int64, limit: Int) -> (rows: [JournalEntry], next: Int64?) { ([], nil) }
+    public func ping() {}
+}
