@@ -9,8 +9,6 @@ struct Request: Sendable {
     var query: [String: String]
     var body: [UInt8]
     var peer: Peer
-    /// A purchase's body, once `Router.immediate` has decoded it (so the normal path doesn't again).
-    var buy: API.Buy?
 
     init(method: HTTPMethod, uri: String, body: [UInt8], peer: Peer = .remote) {
         self.method = method
@@ -93,11 +91,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             let keepAlive = head.isKeepAlive
-            var request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
+            let request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
             // Ping and the sold-out fast path answer here, on the event loop: no task, no actor.
-            if let answer = router.immediate(&request) {
+            var decoded: API.Buy?
+            switch router.immediate(request) {
+            case .answer(let answer):
                 write(answer, keepAlive: keepAlive, context: context)
                 return
+            case .buy(let body):
+                decoded = body
+            case .pass:
+                break
             }
             guard limits.startRequest() else {
                 // A burst past capacity: answer at once, touching neither Redis nor SQLite.
@@ -110,7 +114,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let limits = self.limits
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             answering = true
-            context.eventLoop.makeFutureWithTask { await router.handle(request) }.whenComplete { result in
+            let buy = decoded
+            context.eventLoop.makeFutureWithTask { await router.handle(request, buy: buy) }.whenComplete { result in
                 limits.finishRequest()
                 let (handler, context) = loopBound.value
                 handler.answering = false

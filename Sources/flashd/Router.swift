@@ -30,110 +30,57 @@ struct Router: Sendable {
         }
     }
 
+    /// What the event loop does with a request before any task: answer it there, or hand it to
+    /// `handle` (with a purchase's body decoded already, so it isn't decoded twice).
+    enum Immediate {
+        case answer(Response)
+        case buy(API.Buy)
+        case pass
+    }
+
     /// Answers that need no suspension, given on the event loop: the no-op ping (the benchmark's
-    /// ceiling: socket and HTTP alone), and purchases the sold-out gate refuses. Anything else
-    /// returns nil for `handle`; a purchase leaves its decoded body in `request.buy`.
-    func immediate(_ request: inout Request) -> Response? {
-        guard !info.metricsOnly else { return nil }
+    /// ceiling: socket and HTTP alone), and purchases the sold-out gate refuses.
+    func immediate(_ request: Request) -> Immediate {
+        guard !info.metricsOnly else { return .pass }
         switch (request.method, request.path) {
         case (.GET, "/v1/ping"):
-            return Self.pong
+            return .answer(Self.pong)
         case (.POST, "/v1/purchases"):
             // A body that doesn't decode gets its precise error from the normal path.
-            guard let body = PurchaseJSON.decodeBuy(request.body) ?? (try? decode(API.Buy.self, request)) else { return nil }
-            request.buy = body
+            guard let body = PurchaseJSON.decodeBuy(request.body) ?? (try? decode(API.Buy.self, request)) else { return .pass }
             guard body.crashAfter == nil, body.crashMode == nil,
-                  let gid = coordinator.soldOutAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return nil }
-            return Response(status: .conflict, body: PurchaseJSON.encode(API.ErrorBody(
-                error: FailureReason.soldOut.rawValue, message: Self.message(.soldOut, item: body.item), gid: gid,
-                requestID: body.requestID)))
+                  let gid = coordinator.soldOutAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return .buy(body) }
+            return .answer(Response(status: .conflict, body: PurchaseJSON.encode(API.ErrorBody(
+                .soldOut, message: Self.message(.soldOut, item: body.item), gid: gid, requestID: body.requestID))))
         default:
-            return nil
+            return .pass
         }
     }
 
     static let pong = Response(status: .ok, body: Array(#"{"ok":true}"#.utf8))
 
-    func handle(_ request: Request) async -> Response {
+    /// Answers `request` from the route table (`Router+Routes.swift`): its path picks the
+    /// resource (404 if none), its method the route (405 with `Allow` if the resource has
+    /// others). `buy`: the purchase body `immediate` decoded already.
+    func handle(_ request: Request, buy: API.Buy? = nil) async -> Response {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         // /v1/sales/ITEM[/VERB]: the item is the third segment.
         let item = segments.count >= 3 && segments[0] == "v1" && segments[1] == "sales" ? segments[2] : ""
-        let route = !item.isEmpty ? ["v1", "sales", "*"] + segments.dropFirst(3) : segments
-        if request.method == .GET && route == ["metrics"] {
-            return Response(status: .ok, body: Array(info.metrics().utf8),
-                            headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
+        let path = !item.isEmpty ? ["v1", "sales", "*"] + segments.dropFirst(3) : segments
+        if info.metricsOnly && path != ["metrics"] {
+            return Self.errorResponse(.notFound, .notFound, "this listener serves GET /metrics only")
         }
-        if info.metricsOnly { return Self.errorResponse(.notFound, .notFound, "this listener serves GET /metrics only") }
+        let resource = Self.routes.filter { $0.path == path }
+        guard !resource.isEmpty else { return Self.errorResponse(.notFound, .notFound, "no such resource: \(request.path)") }
+        guard let route = resource.first(where: { $0.method == request.method }) else {
+            let allowed = resource.map(\.method.rawValue).joined(separator: ", ")
+            var r = Self.errorResponse(.methodNotAllowed, .methodNotAllowed,
+                                       "\(request.method) is not allowed on \(request.path); use \(allowed)")
+            r.headers.append(("Allow", allowed))
+            return r
+        }
         do {
-            switch (request.method, route) {
-            case (.GET, ["v1", "ping"]): return Self.pong
-            case (.POST, ["v1", "debug", "wedge"]):
-                try requireAdmin(request, "wedge")
-                guard info.faultInjection else {
-                    throw EngineError(.faultInjectionDisabled, "fault injection is disabled; start flashd with --enable-fault-injection")
-                }
-                info.wedge()
-                return json(.accepted, ["wedged": true])
-            case (.GET, ["v1", "status"]): return json(.ok, await status())
-            case (.GET, ["v1", "debug", "stock-script"]):
-                let script = try await info.stockScript()
-                return json(.ok, API.StockScript(redis: script.server, sha: script.sha))
-            case (.GET, ["v1", "sales"]):
-                let fenced = await coordinator.fencedItems
-                return json(.ok, API.Sales(sales: try await coordinator.listSales().map { Self.sale($0, fenced: fenced) }))
-            case (.POST, ["v1", "sales"]):
-                try requireAdmin(request, "create sale")
-                let body = try decode(API.CreateSale.self, request)
-                let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1)
-                return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0)))
-            case (.GET, ["v1", "sales", "*"]):
-                return json(.ok, Self.sale(try await coordinator.showSale(item: item), fenced: await coordinator.fencedItems))
-            case (.POST, ["v1", "sales", "*", "restock"]):
-                try requireAdmin(request, "restock")
-                let body = try decode(API.Restock.self, request)
-                _ = try await coordinator.restock(item: item, add: body.add, requestID: body.requestID)
-                return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
-            case (.POST, ["v1", "sales", "*", "reset"]):
-                try requireAdmin(request, "reset")
-                let body = try decode(API.Reset.self, request)
-                _ = try await coordinator.reset(item: item, stock: body.stock, limitPerUser: body.limitPerUser, requestID: body.requestID)
-                return json(.ok, Self.sale(try await coordinator.showSale(item: item)))
-            case (.POST, ["v1", "sales", "*", "repair"]):
-                try requireAdmin(request, "repair")
-                let body = request.body.isEmpty ? API.Repair() : try decode(API.Repair.self, request)
-                let r = try await coordinator.repair(item: item, apply: body.apply ?? false)
-                return json(.ok, API.RepairReport(item: r.item, round: r.round, node: r.node, orders: r.orders, missing: r.missing,
-                                                  applied: r.applied, stockRemaining: r.stockAfter, oversold: max(0, -r.stockAfter),
-                                                  fencesLeft: r.fencesLeft))
-            case (.POST, ["v1", "purchases"]):
-                let body = try request.buy ?? decode(API.Buy.self, request)
-                if body.crashAfter != nil { try requireAdmin(request, "fault injection") }
-                return try await buy(body)
-            case (.GET, ["v1", "orders"]):
-                let page = try await coordinator.orders(item: request.query["item"], limit: try limit(request), before: try cursor(request))
-                return json(.ok, API.Orders(orders: page.rows.map { Self.order($0, replayed: nil) }, next: page.next?.text))
-            case (.GET, ["v1", "txns"]):
-                var state: TxnState?
-                if let s = request.query["state"], !s.isEmpty {
-                    guard let parsed = TxnState(rawValue: s) else {
-                        throw EngineError.invalidInput(field: "state", "state must be prepared, succeeded or failed")
-                    }
-                    state = parsed
-                }
-                let page = try await coordinator.transactions(state: state, limit: try limit(request), before: try cursor(request))
-                return json(.ok, API.Txns(txns: page.rows.map(Self.txn), next: page.next?.text))
-            case (.GET, ["v1", "audit"]):
-                let lines = try await coordinator.audit()
-                let fenced = await coordinator.fencedItems
-                let items = lines.map {
-                    API.AuditItem(item: $0.item, round: $0.round, stockTotal: $0.total, stockTaken: $0.taken,
-                                  orders: $0.orders, pending: $0.pending, consistent: $0.consistent, redisBehind: fenced[$0.item])
-                }
-                return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 },
-                                           items: items))
-            default:
-                return notFoundOrWrongMethod(request, route)
-            }
+            return try await route.answer(self, Call(request: request, item: item, buy: buy))
         } catch let e as EngineError {
             return Self.response(for: e)
         } catch let e as API.ErrorBody {
@@ -143,7 +90,7 @@ struct Router: Sendable {
         }
     }
 
-    private func buy(_ body: API.Buy) async throws -> Response {
+    func buy(_ body: API.Buy) async throws -> Response {
         var fault: FaultRequest?
         if let point = body.crashAfter {
             guard let p = FaultPoint(rawValue: point) else {
@@ -184,7 +131,7 @@ struct Router: Sendable {
     }
 
     /// Admin verbs: root or the admin group only. A refusal is logged with the peer's identity.
-    private func requireAdmin(_ request: Request, _ verb: String) throws {
+    func requireAdmin(_ request: Request, _ verb: String) throws {
         guard !request.peer.isAdmin else { return }
         logger.warning("admin verb refused", metadata: [
             "verb": "\(verb)", "peer_uid": "\(request.peer.uid)", "peer_gid": "\(request.peer.gid)", "peer_pid": "\(request.peer.pid)",
@@ -192,7 +139,7 @@ struct Router: Sendable {
         throw EngineError(.forbidden, "\(verb) needs root or membership of the admin group")
     }
 
-    private func status() async -> API.Status {
+    func status() async -> API.Status {
         let s = await coordinator.status()
         let c = s.counters
         return API.Status(
@@ -214,7 +161,7 @@ struct Router: Sendable {
 
     // MARK: decoding and encoding
 
-    private func decode<T: Decodable>(_ type: T.Type, _ request: Request) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request) throws -> T {
         guard !request.body.isEmpty else {
             throw API.ErrorBody(.invalidJSON, message: "request body must be a JSON object")
         }
@@ -236,7 +183,7 @@ struct Router: Sendable {
     /// journal holds, and `before` (the `next` of the previous page) walks further back.
     static let maxPage = 1000
 
-    private func limit(_ request: Request) throws -> Int {
+    func limit(_ request: Request) throws -> Int {
         guard let text = request.query["limit"] else { return 100 }
         guard let n = Int(text), (1...Self.maxPage).contains(n) else {
             throw EngineError.invalidInput(field: "limit", "limit must be 1...\(Self.maxPage); page further with before=NEXT")
@@ -244,7 +191,7 @@ struct Router: Sendable {
         return n
     }
 
-    private func cursor(_ request: Request) throws -> ListCursor? {
+    func cursor(_ request: Request) throws -> ListCursor? {
         guard let text = request.query["before"] else { return nil }
         guard let c = ListCursor(parsing: text) else {
             throw EngineError.invalidInput(field: "before", "before must be the next value of a previous page")
@@ -252,29 +199,9 @@ struct Router: Sendable {
         return c
     }
 
-    private func json<T: Encodable>(_ status: HTTPResponseStatus, _ value: T) -> Response {
+    func json<T: Encodable>(_ status: HTTPResponseStatus, _ value: T) -> Response {
         let bytes = (try? JSONEncoder().encode(value)).map(Array.init) ?? Array("{}".utf8)
         return Response(status: status, body: bytes)
-    }
-
-    private func notFoundOrWrongMethod(_ request: Request, _ segments: [String]) -> Response {
-        let allowed: String?
-        switch segments {
-        case ["v1", "ping"], ["v1", "status"], ["v1", "orders"], ["v1", "txns"], ["v1", "audit"], ["metrics"]: allowed = "GET"
-        case ["v1", "debug", "wedge"]: allowed = "POST"
-        case ["v1", "debug", "stock-script"]: allowed = "GET"
-        case ["v1", "sales"]: allowed = "GET, POST"
-        case ["v1", "purchases"]: allowed = "POST"
-        case ["v1", "sales", "*"]: allowed = "GET"
-        case ["v1", "sales", "*", "restock"], ["v1", "sales", "*", "reset"], ["v1", "sales", "*", "repair"]: allowed = "POST"
-        default: allowed = nil
-        }
-        guard let allowed else {
-            return Self.errorResponse(.notFound, .notFound, "no such resource: \(request.path)")
-        }
-        var r = Self.errorResponse(.methodNotAllowed, .methodNotAllowed, "\(request.method) is not allowed on \(request.path); use \(allowed)")
-        r.headers.append(("Allow", allowed))
-        return r
     }
 
     static func response(for e: EngineError, requestID: String? = nil) -> Response {

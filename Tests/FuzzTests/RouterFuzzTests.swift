@@ -47,9 +47,13 @@ import TestSupport
                 let t0 = ContinuousClock.now
                 let peer = Peer(pid: 1, uid: rng.next() % 2 == 0 ? 0 : 1000, gid: 1000, isAdmin: rng.next() % 2 == 0)
                 // As HTTPHandler does: the event-loop answers (ping, sold-out gate) first.
-                var req = Request(method: request.0, uri: request.1, body: request.2, peer: peer)
-                let immediate = router.immediate(&req)
-                let response = if let immediate { immediate } else { await router.handle(req) }
+                let req = Request(method: request.0, uri: request.1, body: request.2, peer: peer)
+                let response: Response
+                switch router.immediate(req) {
+                case .answer(let answer): response = answer
+                case .buy(let body): response = await router.handle(req, buy: body)
+                case .pass: response = await router.handle(req)
+                }
                 let took = ContinuousClock.now - t0
                 let code = Int(response.status.code)
                 statuses[code, default: 0] += 1

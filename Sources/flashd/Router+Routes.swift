@@ -1,0 +1,126 @@
+import Control
+import FlashCore
+import NIOHTTP1
+
+/// One request as a route sees it: the request, the item of a `/v1/sales/ITEM...` path, and
+/// a purchase's body if the event loop decoded it already.
+struct Call: Sendable {
+    var request: Request
+    var item: String
+    var buy: API.Buy?
+}
+
+/// One resource and method of the socket API. `path` is its segments, `*` standing for an
+/// item. 404, 405 and `Allow` are derived from this table, so a route added here is routed
+/// and refused correctly with no second list to keep.
+struct Route: Sendable {
+    let method: HTTPMethod
+    let path: [String]
+    let answer: @Sendable (Router, Call) async throws -> Response
+
+    init(_ method: HTTPMethod, _ path: [String], _ answer: @escaping @Sendable (Router, Call) async throws -> Response) {
+        self.method = method
+        self.path = path
+        self.answer = answer
+    }
+}
+
+extension Router {
+    static let routes: [Route] = [
+        Route(.GET, ["metrics"]) { r, _ in
+            Response(status: .ok, body: Array(r.info.metrics().utf8), headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
+        },
+        Route(.GET, ["v1", "ping"]) { _, _ in pong },
+        Route(.GET, ["v1", "status"]) { r, _ in r.json(.ok, await r.status()) },
+        Route(.POST, ["v1", "debug", "wedge"]) { r, c in try r.wedge(c) },
+        Route(.GET, ["v1", "debug", "stock-script"]) { r, _ in
+            let script = try await r.info.stockScript()
+            return r.json(.ok, API.StockScript(redis: script.server, sha: script.sha))
+        },
+        Route(.GET, ["v1", "sales"]) { r, _ in
+            let fenced = await r.coordinator.fencedItems
+            return r.json(.ok, API.Sales(sales: try await r.coordinator.listSales().map { sale($0, fenced: fenced) }))
+        },
+        Route(.POST, ["v1", "sales"]) { r, c in try await r.createSale(c) },
+        Route(.GET, ["v1", "sales", "*"]) { r, c in
+            r.json(.ok, sale(try await r.coordinator.showSale(item: c.item), fenced: await r.coordinator.fencedItems))
+        },
+        Route(.POST, ["v1", "sales", "*", "restock"]) { r, c in try await r.restock(c) },
+        Route(.POST, ["v1", "sales", "*", "reset"]) { r, c in try await r.reset(c) },
+        Route(.POST, ["v1", "sales", "*", "repair"]) { r, c in try await r.repair(c) },
+        Route(.POST, ["v1", "purchases"]) { r, c in
+            let body = try c.buy ?? r.decode(API.Buy.self, c.request)
+            if body.crashAfter != nil { try r.requireAdmin(c.request, "fault injection") }
+            return try await r.buy(body)
+        },
+        Route(.GET, ["v1", "orders"]) { r, c in
+            let page = try await r.coordinator.orders(item: c.request.query["item"], limit: try r.limit(c.request),
+                                                      before: try r.cursor(c.request))
+            return r.json(.ok, API.Orders(orders: page.rows.map { order($0, replayed: nil) }, next: page.next?.text))
+        },
+        Route(.GET, ["v1", "txns"]) { r, c in try await r.txns(c) },
+        Route(.GET, ["v1", "audit"]) { r, _ in try await r.audit() },
+    ]
+
+    private func wedge(_ c: Call) throws -> Response {
+        try requireAdmin(c.request, "wedge")
+        guard info.faultInjection else {
+            throw EngineError(.faultInjectionDisabled, "fault injection is disabled; start flashd with --enable-fault-injection")
+        }
+        info.wedge()
+        return json(.accepted, ["wedged": true])
+    }
+
+    private func createSale(_ c: Call) async throws -> Response {
+        try requireAdmin(c.request, "create sale")
+        let body = try decode(API.CreateSale.self, c.request)
+        let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1)
+        return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0)))
+    }
+
+    private func restock(_ c: Call) async throws -> Response {
+        try requireAdmin(c.request, "restock")
+        let body = try decode(API.Restock.self, c.request)
+        _ = try await coordinator.restock(item: c.item, add: body.add, requestID: body.requestID)
+        return json(.ok, Self.sale(try await coordinator.showSale(item: c.item)))
+    }
+
+    private func reset(_ c: Call) async throws -> Response {
+        try requireAdmin(c.request, "reset")
+        let body = try decode(API.Reset.self, c.request)
+        _ = try await coordinator.reset(item: c.item, stock: body.stock, limitPerUser: body.limitPerUser, requestID: body.requestID)
+        return json(.ok, Self.sale(try await coordinator.showSale(item: c.item)))
+    }
+
+    private func repair(_ c: Call) async throws -> Response {
+        try requireAdmin(c.request, "repair")
+        let body = c.request.body.isEmpty ? API.Repair() : try decode(API.Repair.self, c.request)
+        let r = try await coordinator.repair(item: c.item, apply: body.apply ?? false)
+        return json(.ok, API.RepairReport(item: r.item, round: r.round, node: r.node, orders: r.orders, missing: r.missing,
+                                          applied: r.applied, stockRemaining: r.stockAfter, oversold: max(0, -r.stockAfter),
+                                          fencesLeft: r.fencesLeft))
+    }
+
+    private func txns(_ c: Call) async throws -> Response {
+        var state: TxnState?
+        if let s = c.request.query["state"], !s.isEmpty {
+            guard let parsed = TxnState(rawValue: s) else {
+                throw EngineError.invalidInput(field: "state", "state must be prepared, succeeded or failed")
+            }
+            state = parsed
+        }
+        let page = try await coordinator.transactions(state: state, limit: try limit(c.request), before: try cursor(c.request))
+        return json(.ok, API.Txns(txns: page.rows.map(Self.txn), next: page.next?.text))
+    }
+
+    private func audit() async throws -> Response {
+        let lines = try await coordinator.audit()
+        let fenced = await coordinator.fencedItems
+        let items = lines.map {
+            API.AuditItem(item: $0.item, round: $0.round, stockTotal: $0.total, stockTaken: $0.taken,
+                          orders: $0.orders, pending: $0.pending, consistent: $0.consistent, redisBehind: fenced[$0.item])
+        }
+        return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 },
+                                   items: items))
+    }
+}
