@@ -158,6 +158,8 @@ extension DaemonConfig {
         if maxInflight != other.maxInflight { keys.append("max-inflight") }
         if requestTimeoutSeconds != other.requestTimeoutSeconds { keys.append("request-timeout") }
         if idleTimeoutSeconds != other.idleTimeoutSeconds { keys.append("idle-timeout") }
+        // Read once, when Redis' settings are checked at start-up.
+        if allowEvictingRedis != other.allowEvictingRedis { keys.append("allow-evicting-redis") }
         return keys
     }
 }
