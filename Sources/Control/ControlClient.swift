@@ -79,36 +79,61 @@ public final class ControlClient {
 
     // MARK: socket
 
-    private func connectIfNeeded() throws {
-        guard fd < 0 else { return }
+    /// True when a process accepts connections on the Unix socket at `path` now (flashd uses
+    /// it to refuse a second daemon on a live socket).
+    public static func isListening(_ path: String) -> Bool {
+        guard case .success(let fd) = connectUnix(path, timeoutSeconds: 1) else { return false }
+        Glibc.close(fd)
+        return true
+    }
+
+    /// A connected stream socket to `path`, or the errno of the step that failed
+    /// (ENAMETOOLONG for a path sun_path can't hold).
+    private static func connectUnix(_ path: String, timeoutSeconds: Int) -> Result<Int32, ConnectFailure> {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw ControlError(.io, "socket path too long (max 107 bytes): \(socketPath)")
-        }
+        let pathBytes = Array(path.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return .failure(ConnectFailure(errno: ENAMETOOLONG)) }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (i, b) in pathBytes.enumerated() { raw[i] = b }
             raw[pathBytes.count] = 0
         }
         let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw ControlError(.io, "socket(): \(Self.errno())") }
+        guard s >= 0 else { return .failure(ConnectFailure(errno: Glibc.errno)) }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        if rc != 0 {
+        guard rc == 0 else {
             let err = Glibc.errno
             Glibc.close(s)
-            switch err {
+            return .failure(ConnectFailure(errno: err))
+        }
+        return .success(s)
+    }
+
+    private struct ConnectFailure: Error {
+        let errno: Int32
+    }
+
+    private func connectIfNeeded() throws {
+        guard fd < 0 else { return }
+        let s: Int32
+        switch Self.connectUnix(socketPath, timeoutSeconds: timeoutSeconds) {
+        case .success(let connected):
+            s = connected
+        case .failure(let failure):
+            switch failure.errno {
+            case ENAMETOOLONG:
+                throw ControlError(.io, "socket path too long (max 107 bytes): \(socketPath)")
             case ENOENT, ECONNREFUSED:
                 throw ControlError(.daemonNotRunning, "flashd is not running (nothing listens on \(socketPath))")
             case EACCES, EPERM:
                 throw ControlError(.permissionDenied, "permission denied on \(socketPath) (are you in the flashd group?)")
             default:
-                throw ControlError(.io, "cannot connect to \(socketPath): \(String(cString: strerror(err)))")
+                throw ControlError(.io, "cannot connect to \(socketPath): \(String(cString: strerror(failure.errno)))")
             }
         }
         fd = s

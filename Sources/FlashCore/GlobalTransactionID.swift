@@ -22,8 +22,7 @@ public struct GlobalTransactionID: Sendable {
     }
 
     public static func make(node: String, digest: UInt64) -> String {
-        let hex = String(digest, radix: 16)
-        return "\(node)-\(String(repeating: "0", count: 16 - hex.count))\(hex)"
+        "\(node)-\(digest.hex16)"
     }
 
     /// The 64-bit part of the gid: what the sold-out gate's filter remembers.
@@ -47,4 +46,12 @@ public struct GlobalTransactionID: Sendable {
     /// Order ids are derived from the gid: one gid, at most one order, and a retried commit
     /// writes the same id (the orders table's primary key refuses a second one).
     public static func orderID(forGID gid: String) -> String { "ord-\(gid)" }
+}
+
+extension UInt64 {
+    /// 16 lowercase hex digits, zero-padded: a fixed width, so the value reads back unambiguously.
+    public var hex16: String {
+        let hex = String(self, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
 }

@@ -32,6 +32,17 @@ enum LuaScripts {
         """
     }
 
+    /// Lua that fences the item (KEYS[5], the fences hash) for `node`, with the figures that
+    /// made it: the one wording for the purchase script and the periodic check. Each argument
+    /// is a Lua expression.
+    static func fence(round: String, node: String, mine: String, all: String, orders: String, seen: String) -> String {
+        """
+        redis.call('HSET', KEYS[5], \(node), 'round ' .. \(round) .. ': redis holds ' .. \(mine) .. ' deductions by node '
+                  .. \(node) .. ' and ' .. \(all) .. ' in all; the journal of node ' .. \(node) .. ' holds ' .. \(orders)
+                  .. ' orders and it saw ' .. \(seen) .. ' deductions in all')
+        """
+    }
+
     /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences, node lease.
     /// ARGV: gid, user, round, node, node's orders of the round, deductions in all seen, lease token.
     /// Reply {code, value}:
@@ -71,9 +82,7 @@ enum LuaScripts {
         if counts[1] then
           local mine = tonumber(counts[2] or '0')
           if mine < tonumber(ARGV[5]) or tonumber(counts[1]) < tonumber(ARGV[6]) then
-            redis.call('HSET', KEYS[5], ARGV[4], 'round ' .. ARGV[3] .. ': redis holds ' .. mine .. ' deductions by node '
-              .. ARGV[4] .. ' and ' .. counts[1] .. ' in all; the journal of node ' .. ARGV[4] .. ' holds ' .. ARGV[5]
-              .. ' orders and it saw ' .. ARGV[6] .. ' deductions in all')
+            \(fence(round: "ARGV[3]", node: "ARGV[4]", mine: "mine", all: "counts[1]", orders: "ARGV[5]", seen: "ARGV[6]"))
             return {7, 0}
           end
         end
@@ -120,9 +129,7 @@ enum LuaScripts {
           mine = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
           all = tonumber(counted)
           if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 0 and (mine < tonumber(ARGV[3]) or all < tonumber(ARGV[4])) then
-            redis.call('HSET', KEYS[5], ARGV[2], 'round ' .. ARGV[1] .. ': redis holds ' .. mine .. ' deductions by node '
-              .. ARGV[2] .. ' and ' .. all .. ' in all; the journal of node ' .. ARGV[2] .. ' holds ' .. ARGV[3]
-              .. ' orders and it saw ' .. ARGV[4] .. ' deductions in all')
+            \(fence(round: "ARGV[1]", node: "ARGV[2]", mine: "mine", all: "all", orders: "ARGV[3]", seen: "ARGV[4]"))
           end
         end
         local reply = {0, mine, all}

@@ -32,8 +32,7 @@ public final class SQLiteJournal: Journal {
     /// caller gets journal_unavailable; the call itself still completes when the disk does.
     public init(path: String, durability: Durability = .full, deadline: Duration = .seconds(5)) async throws {
         self.path = path
-        let watch = DeadlineWatch(limit: .milliseconds(deadline.components.seconds * 1000
-                                                       + deadline.components.attoseconds / 1_000_000_000_000_000))
+        let watch = DeadlineWatch(limit: .milliseconds(deadline.milliseconds))
         self.deadline = watch
         let db: SQLiteDatabase
         do {
@@ -229,20 +228,24 @@ public final class SQLiteJournal: Journal {
         }
     }
 
+    /// One node's orders of one round (its gids start with `NODE-`): what the fence counts and
+    /// the repair re-applies, so both read the same rows.
+    private static let nodeOrders = "item = ? AND round = ? AND state = 'succeeded' AND substr(gid, 1, ?) = ?"
+
+    private static func nodeOrderParams(_ item: String, _ round: Int, _ gidPrefix: String) -> [SQLiteValue] {
+        [.text(item), .int(Int64(round)), .int(Int64(gidPrefix.utf8.count)), .text(gidPrefix)]
+    }
+
     public func orderCount(item: String, round: Int, gidPrefix: String) async throws -> Int {
         try await read { db in
-            Int(try db.scalarInt("""
-                SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND substr(gid, 1, ?) = ?
-                """, [.text(item), .int(Int64(round)), .int(Int64(gidPrefix.utf8.count)), .text(gidPrefix)]))
+            Int(try db.scalarInt("SELECT COUNT(*) FROM txns WHERE \(Self.nodeOrders)", Self.nodeOrderParams(item, round, gidPrefix)))
         }
     }
 
     public func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [(gid: String, user: String)] {
         try await read { db in
-            try db.query("""
-                SELECT gid, user FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND substr(gid, 1, ?) = ?
-                ORDER BY gid
-                """, [.text(item), .int(Int64(round)), .int(Int64(gidPrefix.utf8.count)), .text(gidPrefix)]) { s in
+            try db.query("SELECT gid, user FROM txns WHERE \(Self.nodeOrders) ORDER BY gid",
+                         Self.nodeOrderParams(item, round, gidPrefix)) { s in
                 var rows: [(gid: String, user: String)] = []
                 while try s.step() { rows.append((s.text(0) ?? "", s.text(1) ?? "")) }
                 return rows
@@ -279,10 +282,7 @@ public final class SQLiteJournal: Journal {
         let read = { try db.query("SELECT value FROM meta WHERE key = 'gid_key'") { s in try s.step() ? s.text(0) : nil } }
         if let key = parse(try read()) { return key }
         var g = SystemRandomNumberGenerator()
-        let hex = [g.next() as UInt64, g.next() as UInt64].map { v -> String in
-            let h = String(v, radix: 16)
-            return String(repeating: "0", count: 16 - h.count) + h
-        }.joined()
+        let hex = (g.next() as UInt64).hex16 + (g.next() as UInt64).hex16
         try db.statement("INSERT INTO meta(key, value) VALUES ('gid_key', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             .run([.text(hex)])
         guard let key = parse(try read()) else { throw SQLiteError(code: 1, message: "gid_key unreadable after writing it") }

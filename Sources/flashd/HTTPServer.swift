@@ -1,3 +1,4 @@
+import Control
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -30,22 +31,7 @@ struct HTTPServer {
     }
 
     /// True when something accepts connections on the Unix socket at `path` now.
-    static func isServed(_ path: String) -> Bool {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &addr.sun_path) { dst in
-            for (i, b) in bytes.enumerated() { dst[i] = b }
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        return rc == 0
-    }
+    static func isServed(_ path: String) -> Bool { ControlClient.isListening(path) }
 
     static func servedMessage(_ path: String) -> String {
         "another process (a running flashd?) answers on \(path): stop it first, or give this one its own --socket"
