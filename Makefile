@@ -27,10 +27,13 @@ deb:
 lint-deb:
 	packaging/lint-deb.sh
 
-## Regenerate the man pages from the argument parsers (after changing a flag or help text).
+## Regenerate the man pages (after changing a setting, a flag or help text): flashd(1) from
+## its settings table, flashsalectl(1) from its argument parser.
 man:
+	$(SWIFT) build --product flashd
+	.build/debug/flashd --print-man-page "$$(LC_ALL=C date '+%B %-d, %Y')" > packaging/man/flashd.1
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --authors "flashd maintainers"
-	cp .build/plugins/GenerateManual/outputs/flashd/flashd.1 .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
+	cp .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
 
 ## Two flashd nodes on a Sentinel-watched Redis primary with two replicas, the primary killed mid-sale.
 cluster-demo:

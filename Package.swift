@@ -40,17 +40,28 @@ let package = Package(
         ]),
         .target(name: "Control", dependencies: []),
 
-        .executableTarget(name: "flashd", dependencies: [
-            "FlashCore", "FlashStorage", "Control", "Systemd", "RedisClient",
+        // The HTTP layer: NIO's HTTP/1.1 pipeline, the route table, access and limits.
+        .target(name: "FlashHTTP", dependencies: [
+            "FlashCore", "Control",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The daemon: its settings table, the start, the services, the one teardown.
+        .target(name: "FlashDaemon", dependencies: [
+            "FlashCore", "FlashStorage", "FlashHTTP", "Control", "Systemd", "RedisClient",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "flashd", dependencies: [
+            "FlashDaemon", "Control",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "flashsalectl", dependencies: [
             "Control",
@@ -67,9 +78,14 @@ let package = Package(
         .executableTarget(name: "flashd-journal-bench", dependencies: ["FlashCore", "FlashStorage"], path: "Tests/JournalBench"),
         .testTarget(name: "FlashCoreTests", dependencies: ["FlashCore", "TestSupport"]),
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
+        // The C wrappers on their own: hiredis replies into values against a real redis-server,
+        // SQLite statements and error classes on real files.
+        .testTarget(name: "FlashDaemonTests", dependencies: ["FlashDaemon", "FlashStorage", "TestSupport",
+                                                            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "WrapperTests", dependencies: ["RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: [
-            "flashd", "FlashCore", "Control", "TestSupport",
+            "FlashHTTP", "FlashCore", "Control", "TestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

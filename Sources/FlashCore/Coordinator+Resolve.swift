@@ -162,7 +162,7 @@ extension Coordinator {
         guard let prepared = try? await journal.preparedTransactions() else { return }
         for record in prepared where !schedule.contains(record.gid) && !inflight.isRunning(record.gid) {
             let age = Duration.milliseconds(max(0, wallClockMs() - record.createdMs))
-            let wait = age >= checkDelay ? Duration.zero : checkDelay - age
+            let wait = age >= config.checkDelay ? Duration.zero : config.checkDelay - age
             schedule.adopt(record.gid, due: time() + wait, attempts: record.attempts)
         }
     }

@@ -8,7 +8,8 @@ import Synchronization
 /// instead of racing it. Being an actor, its bookkeeping is serial; the I/O it awaits runs on the
 /// stores' own threads, so purchases overlap.
 public actor Coordinator {
-    public let config: CoordinatorConfig
+    /// The one live copy: a config reload changes `checkDelay` here (`setCheckDelay`).
+    public private(set) var config: CoordinatorConfig
     let stock: any StockStore
     let journal: any Journal
     let logger: Logger
@@ -62,8 +63,6 @@ public actor Coordinator {
     /// Items of the purchases between admission and final answer (a multiset).
     var inflightItems: [String: Int] = [:]
     let startedAt: ContinuousClock.Instant
-    /// From `config.checkDelay`; a config reload may change it for transactions journaled later.
-    public internal(set) var checkDelay: Duration
 
     public init(config: CoordinatorConfig, stock: any StockStore, journal: any Journal, logger: Logger,
                 wallClockMs: @escaping @Sendable () -> Int64,
@@ -77,11 +76,11 @@ public actor Coordinator {
         self.time = time
         self.fatalFault = fatalFault
         self.startedAt = time()
-        self.checkDelay = config.checkDelay
         self.gate = SoldOutGate(gids: config.gids)
     }
 
-    public func setCheckDelay(_ delay: Duration) { checkDelay = delay }
+    /// A config reload: transactions journaled from now on are checked after `delay`.
+    public func setCheckDelay(_ delay: Duration) { config.checkDelay = delay }
 
     /// The fast path: the gid of a `sold_out` answer the gate can give now, without the actor,
     /// Redis or the journal; nil when the purchase must take the normal path (`buy`).
@@ -140,7 +139,7 @@ public actor Coordinator {
         let started = clock.now
         let now = wallClockMs()
         let record = TxnRecord(gid: gid, item: item, round: sale.round, user: user, requestID: requestID,
-                               createdMs: now, updatedMs: now, nextCheckMs: now + checkDelay.milliseconds)
+                               createdMs: now, updatedMs: now, nextCheckMs: now + config.checkDelay.milliseconds)
         let result: Result<PurchaseOutcome, any Error>
         do {
             result = .success(try await drive(PurchaseMachine(mode: .purchase, fault: fault), record: record))
@@ -170,7 +169,7 @@ public actor Coordinator {
                         throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
                     }
                     if inserted {
-                        schedule.journaled(record.gid, due: time() + checkDelay)
+                        schedule.journaled(record.gid, due: time() + config.checkDelay)
                         logger.debug("journaled", metadata: meta(record, "prepared"))
                     }
                     record = stored

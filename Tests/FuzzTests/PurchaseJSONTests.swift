@@ -2,7 +2,7 @@ import Control
 import Foundation
 import Testing
 import TestSupport
-@testable import flashd
+@testable import FlashHTTP
 
 /// The hand-written purchase codec against Foundation's, on the same inputs: whatever the fast
 /// decoder accepts, JSONDecoder must accept with the same values (the fast one may only decline,

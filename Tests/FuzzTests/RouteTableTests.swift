@@ -4,7 +4,7 @@ import Logging
 import NIOHTTP1
 import Testing
 import TestSupport
-@testable import flashd
+@testable import FlashHTTP
 
 /// The route table is the one list of the API's resources: every route answers its method,
 /// and every other method on the same path gets 405 with exactly the table's methods in Allow.

@@ -6,7 +6,7 @@ import NIOHTTP1
 import Testing
 import TestSupport
 @testable import FlashCore
-@testable import flashd
+@testable import FlashHTTP
 
 /// Hostile input for the request decoder and the router: mutated requests from the corpus in
 /// Tests/FuzzTests/corpus go through NIO's HTTP decoder (as on the socket) and, when they decode,

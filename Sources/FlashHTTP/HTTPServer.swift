@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// The socket listener: NIO's HTTP/1.1 pipeline in front of `HTTPHandler`.
-struct HTTPServer {
+public struct HTTPServer {
     let group: MultiThreadedEventLoopGroup
     let router: Router
     let maxBodyBytes: Int
@@ -18,32 +18,43 @@ struct HTTPServer {
     let requestTimeout: TimeAmount
     let idleTimeout: TimeAmount
 
+    public init(group: MultiThreadedEventLoopGroup, router: Router, maxBodyBytes: Int, access: AccessPolicy?, limits: Limits,
+                requestTimeout: TimeAmount, idleTimeout: TimeAmount) {
+        self.group = group
+        self.router = router
+        self.maxBodyBytes = maxBodyBytes
+        self.access = access
+        self.limits = limits
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+    }
+
     /// Binds `path` (replacing a stale socket file left by a killed daemon) with mode 0660.
     /// A socket file that a live process still answers on is not stale: refused, rather than
     /// unlinked from under the daemon serving it.
-    func bind(unixSocket path: String) async throws -> any Channel {
+    public func bind(unixSocket path: String) async throws -> any Channel {
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !dir.isEmpty { mkdir(dir, 0o755) }
-        if Self.isServed(path) { throw DaemonError(Self.servedMessage(path)) }
+        if Self.isServed(path) { throw HTTPServerError.socketServed(path: path) }
         let channel = try await bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
         chmod(path, 0o660)
         return channel
     }
 
     /// True when something accepts connections on the Unix socket at `path` now.
-    static func isServed(_ path: String) -> Bool { ControlClient.isListening(path) }
+    public static func isServed(_ path: String) -> Bool { ControlClient.isListening(path) }
 
-    static func servedMessage(_ path: String) -> String {
+    public static func servedMessage(_ path: String) -> String {
         "another process (a running flashd?) answers on \(path): stop it first, or give this one its own --socket"
     }
 
     /// Serves a listening socket that systemd bound and passed (flashd.socket). Its file and
     /// mode belong to systemd; clients that connect while flashd restarts wait in its backlog.
-    func adopt(listeningSocket fd: Int32) async throws -> any Channel {
+    public func adopt(listeningSocket fd: Int32) async throws -> any Channel {
         try await bootstrap().withBoundSocket(fd).get()
     }
 
-    func bind(host: String, port: Int) async throws -> any Channel {
+    public func bind(host: String, port: Int) async throws -> any Channel {
         try await bootstrap().bind(host: host, port: port).get()
     }
 

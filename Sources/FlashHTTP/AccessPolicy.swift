@@ -22,11 +22,11 @@ struct Peer: Sendable, Equatable {
 /// The process's groups, not the group database's: a process that dropped its groups (as
 /// daemons and sandboxes do) is not an admin however its user is listed. The admin group's
 /// id is looked up once every few seconds, under a lock (getgrnam's static buffer).
-final class AccessPolicy: Sendable {
+public final class AccessPolicy: Sendable {
     let adminGroup: String
     private let adminGID = Mutex<(gid: gid_t?, at: Int?)>((nil, nil))
 
-    init(adminGroup: String) { self.adminGroup = adminGroup }
+    public init(adminGroup: String) { self.adminGroup = adminGroup }
 
     /// `groups`: the peer's supplementary groups from SO_PEERGROUPS (nil: not available).
     func peer(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]? = nil) -> Peer {

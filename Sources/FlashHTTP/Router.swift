@@ -6,12 +6,19 @@ import NIOHTTP1
 
 /// Maps the socket API onto the coordinator. Every answer is JSON; every error is a status code
 /// plus `{"error": "<code>", "message": "..."}`.
-struct Router: Sendable {
+public struct Router: Sendable {
     let coordinator: Coordinator
     let info: DaemonInfo
     let logger: Logger
 
-    struct DaemonInfo: Sendable {
+    public init(coordinator: Coordinator, info: DaemonInfo, logger: Logger) {
+        self.coordinator = coordinator
+        self.info = info
+        self.logger = logger
+    }
+
+    /// What the router is told about the daemon around it.
+    public struct DaemonInfo: Sendable {
         var redisTarget: String
         var journalPath: String
         var faultInjection: Bool
@@ -20,13 +27,27 @@ struct Router: Sendable {
         /// Fault injection: hang the journal, so the watchdog must restart flashd.
         var wedge: @Sendable () -> Void
         /// Serve GET /metrics only (the optional TCP listener for scrapers).
-        var metricsOnly = false
+        public var metricsOnly = false
         /// Counters kept below the engine (group commits), merged into status' counters.
         var storageCounters: @Sendable () -> [String: Int] = { [:] }
         /// The SHA of the purchase script, loaded into Redis, and the server it is loaded on
         /// (the primary, behind Sentinel), for `bench`'s Lua ceiling.
         var stockScript: @Sendable () async throws -> (sha: String, server: String) = {
             throw EngineError(.internalError, "no stock script in this configuration")
+        }
+
+        public init(redisTarget: String, journalPath: String, faultInjection: Bool, metrics: @escaping @Sendable () -> String,
+                    wedge: @escaping @Sendable () -> Void, metricsOnly: Bool = false,
+                    storageCounters: @escaping @Sendable () -> [String: Int] = { [:] },
+                    stockScript: (@Sendable () async throws -> (sha: String, server: String))? = nil) {
+            self.redisTarget = redisTarget
+            self.journalPath = journalPath
+            self.faultInjection = faultInjection
+            self.metrics = metrics
+            self.wedge = wedge
+            self.metricsOnly = metricsOnly
+            self.storageCounters = storageCounters
+            if let stockScript { self.stockScript = stockScript }
         }
     }
 

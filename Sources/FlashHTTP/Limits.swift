@@ -3,11 +3,11 @@ import Synchronization
 /// Server-wide limits, shared by every connection: how many connections may be open and how
 /// many requests may be in progress at once. Past either, a client gets 503 at once rather than
 /// a queue that grows memory without bound.
-final class Limits: Sendable {
+public final class Limits: Sendable {
     let connections: BoundedCounter
     let inflight: BoundedCounter
 
-    init(maxConnections: Int, maxInflight: Int) {
+    public init(maxConnections: Int, maxInflight: Int) {
         connections = BoundedCounter(limit: maxConnections)
         inflight = BoundedCounter(limit: maxInflight)
     }

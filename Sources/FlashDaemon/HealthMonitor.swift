@@ -3,19 +3,25 @@ import FlashStorage
 import Logging
 import NIOCore
 import Synchronization
+import ServiceLifecycle
 import Systemd
 
 /// Keeps systemd informed: a current STATUS= line, and WATCHDOG=1 at half the watchdog interval
 /// only while the daemon is healthy (its event loop answers and the journal answers). A wedged
 /// daemon stops pinging, and systemd kills and restarts it.
-struct HealthMonitor {
+struct HealthMonitor: Service, CustomStringConvertible {
     let coordinator: Coordinator
     let journal: SQLiteJournal
     let eventLoop: any EventLoop
     let notifier: SystemdNotifier
     let logger: Logger
+    var description: String { "health monitor" }
 
-    func run() async {
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { await watch() }
+    }
+
+    private func watch() async {
         let watchdog = notifier.watchdogInterval
         // Half the watchdog interval as systemd advises, and at least every 2 s for STATUS.
         let period = min(watchdog.map { $0 / 2 } ?? .seconds(2), .seconds(2))

@@ -1,0 +1,25 @@
+/// A setting flashd can't take: its code says which kind of mistake, the message where and why.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// A config file line that isn't `key = value`.
+        case syntax
+        /// A key or flag no setting has.
+        case unknownKey
+        /// A value the setting's parser refuses.
+        case badValue
+        /// A flag given without its value.
+        case missingValue
+        /// The config file can't be read.
+        case unreadable
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,51 @@
+import RedisClient
+
+extension Setting {
+    /// Every setting flashd has, in the order help and flashd(1) list them. Adding one is one
+    /// line here and one property in `DaemonConfig`; flags, file keys, the reload diff and the
+    /// man page follow.
+    public static let all: [Setting] = [
+        .text("socket", \.socketPath, value: "path", help: "Unix socket to serve on, when systemd passes none."),
+        .text("redis", \.redis, value: "target",
+              help: "Redis: unix:/path, host:port, or the primary named by Redis Sentinels: sentinel://HOST:PORT[,HOST:PORT...]/MASTER.",
+              check: { RedisTarget(parsing: $0) == nil ? "must be unix:/path, host:port or sentinel://HOST:PORT[,HOST:PORT...]/MASTER, not \($0)" : nil }),
+        .text("redis-prefix", \.redisPrefix, value: "prefix", help: "Prefix of every Redis key flashd writes."),
+        .integer("redis-connections", \.redisConnections, in: 1...64, help: "Redis connections, each pipelining on its own thread."),
+        .integer("redis-wait-replicas", \.redisWaitReplicas, in: 0...16,
+                 help: "Replicas that must have each purchase's Redis write (WAIT) before it counts; 0 = don't wait."),
+        .integer("redis-wait-timeout-ms", \.redisWaitTimeoutMs, in: 1...900, value: "ms",
+                 help: "Milliseconds to wait for them; a purchase not confirmed in time stays pending."),
+        .text("state-dir", \.stateDir, value: "dir", help: "Directory of the SQLite journal.",
+              defaultNote: "$STATE_DIRECTORY, else /var/lib/flashd"),
+        .text("node-id", \.nodeID, value: "id", help: "Node id carried in gids and order ids; every flashd sharing a Redis needs its own.",
+              defaultNote: "the host name"),
+        .seconds("check-delay", \.checkDelay, max: 3600, reload: .live,
+                 help: "Seconds a transaction may stay prepared before the timeout check settles it."),
+        .toggle("enable-fault-injection", \.faultInjection,
+                help: "Allow buy requests to ask for a crash at a fault-injection point (tests only)."),
+        .choice("sqlite-sync", \.sqliteSync,
+                help: "SQLite durability: full (fsync per commit, survives power loss) or normal (survives a crash of flashd only)."),
+        .choice("log-level", \.logLevel, reload: .live, help: "Log level. Successful purchases log at debug."),
+        .integer("max-body-bytes", \.maxBodyBytes, in: 1024...(16 << 20), value: "bytes", help: "Largest request body accepted."),
+        // Read once, when Redis' settings are checked at start-up.
+        .toggle("allow-evicting-redis", \.allowEvictingRedis, help: "Start even when Redis' maxmemory-policy may evict barrier keys."),
+        .make("metrics-listen", \.metricsListen, value: "host:port", reload: .restart,
+              help: "Also serve GET /metrics over TCP (off: don't; use a loopback address).",
+              parse: { text in
+                  if text.isEmpty || text == "off" { return .ok(nil) }
+                  return hostPort(text) == nil ? .refused("must be host:port or off") : .ok(text)
+              },
+              show: { $0 ?? "off" }),
+        .text("admin-group", \.adminGroup, value: "group",
+              help: "Group whose members, besides root, may create, restock and reset sales.",
+              check: { $0.isEmpty ? "must name a group" : nil }),
+        .integer("max-connections", \.maxConnections, in: 1...1_000_000, help: "Open connections beyond this get 503 and are closed."),
+        .integer("max-inflight", \.maxInflight, in: 1...10_000_000, help: "Requests in progress beyond this get 503 at once."),
+        .seconds("request-timeout", \.requestTimeout, max: 3600,
+                 help: "Seconds from a request's first byte to its last before the connection is closed."),
+        .seconds("idle-timeout", \.idleTimeout, max: 86400, help: "Seconds an idle keep-alive connection stays open."),
+    ]
+
+    /// `all` by key.
+    public static let named: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+}
