@@ -8,6 +8,7 @@ extension API {
         case rolledBack = "rolled_back"
         case saleReset = "sale_reset"
         case unknownSale = "unknown_sale"
+        case unknownOrder = "unknown_order"
         // The engine's errors.
         case invalidInput = "invalid_input"
         case saleExists = "sale_exists"

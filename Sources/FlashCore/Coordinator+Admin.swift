@@ -145,9 +145,32 @@ extension Coordinator {
                       fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseValid, redisBehind: fencedItems)
     }
 
-    public func orders(item: String?, limit: Int, before: ListCursor? = nil) async throws -> Page<Order> {
-        if let item { try Names.check(item, field: "item") }
-        return try await journal.orders(item: item, limit: limit, before: before)
+    public func orders(_ query: OrderQuery, limit: Int, before: ListCursor? = nil) async throws -> Page<Order> {
+        if let item = query.item { try Names.check(item, field: "item") }
+        if let user = query.user { try Names.check(user, field: "user") }
+        if let requestID = query.requestID {
+            try Names.check(requestID, field: "request_id")
+            // Without the buyer a request id names nothing: ids are the client's, not unique.
+            guard query.user != nil else { throw EngineError.invalidInput(field: "request_id", "request_id needs user") }
+        }
+        return try await journal.orders(query, limit: limit, before: before)
+    }
+
+    /// One order by its id (`ord-<gid>`). Each node journals its own orders: an id made by
+    /// another node is answered with that node's name, so the caller knows whom to ask.
+    public func order(id: String) async throws -> Order {
+        let gid = id.hasPrefix("ord-") ? String(id.dropFirst(4)) : ""
+        guard GlobalTransactionID.digest(ofGID: gid) != nil, let dash = gid.lastIndex(of: "-"), Names.isValid(String(gid[..<dash])) else {
+            throw EngineError.invalidInput(field: "order_id", "order ids look like ord-NODE-0123456789abcdef")
+        }
+        let node = String(gid[..<dash])
+        guard node == config.node else {
+            throw EngineError(.unknownOrder, "order \(id) was made by node \(node), not \(config.node): ask that node")
+        }
+        guard let order = try await journal.order(gid: gid) else {
+            throw EngineError(.unknownOrder, "no order \(id) (the purchase failed, was refused, is still pending, or never was)")
+        }
+        return order
     }
 
     public func transactions(state: TxnState?, limit: Int, before: ListCursor? = nil) async throws -> Page<TxnRecord> {

@@ -3,6 +3,8 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable, CaseIterable {
         case invalidInput = "invalid_input"
         case unknownSale = "unknown_sale"
+        /// No such order in this node's journal.
+        case unknownOrder = "unknown_order"
         case saleExists = "sale_exists"
         case salePending = "sale_pending"
         /// Redis could not be reached or timed out; the client should retry later.

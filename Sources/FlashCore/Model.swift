@@ -193,3 +193,17 @@ public struct AuditLine: Sendable, Equatable {
         orders <= total && orders <= taken && taken <= orders + pending
     }
 }
+
+/// Which orders a listing wants: all, or a buyer's (`user`), narrowed to an item and to the
+/// purchase of one request id.
+public struct OrderQuery: Sendable, Equatable {
+    public var item: String?
+    public var user: String?
+    public var requestID: String?
+
+    public init(item: String? = nil, user: String? = nil, requestID: String? = nil) {
+        self.item = item
+        self.user = user
+        self.requestID = requestID
+    }
+}

@@ -48,7 +48,7 @@ public protocol Journal: Sendable {
     func order(gid: String) async throws -> Order?
     func preparedTransactions() async throws -> [TxnRecord]
     /// Newest first, a page of at most `limit`, from `before` on (nil: the newest).
-    func orders(item: String?, limit: Int, before: ListCursor?) async throws -> Page<Order>
+    func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) async throws -> Page<Order>
     func transactions(state: TxnState?, limit: Int, before: ListCursor?) async throws -> Page<TxnRecord>
     /// Orders and prepared transactions of one item's round.
     func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int)
@@ -79,7 +79,7 @@ public struct JournalEntry: Sendable, Equatable {
 extension Journal {
     /// The newest page.
     public func orders(item: String?, limit: Int) async throws -> [Order] {
-        try await orders(item: item, limit: limit, before: nil).rows
+        try await orders(OrderQuery(item: item), limit: limit, before: nil).rows
     }
 
     public func transactions(state: TxnState?, limit: Int) async throws -> [TxnRecord] {

@@ -2,26 +2,42 @@ import Control
 import FlashCore
 import NIOHTTP1
 
-/// One request as a route sees it: the request, the item of a `/v1/sales/ITEM...` path, and
-/// a purchase's body if the event loop decoded it already.
+/// One request as a route sees it: the request, the `*` segment of its path (the item of
+/// `/v1/sales/ITEM...`, the order id of `/v1/orders/ID`), and a purchase's body if the event
+/// loop decoded it already.
 struct Call: Sendable {
     var request: Request
-    var item: String
+    var key: String
     var buy: API.Buy?
+    var item: String { key }
 }
 
 /// One resource and method of the socket API. `path` is its segments, `*` standing for an
-/// item. 404, 405 and `Allow` are derived from this table, so a route added here is routed
-/// and refused correctly with no second list to keep.
+/// item or an order id; `query` the parameters it reads. 404, 405 and `Allow`, and the 400 for
+/// a parameter the route doesn't read, are derived from this table, so a route added here is
+/// routed and refused correctly with no second list to keep.
 struct Route: Sendable {
     let method: HTTPMethod
     let path: [String]
+    let query: [String]
     let answer: @Sendable (Router, Call) async throws -> Response
 
-    init(_ method: HTTPMethod, _ path: [String], _ answer: @escaping @Sendable (Router, Call) async throws -> Response) {
+    init(_ method: HTTPMethod, _ path: [String], query: [String] = [],
+         _ answer: @escaping @Sendable (Router, Call) async throws -> Response) {
         self.method = method
         self.path = path
+        self.query = query
         self.answer = answer
+    }
+
+    /// The `*` segment when `segments` is this route's path (an empty key for a path without one).
+    func match(_ segments: [String]) -> String? {
+        guard segments.count == path.count else { return nil }
+        var key = ""
+        for (want, got) in zip(path, segments) {
+            if want == "*" { key = got } else if want != got { return nil }
+        }
+        return key
     }
 }
 
@@ -53,12 +69,14 @@ extension Router {
             if body.crashAfter != nil { try r.requireAdmin(c.request, "fault injection") }
             return try await r.buy(body)
         },
-        Route(.GET, ["v1", "orders"]) { r, c in
-            let page = try await r.coordinator.orders(item: c.request.query["item"], limit: try r.limit(c.request),
-                                                      before: try r.cursor(c.request))
+        Route(.GET, ["v1", "orders"], query: ["user", "item", "request_id", "limit", "before"]) { r, c in
+            let q = c.request.query
+            let page = try await r.coordinator.orders(OrderQuery(item: q["item"], user: q["user"], requestID: q["request_id"]),
+                                                      limit: try r.limit(c.request), before: try r.cursor(c.request))
             return r.json(.ok, API.Orders(orders: page.rows.map { order($0, replayed: nil) }, next: page.next?.text))
         },
-        Route(.GET, ["v1", "txns"]) { r, c in try await r.txns(c) },
+        Route(.GET, ["v1", "orders", "*"]) { r, c in r.json(.ok, order(try await r.coordinator.order(id: c.key), replayed: nil)) },
+        Route(.GET, ["v1", "txns"], query: ["state", "limit", "before"]) { r, c in try await r.txns(c) },
         Route(.GET, ["v1", "audit"]) { r, _ in try await r.audit() },
     ]
 

@@ -85,23 +85,27 @@ public struct Router: Sendable {
     /// others). `buy`: the purchase body `immediate` decoded already.
     func handle(_ request: Request, buy: API.Buy? = nil) async -> Response {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        // /v1/sales/ITEM[/VERB]: the item is the third segment.
-        let item = segments.count >= 3 && segments[0] == "v1" && segments[1] == "sales" ? segments[2] : ""
-        let path = !item.isEmpty ? ["v1", "sales", "*"] + segments.dropFirst(3) : segments
-        if info.metricsOnly && path != ["metrics"] {
+        if info.metricsOnly && segments != ["metrics"] {
             return Self.errorResponse(.notFound, .notFound, "this listener serves GET /metrics only")
         }
-        let resource = Self.routes.filter { $0.path == path }
+        let resource = Self.routes.compactMap { route in route.match(segments).map { (route, $0) } }
         guard !resource.isEmpty else { return Self.errorResponse(.notFound, .notFound, "no such resource: \(request.path)") }
-        guard let route = resource.first(where: { $0.method == request.method }) else {
-            let allowed = resource.map(\.method.rawValue).joined(separator: ", ")
+        guard let (route, key) = resource.first(where: { $0.0.method == request.method }) else {
+            let allowed = resource.map(\.0.method.rawValue).joined(separator: ", ")
             var r = Self.errorResponse(.methodNotAllowed, .methodNotAllowed,
                                        "\(request.method) is not allowed on \(request.path); use \(allowed)")
             r.headers.append(("Allow", allowed))
             return r
         }
+        // A parameter the route doesn't read is a mistake to report, not to ignore: a misspelt
+        // filter would otherwise answer with everything.
+        if let unknown = request.query.keys.sorted().first(where: { !route.query.contains($0) }) {
+            let takes = route.query.isEmpty ? "takes no query parameters" : "takes " + route.query.joined(separator: ", ")
+            return Self.response(for: EngineError.invalidInput(field: unknown, "unknown query parameter \(unknown): \(request.method) "
+                                                                  + "/\(route.path.joined(separator: "/")) \(takes)"))
+        }
         do {
-            return try await route.answer(self, Call(request: request, item: item, buy: buy))
+            return try await route.answer(self, Call(request: request, key: key, buy: buy))
         } catch let e as EngineError {
             return Self.response(for: e)
         } catch let e as API.ErrorBody {
@@ -229,7 +233,7 @@ public struct Router: Sendable {
         let status: HTTPResponseStatus
         switch e.code {
         case .invalidInput: status = .badRequest
-        case .unknownSale: status = .notFound
+        case .unknownSale, .unknownOrder: status = .notFound
         case .saleExists, .salePending, .conflict: status = .conflict
         case .redisUnavailable, .replicasBehind, .redisBehind, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict:
             status = .serviceUnavailable

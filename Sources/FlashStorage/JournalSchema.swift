@@ -8,8 +8,12 @@
 /// in the same batches version 1 ran at less than half the rate (scripts/journal-schema-bench.py,
 /// BENCHMARKS.md). One row per gid also makes "one gid, at most one order" a property of the
 /// table, not of a check.
+///
+/// Version 3 adds `txns_user`, so a buyer's orders are found without a scan (`GET
+/// /v1/orders?user=`). It is partial: only rows that became orders are in it, so a purchase
+/// that fails or is refused writes no entry.
 enum JournalSchema {
-    static let version = 2
+    static let version = 3
 
     static let create = """
         CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,7 +38,10 @@ enum JournalSchema {
         CREATE INDEX IF NOT EXISTS txns_state ON txns(state, created_ms);
         CREATE VIEW IF NOT EXISTS orders AS
             SELECT order_id, gid, item, round, user, request_id, ordered_ms AS created_ms FROM txns WHERE state = 'succeeded';
-        INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '2');
+        CREATE INDEX IF NOT EXISTS txns_user ON txns(user, created_ms) WHERE state = 'succeeded';
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '3');
+        -- Version 2 → 3 is the index above, nothing else.
+        UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';
         """
 
     /// Version 1 → 2, in one transaction: each order moves into its transaction's row.

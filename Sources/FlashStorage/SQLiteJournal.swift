@@ -162,10 +162,16 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    public func orders(item: String?, limit: Int, before: ListCursor?) async throws -> Page<Order> {
+    public func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) async throws -> Page<Order> {
         try await read { db in
-            var filter = item == nil ? "" : "AND item = ?"
-            var params: [SQLiteValue] = item.map { [.text($0)] } ?? []
+            var filter = ""
+            var params: [SQLiteValue] = []
+            // A buyer's orders come along the partial txns_user index, newest first.
+            for (column, value) in [("user", query.user), ("item", query.item), ("request_id", query.requestID)] {
+                guard let value else { continue }
+                filter += " AND \(column) = ?"
+                params.append(.text(value))
+            }
             if let before {
                 filter += " AND (created_ms, gid) < (?, ?)"
                 params += [.int(before.createdMs), .text(before.gid)]

@@ -55,27 +55,6 @@ struct StatusCommand: ParsableCommand {
     }
 }
 
-struct OrdersCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "orders", abstract: "List orders, newest first.")
-    @OptionGroup var global: GlobalOptions
-    @Option(help: "Only this item's orders.") var item: String?
-    @Option(help: "At most this many, 1-1000 (default 100).") var limit = 100
-    @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
-
-    func run() throws {
-        var path = "/v1/orders?limit=\(limit)"
-        if let item { path += "&item=\(item)" }
-        if let before { path += "&before=\(before)" }
-        let orders: API.Orders = try global.perform { try $0.call("GET", path) }
-        if global.json { return global.printJSON(orders) }
-        if orders.orders.isEmpty { print("no orders") }
-        for o in orders.orders {
-            print("\(o.orderID)  \(o.item) round \(o.round)  user \(o.user)  request \(o.requestID)  at \(o.createdMs)")
-        }
-        if let next = orders.next { print("more: --before \(next)") }
-    }
-}
-
 struct TxnsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "txns", abstract: "List global transactions, newest first.")
     @OptionGroup var global: GlobalOptions

@@ -197,13 +197,27 @@ import TestSupport
         await j.close()
         let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT order_id, created_ms FROM orders; "
                                                                   + "SELECT value FROM meta WHERE key = 'schema_version';"])
-        #expect(out == "ord-g1|1500\n2\n")
+        #expect(out == "ord-g1|1500\n3\n")
         // The gid key was made at the first open and stays: reopened, the same key.
         let key = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT value FROM meta WHERE key = 'gid_key';"])
         #expect(key.trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
         let again = try await SQLiteJournal(path: path)
         #expect(again.gidKey == j.gidKey)
         await again.close()
+    }
+
+    /// Version 2 → 3 adds the buyer index and nothing else; a buyer's orders are read along it.
+    @Test func aVersion2JournalGainsTheBuyerIndex() async throws {
+        let j = try await SQLiteJournal(path: path)
+        _ = try await j.prepare(record("g1", user: "alice"))
+        await j.close()
+        _ = try Shell.run(try Executables.find("sqlite3"), [path, "DROP INDEX txns_user; UPDATE meta SET value = '2' WHERE key = 'schema_version';"])
+        let again = try await SQLiteJournal(path: path)
+        await again.close()
+        let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT value FROM meta WHERE key = 'schema_version'; "
+                                                                  + "EXPLAIN QUERY PLAN SELECT gid FROM txns WHERE state = 'succeeded' "
+                                                                  + "AND user = 'alice' ORDER BY created_ms DESC;"])
+        #expect(out.hasPrefix("3\n") && out.contains("USING INDEX txns_user"), "\(out)")
     }
 
     /// The sold-out gate reads the journal's history a page at a time, in write order.

@@ -126,8 +126,11 @@ public actor MemoryJournal: Journal {
     public func transaction(gid: String) -> TxnRecord? { txns[gid] }
     public func order(gid: String) -> Order? { ordersByGID[gid] }
     public func preparedTransactions() -> [TxnRecord] { pendingCount == 0 ? [] : txns.values.filter { $0.state == .prepared } }
-    public func orders(item: String?, limit: Int, before: ListCursor?) -> Page<Order> {
-        Page(rows: Array(ordersByGID.values.lazy.filter { item == nil || $0.item == item }.prefix(limit)), next: nil)
+    public func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) -> Page<Order> {
+        let rows = ordersByGID.values.lazy.filter {
+            (query.item ?? $0.item) == $0.item && (query.user ?? $0.user) == $0.user && (query.requestID ?? $0.requestID) == $0.requestID
+        }
+        return Page(rows: Array(rows.prefix(limit)), next: nil)
     }
 
     public func transactions(state: TxnState?, limit: Int, before: ListCursor?) -> Page<TxnRecord> {

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Control
+import FoundationEssentials
+
+/// `flashsalectl orders`: the newest orders, a buyer's orders, or one order by its id.
+struct OrdersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orders", abstract: "List orders, newest first, or show one.",
+        subcommands: [ListOrders.self, ShowOrder.self], defaultSubcommand: ListOrders.self)
+}
+
+struct ListOrders: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List orders, newest first (a buyer's with --user).",
+        discussion: "Each node lists the orders in its own journal: over several nodes, ask each.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this buyer's orders.") var user: String?
+    @Option(help: "Only this item's orders.") var item: String?
+    @Option(name: .customLong("request-id"), help: "Only the order of this request id (needs --user).") var requestID: String?
+    @Option(help: "At most this many, 1-1000 (default 100).") var limit = 100
+    @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
+
+    func validate() throws {
+        if requestID != nil && user == nil { throw ValidationError("--request-id needs --user: request ids are the buyer's own") }
+    }
+
+    func run() throws {
+        var path = "/v1/orders?limit=\(limit)"
+        for (name, value) in [("user", user), ("item", item), ("request_id", requestID), ("before", before)] {
+            if let value { path += "&\(name)=\(OrdersCommand.encoded(value))" }
+        }
+        let orders: API.Orders = try global.perform { try $0.call("GET", path) }
+        if global.json { return global.printJSON(orders) }
+        if orders.orders.isEmpty { print(user.map { "no orders for user \($0)" } ?? "no orders") }
+        for o in orders.orders { print(OrdersCommand.line(o)) }
+        if let next = orders.next { print("more: --before \(next)") }
+    }
+}
+
+struct ShowOrder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one order by its id (ord-NODE-...), from the node that made it.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The order id, as a purchase answered it.") var orderID: String
+
+    func run() throws {
+        let order: API.Order = try global.perform { try $0.call("GET", "/v1/orders/\(OrdersCommand.encoded(orderID))") }
+        if global.json { return global.printJSON(order) }
+        print(OrdersCommand.line(order))
+        print("gid \(order.gid)")
+    }
+}
+
+extension OrdersCommand {
+    /// One order as a line: its id, what was bought by whom, and when (UTC).
+    static func line(_ o: API.Order) -> String {
+        "\(o.orderID)  \(o.item) round \(o.round)  user \(o.user)  request \(o.requestID)  at \(time(o.createdMs))"
+    }
+
+    /// RFC 3339 in UTC, to the millisecond: 2026-12-05T01:02:03.456Z.
+    static func time(_ ms: Int64) -> String {
+        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+        return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// A query or path value, percent-encoded: anything but unreserved characters, so a stray
+    /// space or `&` reaches flashd as the value it is (and is refused there as a bad name).
+    static func encoded(_ value: String) -> String {
+        var out = ""
+        for byte in value.utf8 {
+            let c = Character(Unicode.Scalar(byte))
+            if byte < 0x80 && (c.isLetter || c.isNumber || "-_.~@".contains(c)) {
+                out.append(c)
+            } else {
+                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xf, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}
