@@ -21,7 +21,14 @@ public struct Daemon: Sendable {
         let levels = LogLevelBox(config.logLevel)
         LogSetup.bootstrap(levels)
         let logger = Logger(label: "flashd")
-        let running = try await DaemonStartup(config: config, logger: logger).start()
+        let running: RunningDaemon
+        do {
+            running = try await DaemonStartup(config: config, logger: logger).start()
+        } catch {
+            // Also on stderr from the command line; logged so the journal has it as an entry.
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw error
+        }
         let coordinator = running.coordinator
         let lease = NodeLeaseKeeper(stock: running.stock, coordinator: coordinator, node: config.nodeID, token: running.leaseToken,
                                     held: running.leaseHeld, logger: logger)
