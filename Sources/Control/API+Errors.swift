@@ -9,6 +9,9 @@ extension API {
         case saleReset = "sale_reset"
         case unknownSale = "unknown_sale"
         case unknownOrder = "unknown_order"
+        case notOpen = "not_open"
+        case closed
+        case paused
         // The engine's errors.
         case invalidInput = "invalid_input"
         case saleExists = "sale_exists"
@@ -43,14 +46,18 @@ extension API {
         /// On every answer to a purchase: the request id it ran under (the client's, or one
         /// flashd made up). A retry with it can't buy twice; a retry without it can.
         public var requestID: String?
-        public init(error: String, message: String, gid: String? = nil, field: String? = nil, requestID: String? = nil) {
+        /// On `not_open`: when the sale opens (RFC 3339, Redis' clock), for a countdown.
+        public var opensAt: String?
+        public init(error: String, message: String, gid: String? = nil, field: String? = nil, requestID: String? = nil,
+                    opensAt: String? = nil) {
             self.error = error
             self.message = message
             self.gid = gid
             self.field = field
             self.requestID = requestID
+            self.opensAt = opensAt
         }
-        enum CodingKeys: String, CodingKey { case error, message, gid, field, requestID = "request_id" }
+        enum CodingKeys: String, CodingKey { case error, message, gid, field, requestID = "request_id", opensAt = "opens_at" }
 
         public init(_ code: ErrorCode, message: String, gid: String? = nil, field: String? = nil, requestID: String? = nil) {
             self.init(error: code.rawValue, message: message, gid: gid, field: field, requestID: requestID)

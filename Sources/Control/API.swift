@@ -7,12 +7,19 @@ public enum API {
         public var item: String
         public var stock: Int
         public var limitPerUser: Int?
-        public init(item: String, stock: Int, limitPerUser: Int? = nil) {
+        /// When it opens and closes: RFC 3339, or `+N` s/m/h/d from now on Redis' clock.
+        public var opensAt: String?
+        public var closesAt: String?
+        public init(item: String, stock: Int, limitPerUser: Int? = nil, opensAt: String? = nil, closesAt: String? = nil) {
             self.item = item
             self.stock = stock
             self.limitPerUser = limitPerUser
+            self.opensAt = opensAt
+            self.closesAt = closesAt
         }
-        enum CodingKeys: String, CodingKey { case item, stock, limitPerUser = "limit_per_user" }
+        enum CodingKeys: String, CodingKey {
+            case item, stock, limitPerUser = "limit_per_user", opensAt = "opens_at", closesAt = "closes_at"
+        }
     }
 
     public struct Restock: Codable, Sendable {
@@ -31,12 +38,19 @@ public enum API {
         public var limitPerUser: Int?
         /// A reset retried with the same id returns the round it made instead of another.
         public var requestID: String?
-        public init(stock: Int, limitPerUser: Int? = nil, requestID: String? = nil) {
+        /// The new round's clock, as on create; without them the round opens at once.
+        public var opensAt: String?
+        public var closesAt: String?
+        public init(stock: Int, limitPerUser: Int? = nil, requestID: String? = nil, opensAt: String? = nil, closesAt: String? = nil) {
             self.stock = stock
             self.limitPerUser = limitPerUser
             self.requestID = requestID
+            self.opensAt = opensAt
+            self.closesAt = closesAt
         }
-        enum CodingKeys: String, CodingKey { case stock, limitPerUser = "limit_per_user", requestID = "request_id" }
+        enum CodingKeys: String, CodingKey {
+            case stock, limitPerUser = "limit_per_user", requestID = "request_id", opensAt = "opens_at", closesAt = "closes_at"
+        }
     }
 
     /// `POST /v1/sales/ITEM/repair`: re-apply this node's orders whose deductions Redis lost.
@@ -89,9 +103,17 @@ public enum API {
         public var pending: Int
         /// Set while the sale is fenced because Redis is behind a journal (G9): why.
         public var redisBehind: String?
+        /// open, scheduled (not open yet), paused or closed, on Redis' clock.
+        public var state: String?
+        public var opensAt: String?
+        public var closesAt: String?
         public init(item: String, round: Int, limitPerUser: Int, stockTotal: Int, stockRemaining: Int, stockTaken: Int,
-                    orders: Int, pending: Int, redisBehind: String? = nil) {
+                    orders: Int, pending: Int, redisBehind: String? = nil, state: String? = nil, opensAt: String? = nil,
+                    closesAt: String? = nil) {
             self.redisBehind = redisBehind
+            self.state = state
+            self.opensAt = opensAt
+            self.closesAt = closesAt
             self.item = item
             self.round = round
             self.limitPerUser = limitPerUser
@@ -102,7 +124,7 @@ public enum API {
             self.pending = pending
         }
         enum CodingKeys: String, CodingKey {
-            case item, round, orders, pending, redisBehind = "redis_behind"
+            case item, round, orders, pending, redisBehind = "redis_behind", state, opensAt = "opens_at", closesAt = "closes_at"
             case limitPerUser = "limit_per_user", stockTotal = "stock_total"
             case stockRemaining = "stock_remaining", stockTaken = "stock_taken"
         }

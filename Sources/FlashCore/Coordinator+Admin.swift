@@ -3,13 +3,15 @@ import Synchronization
 extension Coordinator {
     public static let maxStock = 1_000_000_000
 
-    public func createSale(item: String, stock count: Int, limitPerUser: Int) async throws -> SaleInfo {
+    public func createSale(item: String, stock count: Int, limitPerUser: Int, clock: SaleClock = .always) async throws -> SaleInfo {
         try Names.check(item, field: "item")
         try checkStock(count, field: "stock", allowZero: true)
         try checkLimit(limitPerUser)
-        let sale = try await redis { try await self.stock.createSale(item: item, stock: count, limitPerUser: limitPerUser) }
+        try checkClock(clock)
+        let sale = try await redis { try await self.stock.createSale(item: item, stock: count, limitPerUser: limitPerUser, clock: clock) }
         sales[item] = sale
         gate.clear(item: item, round: sale.round)
+        gate.setClock(item: item, sale.clock)
         metrics.soldOutItems.record(gate.soldOutCount)
         // A sale made again after Redis was flushed finds this node's orders of its round 1.
         await countOrders(SaleRound(item: item, round: sale.round))
@@ -31,11 +33,13 @@ extension Coordinator {
 
     /// Starts a new round of the sale. Refused while any transaction of the current round is
     /// prepared: their barriers and deductions belong to the round being replaced.
-    public func reset(item: String, stock count: Int, limitPerUser: Int?, requestID: String? = nil) async throws -> SaleInfo {
+    public func reset(item: String, stock count: Int, limitPerUser: Int?, clock: SaleClock = .always,
+                      requestID: String? = nil) async throws -> SaleInfo {
         try Names.check(item, field: "item")
         if let requestID { try Names.check(requestID, field: "request_id") }
         try checkStock(count, field: "stock", allowZero: true)
         if let limitPerUser { try checkLimit(limitPerUser) }
+        try checkClock(clock)
         guard let current = try await redis({ try await self.stock.sale(item: item) }) else { throw EngineError.unknownSale(item) }
         // New purchases of this item wait out the reset, so none can journal between the
         // pending count below and the new round (the Lua round check covers other nodes).
@@ -50,10 +54,11 @@ extension Coordinator {
         }
         let sale = try await redis {
             try await self.stock.reset(item: item, expectedRound: current.round, stock: count,
-                                       limitPerUser: limitPerUser ?? current.limitPerUser, requestID: requestID)
+                                       limitPerUser: limitPerUser ?? current.limitPerUser, clock: clock, requestID: requestID)
         }
         sales[item] = sale
         gate.clear(item: item, round: sale.round)
+        gate.setClock(item: item, sale.clock)
         metrics.soldOutItems.record(gate.soldOutCount)
         logger.notice("sale reset", metadata: ["item": "\(item)", "round": "\(sale.round)", "stock": "\(count)"])
         return sale
@@ -113,6 +118,8 @@ extension Coordinator {
         public var draining: Bool
         /// Sold-out answers given by the gate, without Redis or the journal.
         public var fastSoldOut: Int
+        /// Refusals the fast path gave from a sale's clock.
+        public var fastClockRefused: Int = 0
         public var soldOutItems: Int
         /// The gate has read the journal's history: fast answers may be given.
         public var fastPathOpen: Bool
@@ -137,12 +144,14 @@ extension Coordinator {
             journalOK = false
             journalError = "\(error)"
         }
-        return Status(node: config.node, uptimeSeconds: Double((time() - startedAt).milliseconds) / 1000,
+        var status = Status(node: config.node, uptimeSeconds: Double((time() - startedAt).milliseconds) / 1000,
                       redisOK: redisOK, redisError: redisError, journalOK: journalOK, journalError: journalError,
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,
                       inflight: inflight.count, sales: saleCount, draining: draining,
                       fastSoldOut: fastSoldOut.load(ordering: .relaxed), soldOutItems: gate.soldOutCount,
                       fastPathOpen: gate.isHistoryLoaded, nodeLeaseHeld: nodeLeaseValid, redisBehind: fencedItems)
+        status.fastClockRefused = fastClockRefusals.load(ordering: .relaxed)
+        return status
     }
 
     public func orders(_ query: OrderQuery, limit: Int, before: ListCursor? = nil) async throws -> Page<Order> {
@@ -198,7 +207,7 @@ extension Coordinator {
         }
     }
 
-    private func redis<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    func redis<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         do {
             let v = try await body()
             markRedis(ok: true)

@@ -30,8 +30,10 @@ extension Coordinator {
     /// Every `interval`, re-reads each flagged sale from Redis and drops the flag when a
     /// restock or reset (on any node) gave it stock again. This bounds how long a node keeps
     /// answering "sold out" after another node restocked: `interval` plus one Redis round trip.
+    /// The same pass reads Redis' clock and every sale's clock (opening, closing, pause).
     public func runSoldOutRefresh(interval: Duration) async {
         while !Task.isCancelled {
+            await readClocks()
             do {
                 try await Task.sleep(for: interval)
             } catch {

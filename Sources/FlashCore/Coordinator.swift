@@ -31,6 +31,11 @@ public actor Coordinator {
     public nonisolated let gate: SoldOutGate
     /// Sold-out answers the gate gave (they never reach the actor, so not in `counters`).
     let fastSoldOut = Atomic<Int>(0)
+    /// Answers the gate gave from a sale's clock (not open, closed, paused).
+    let fastClockRefusals = Atomic<Int>(0)
+    /// Redis' clock less this node's (`TIME` against `wallClockMs`), refreshed with the gate:
+    /// the sale's clock is judged on Redis' time however this node's clock is set.
+    let redisClockOffsetMs = Atomic<Int64>(0)
     let metrics = EngineMetrics()
     /// Current round and limit of each sale, so a purchase can derive its gid without a round trip.
     var sales: [String: SaleInfo] = [:]
@@ -82,14 +87,24 @@ public actor Coordinator {
     /// A config reload: transactions journaled from now on are checked after `delay`.
     public func setCheckDelay(_ delay: Duration) { config.checkDelay = delay }
 
-    /// The fast path: the gid of a `sold_out` answer the gate can give now, without the actor,
-    /// Redis or the journal; nil when the purchase must take the normal path (`buy`).
-    public nonisolated func soldOutAtOnce(item: String, user: String, requestID: String?) -> String? {
+    /// The fast path: a refusal (sold out, or the sale's clock) and its gid that the gate can
+    /// give now, without the actor, Redis or the journal; nil when the purchase must take the
+    /// normal path (`buy`).
+    public nonisolated func refusedAtOnce(item: String, user: String, requestID: String?) -> (reason: FailureReason, gid: String)? {
         guard Names.isValid(item), Names.isValid(user), requestID.map(Names.isValid) ?? true else { return nil }
-        guard let gid = gate.soldOutGID(item: item, user: user, requestID: requestID) else { return nil }
-        fastSoldOut.add(1, ordering: .relaxed)
-        metrics.count(.soldOut)
-        return gid
+        guard let refusal = gate.refusal(item: item, user: user, requestID: requestID, nowMs: redisNowMs()) else { return nil }
+        if refusal.reason == .soldOut {
+            fastSoldOut.add(1, ordering: .relaxed)
+        } else {
+            fastClockRefusals.add(1, ordering: .relaxed)
+        }
+        metrics.count(PurchaseTally(refusal.reason))
+        return refusal
+    }
+
+    /// Redis' clock now, as this node reckons it: its own clock plus the last offset measured.
+    public nonisolated func redisNowMs() -> Int64 {
+        wallClockMs() + redisClockOffsetMs.load(ordering: .relaxed)
     }
 
     // MARK: Purchases

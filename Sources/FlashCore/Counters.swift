@@ -17,7 +17,10 @@ public struct Counters: Sendable, Equatable {
     public subscript(_ tally: PurchaseTally) -> Int { purchases[tally] ?? 0 }
 
     /// Refusals other than sold out and the per-user limit.
-    public var otherRefusals: Int { self[.rolledBack] + self[.saleReset] + self[.unknownSale] }
+    public var otherRefusals: Int { self[.rolledBack] + self[.saleReset] + self[.unknownSale] + clockRefusals }
+
+    /// Refused by the sale's clock on the normal path (the fast path counts its own).
+    public var clockRefusals: Int { self[.notOpen] + self[.closed] + self[.paused] }
 }
 
 /// What start-up recovery did.

@@ -15,6 +15,10 @@ public enum FailureReason: String, Sendable, Codable, Equatable, CaseIterable {
     /// The sale was reset (a new round began) between journal write and stock step.
     case saleReset = "sale_reset"
     case unknownSale = "unknown_sale"
+    /// The sale's clock: not open yet, closed, or paused (`SaleClock`).
+    case notOpen = "not_open"
+    case closed
+    case paused
 }
 
 /// Where a purchase may be told to crash, with fault injection enabled.
@@ -120,13 +124,16 @@ public struct SaleInfo: Sendable, Equatable {
     public var total: Int
     /// Stock left in Redis now.
     public var remaining: Int
+    /// When it sells.
+    public var clock: SaleClock
 
-    public init(item: String, round: Int, limitPerUser: Int, total: Int, remaining: Int) {
+    public init(item: String, round: Int, limitPerUser: Int, total: Int, remaining: Int, clock: SaleClock = .always) {
         self.item = item
         self.round = round
         self.limitPerUser = limitPerUser
         self.total = total
         self.remaining = remaining
+        self.clock = clock
     }
 
     public var taken: Int { total - remaining }
@@ -145,6 +152,8 @@ public enum StockReply: Sendable, Equatable {
     case staleRound(current: Int)
     /// Redis is behind a journal (G9): the item is fenced; nothing was deducted.
     case fenced
+    /// The sale's clock refused it on Redis' time (not open, closed, paused); nothing deducted.
+    case clockRefused(FailureReason)
 }
 
 /// The answer to claiming a node id's lease in Redis.

@@ -96,6 +96,7 @@ public struct PurchaseMachine: Sendable {
         case .limitReached: return commitFailure(.limitReached, replayed: false)
         case .noSale: return commitFailure(.unknownSale, replayed: false)
         case .staleRound: return commitFailure(.saleReset, replayed: false)
+        case .clockRefused(let reason): return commitFailure(reason, replayed: false)
         case .fenced:
             // Nothing was deducted, but the row exists: the timeout check's back-check settles
             // it (it writes the rollback marker), as for any purchase left pending.

@@ -10,6 +10,9 @@ public enum PurchaseTally: String, CaseIterable, Sendable {
     case rolledBack = "rolled_back"
     case saleReset = "sale_reset"
     case unknownSale = "unknown_sale"
+    case notOpen = "not_open"
+    case closed
+    case paused
     /// No outcome: an error answer (503, 500, ...).
     case error
 
@@ -21,13 +24,20 @@ public enum PurchaseTally: String, CaseIterable, Sendable {
                 self = .replayed
                 return
             }
-            switch reason {
-            case .soldOut: self = .soldOut
-            case .limitReached: self = .limitReached
-            case .rolledBack: self = .rolledBack
-            case .saleReset: self = .saleReset
-            case .unknownSale: self = .unknownSale
-            }
+            self.init(reason)
+        }
+    }
+
+    public init(_ reason: FailureReason) {
+        switch reason {
+        case .soldOut: self = .soldOut
+        case .limitReached: self = .limitReached
+        case .rolledBack: self = .rolledBack
+        case .saleReset: self = .saleReset
+        case .unknownSale: self = .unknownSale
+        case .notOpen: self = .notOpen
+        case .closed: self = .closed
+        case .paused: self = .paused
         }
     }
 }

@@ -16,6 +16,11 @@ import Synchronization
 ///
 /// A fast sold-out answer is not journaled: the purchase never began. The same request later
 /// (same request id) is answered by whatever the sale says then.
+///
+/// The sale's clock is answered here too, on the same terms: a paused, not yet open or closed
+/// sale (`SaleClock`, judged on Redis' time) refuses at once. The clocks come from this node's
+/// admin verbs at once and from the coordinator's refresh for every sale, so every node agrees
+/// within the refresh interval; the purchase script judges again, on Redis' own clock.
 public final class SoldOutGate: Sendable {
     struct Entry: Sendable {
         var round: Int
@@ -44,6 +49,8 @@ public final class SoldOutGate: Sendable {
         var historyLoaded = false
         /// No fast answers at all (the node's lease is lost: purchases get `node_conflict`).
         var suspended = false
+        /// Each sale's clock as last read; a sale without one is always open.
+        var clocks: [String: SaleClock] = [:]
 
         /// Runs `body` on the entry with the filter uniquely referenced: taken out of the
         /// dictionary first, so inserting into its bit arrays never copies them.
@@ -61,18 +68,35 @@ public final class SoldOutGate: Sendable {
         self.gids = gids
     }
 
-    /// The fast answer's gid, or nil when the purchase must take the normal path. `requestID`
-    /// nil means the client sent none (and so can't retry): any gid is fresh then.
-    public func soldOutGID(item: String, user: String, requestID: String?) -> String? {
-        state.withLock { s -> String? in
-            guard s.historyLoaded, !s.suspended, let e = s.entries[item], e.soldOut else { return nil }
+    /// The fast answer and its gid, or nil when the purchase must take the normal path.
+    /// `requestID` nil means the client sent none (and so can't retry): any gid is fresh then.
+    /// `nowMs`: Redis' clock now, as this node reckons it.
+    public func refusal(item: String, user: String, requestID: String?, nowMs: Int64) -> (reason: FailureReason, gid: String)? {
+        state.withLock { s -> (reason: FailureReason, gid: String)? in
+            guard s.historyLoaded, !s.suspended else { return nil }
+            let entry = s.entries[item]
+            guard let reason = s.clocks[item]?.refusal(atMs: nowMs) ?? (entry?.soldOut == true ? .soldOut : nil) else { return nil }
             guard let requestID else {
                 // No request id: no retry can refer to this purchase, so no journal row can exist.
-                return GlobalTransactionID.make(node: gids.node, digest: UInt64.random(in: 0...UInt64.max))
+                return (reason, GlobalTransactionID.make(node: gids.node, digest: UInt64.random(in: 0...UInt64.max)))
             }
             let digest = gids.digest(item: item, user: user, requestID: requestID)
-            return e.seen.contains(digest) ? nil : GlobalTransactionID.make(node: gids.node, digest: digest)
+            return entry?.seen.contains(digest) == true ? nil : (reason, GlobalTransactionID.make(node: gids.node, digest: digest))
         }
+    }
+
+    /// `refusal` when it is `sold_out`.
+    public func soldOutGID(item: String, user: String, requestID: String?) -> String? {
+        refusal(item: item, user: user, requestID: requestID, nowMs: 0).flatMap { $0.reason == .soldOut ? $0.gid : nil }
+    }
+
+    /// The sale's clock as read last (by an admin verb here or the refresh).
+    public func setClock(item: String, _ clock: SaleClock) {
+        state.withLock { $0.clocks[item] = clock == .always ? nil : clock }
+    }
+
+    public func clock(item: String) -> SaleClock? {
+        state.withLock { $0.clocks[item] }
     }
 
     /// Called before a purchase's journal write, so that from then on its retries take the

@@ -2,11 +2,16 @@
 /// shared store. Implementations throw `EngineError` with `.redisUnavailable` when they can't
 /// reach the store, `.unknownSale`/`.saleExists` for admin verbs.
 public protocol StockStore: Sendable {
-    func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo
+    func createSale(item: String, stock: Int, limitPerUser: Int, clock: SaleClock) async throws -> SaleInfo
     /// `requestID`: a restock retried with the same id adds nothing again.
     func restock(item: String, add: Int, requestID: String?) async throws -> SaleInfo
     /// Starts a new round with `stock`, provided the sale is still in round `expectedRound`.
-    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) async throws -> SaleInfo
+    /// The new round sells by `clock` (a reset ends a pause).
+    func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, clock: SaleClock, requestID: String?) async throws -> SaleInfo
+    /// Pauses or resumes the sale; throws `.unknownSale`.
+    func setPaused(item: String, paused: Bool) async throws -> SaleInfo
+    /// Redis' clock now, in milliseconds (`TIME`): what opening and closing are judged on.
+    func timeMs() async throws -> Int64
     func sale(item: String) async throws -> SaleInfo?
     func sales() async throws -> [SaleInfo]
     func saleCount() async throws -> Int

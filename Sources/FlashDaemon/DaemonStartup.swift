@@ -2,6 +2,7 @@ import Control
 import FlashCore
 import FlashHTTP
 import FlashStorage
+import FoundationEssentials
 import Logging
 import Metrics
 import NIOCore
@@ -56,11 +57,14 @@ struct DaemonStartup {
             throw error
         }
         // From here every way out is `RunningDaemon.close`.
+        // Tests of the sale's clock skew this node's clock (fault injection only): opening and
+        // closing must follow Redis' clock, not this one.
+        let skewMs = config.faultInjection ? Int64(ProcessInfo.processInfo.environment["FLASHD_TEST_CLOCK_SKEW_MS"] ?? "") ?? 0 : 0
         let coordinator = Coordinator(
             config: CoordinatorConfig(node: config.nodeID, checkDelay: config.checkDelay, faultInjection: config.faultInjection,
                                       gidKey: journal.gidKey),
             stock: stock, journal: journal, logger: logger,
-            wallClockMs: { Self.wallClockMs() },
+            wallClockMs: { Self.wallClockMs() + skewMs },
             fatalFault: { _ in
                 // As close to kill -9 as a process can do to itself: no cleanup, no flush.
                 kill(getpid(), SIGKILL)
@@ -92,6 +96,7 @@ struct DaemonStartup {
         // Before the first purchase: a Redis restarted from an older snapshot while flashd was
         // down is fenced before it can sell a unit twice (G9).
         await coordinator.checkFences()
+        await coordinator.readClocks()
 
         do {
             running.channels = try await listen(coordinator, registry: registry, target: target, journal: journal, stock: stock,

@@ -99,6 +99,7 @@ enum PurchaseJSON {
         if let gid = e.gid { field("gid", gid, into: &out) }
         if let f = e.field { field("field", f, into: &out) }
         if let r = e.requestID { field("request_id", r, into: &out) }
+        if let t = e.opensAt { field("opens_at", t, into: &out) }
         out.append(0x7D)
         return out
     }

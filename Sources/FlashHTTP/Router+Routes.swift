@@ -55,15 +55,18 @@ extension Router {
         },
         Route(.GET, ["v1", "sales"]) { r, _ in
             let fenced = await r.coordinator.fencedItems
-            return r.json(.ok, API.Sales(sales: try await r.coordinator.listSales().map { sale($0, fenced: fenced) }))
+            return r.json(.ok, API.Sales(sales: try await r.coordinator.listSales().map { sale($0, fenced: fenced, nowMs: r.coordinator.redisNowMs()) }))
         },
         Route(.POST, ["v1", "sales"]) { r, c in try await r.createSale(c) },
         Route(.GET, ["v1", "sales", "*"]) { r, c in
-            r.json(.ok, sale(try await r.coordinator.showSale(item: c.item), fenced: await r.coordinator.fencedItems))
+            r.json(.ok, sale(try await r.coordinator.showSale(item: c.item), fenced: await r.coordinator.fencedItems,
+                             nowMs: r.coordinator.redisNowMs()))
         },
         Route(.POST, ["v1", "sales", "*", "restock"]) { r, c in try await r.restock(c) },
         Route(.POST, ["v1", "sales", "*", "reset"]) { r, c in try await r.reset(c) },
         Route(.POST, ["v1", "sales", "*", "repair"]) { r, c in try await r.repair(c) },
+        Route(.POST, ["v1", "sales", "*", "pause"]) { r, c in try await r.pause(c, true) },
+        Route(.POST, ["v1", "sales", "*", "resume"]) { r, c in try await r.pause(c, false) },
         Route(.POST, ["v1", "purchases"]) { r, c in
             let body = try c.buy ?? r.decode(API.Buy.self, c.request)
             if body.crashAfter != nil { try r.requireAdmin(c.request, "fault injection") }
@@ -92,22 +95,32 @@ extension Router {
     private func createSale(_ c: Call) async throws -> Response {
         try requireAdmin(c.request, "create sale")
         let body = try decode(API.CreateSale.self, c.request)
-        let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1)
-        return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0)))
+        let clock = try SaleTime.clock(opensAt: body.opensAt, closesAt: body.closesAt, nowMs: coordinator.redisNowMs())
+        let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1, clock: clock)
+        return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0), nowMs: coordinator.redisNowMs()))
     }
 
     private func restock(_ c: Call) async throws -> Response {
         try requireAdmin(c.request, "restock")
         let body = try decode(API.Restock.self, c.request)
         _ = try await coordinator.restock(item: c.item, add: body.add, requestID: body.requestID)
-        return json(.ok, Self.sale(try await coordinator.showSale(item: c.item)))
+        return json(.ok, Self.sale(try await coordinator.showSale(item: c.item), nowMs: coordinator.redisNowMs()))
     }
 
     private func reset(_ c: Call) async throws -> Response {
         try requireAdmin(c.request, "reset")
         let body = try decode(API.Reset.self, c.request)
-        _ = try await coordinator.reset(item: c.item, stock: body.stock, limitPerUser: body.limitPerUser, requestID: body.requestID)
-        return json(.ok, Self.sale(try await coordinator.showSale(item: c.item)))
+        let clock = try SaleTime.clock(opensAt: body.opensAt, closesAt: body.closesAt, nowMs: coordinator.redisNowMs())
+        _ = try await coordinator.reset(item: c.item, stock: body.stock, limitPerUser: body.limitPerUser, clock: clock,
+                                        requestID: body.requestID)
+        return json(.ok, Self.sale(try await coordinator.showSale(item: c.item), nowMs: coordinator.redisNowMs()))
+    }
+
+    /// Pause and resume: admin verbs, like restock.
+    private func pause(_ c: Call, _ paused: Bool) async throws -> Response {
+        try requireAdmin(c.request, paused ? "pause" : "resume")
+        _ = try await coordinator.setPaused(item: c.item, paused)
+        return json(.ok, Self.sale(try await coordinator.showSale(item: c.item), nowMs: coordinator.redisNowMs()))
     }
 
     private func repair(_ c: Call) async throws -> Response {

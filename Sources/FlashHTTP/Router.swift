@@ -70,9 +70,8 @@ public struct Router: Sendable {
             // A body that doesn't decode gets its precise error from the normal path.
             guard let body = PurchaseJSON.decodeBuy(request.body) ?? (try? decode(API.Buy.self, request)) else { return .pass }
             guard body.crashAfter == nil, body.crashMode == nil,
-                  let gid = coordinator.soldOutAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return .buy(body) }
-            return .answer(Response(status: .conflict, body: PurchaseJSON.encode(API.ErrorBody(
-                .soldOut, message: Self.message(.soldOut, item: body.item), gid: gid, requestID: body.requestID))))
+                  let refusal = coordinator.refusedAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return .buy(body) }
+            return .answer(refused(refusal.reason, item: body.item, gid: refusal.gid, requestID: body.requestID))
         default:
             return .pass
         }
@@ -149,9 +148,7 @@ public struct Router: Sendable {
         case .ordered(let order, let replayed):
             return Response(status: .created, body: PurchaseJSON.encode(Self.order(order, replayed: replayed)))
         case .refused(let reason, let gid, _):
-            let status: HTTPResponseStatus = reason == .unknownSale ? .notFound : .conflict
-            return Response(status: status, body: PurchaseJSON.encode(
-                API.ErrorBody(error: reason.rawValue, message: Self.message(reason, item: body.item), gid: gid, requestID: requestID)))
+            return refused(reason, item: body.item, gid: gid, requestID: requestID)
         }
     }
 
@@ -178,7 +175,8 @@ public struct Router: Sendable {
             counters: ["ordered": c[.ordered], "sold_out": c[.soldOut], "limit_reached": c[.limitReached],
                        "other_refusals": c.otherRefusals, "replayed": c[.replayed], "errors": c[.error],
                        "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
-                       "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "sold_out_items": s.soldOutItems,
+                       "resolve_retries": c.resolveRetries, "sold_out_fast": s.fastSoldOut, "clock_refused_fast": s.fastClockRefused,
+                       "clock_refusals": c.clockRefusals, "sold_out_items": s.soldOutItems,
                        "sold_out_gate_open": s.fastPathOpen ? 1 : 0, "node_lease_held": s.nodeLeaseHeld ? 1 : 0]
                 .merging(info.storageCounters()) { a, _ in a },
             peakRSSBytes: Self.peakRSSBytes(), redisBehind: s.redisBehind)
@@ -250,8 +248,24 @@ public struct Router: Sendable {
         Response(status: status, body: PurchaseJSON.encode(API.ErrorBody(code, message: message)))
     }
 
-    static func message(_ reason: FailureReason, item: String) -> String {
+    /// A purchase's refusal: 404 for no sale, else 409; a clock's refusal says when.
+    func refused(_ reason: FailureReason, item: String, gid: String, requestID: String?) -> Response {
+        let status: HTTPResponseStatus = reason == .unknownSale ? .notFound : .conflict
+        let clock = reason == .notOpen || reason == .closed ? coordinator.gate.clock(item: item) : nil
+        return Response(status: status, body: PurchaseJSON.encode(API.ErrorBody(
+            error: reason.rawValue, message: Self.message(reason, item: item, clock: clock, nowMs: coordinator.redisNowMs()),
+            gid: gid, requestID: requestID, opensAt: reason == .notOpen ? clock?.opensMs.map(SaleTime.format) : nil)))
+    }
+
+    static func message(_ reason: FailureReason, item: String, clock: SaleClock? = nil, nowMs: Int64 = 0) -> String {
         switch reason {
+        case .notOpen:
+            guard let opens = clock?.opensMs else { return "the sale of \(item) is not open yet" }
+            return "the sale of \(item) opens at \(SaleTime.format(opens)) (in \(max(1, (opens - nowMs + 999) / 1000)) s)"
+        case .closed:
+            guard let closes = clock?.closesMs else { return "the sale of \(item) is closed" }
+            return "the sale of \(item) closed at \(SaleTime.format(closes))"
+        case .paused: return "the sale of \(item) is paused"
         case .soldOut: return "\(item) is sold out"
         case .limitReached: return "the per-user limit for \(item) is reached"
         case .rolledBack: return "the purchase was rolled back before any stock was taken"
@@ -274,10 +288,12 @@ public struct Router: Sendable {
         return "r-" + String(a, radix: 36) + String(b, radix: 36)
     }
 
-    static func sale(_ v: Coordinator.SaleView, fenced: [String: String] = [:]) -> API.Sale {
-        API.Sale(item: v.sale.item, round: v.sale.round, limitPerUser: v.sale.limitPerUser, stockTotal: v.sale.total,
-                 stockRemaining: v.sale.remaining, stockTaken: v.sale.taken, orders: v.orders, pending: v.pending,
-                 redisBehind: fenced[v.sale.item])
+    static func sale(_ v: Coordinator.SaleView, fenced: [String: String] = [:], nowMs: Int64) -> API.Sale {
+        let clock = v.sale.clock
+        return API.Sale(item: v.sale.item, round: v.sale.round, limitPerUser: v.sale.limitPerUser, stockTotal: v.sale.total,
+                        stockRemaining: v.sale.remaining, stockTaken: v.sale.taken, orders: v.orders, pending: v.pending,
+                        redisBehind: fenced[v.sale.item], state: clock.state(atMs: nowMs).rawValue,
+                        opensAt: clock.opensMs.map(SaleTime.format), closesAt: clock.closesMs.map(SaleTime.format))
     }
 
     static func order(_ o: Order, replayed: Bool?) -> API.Order {

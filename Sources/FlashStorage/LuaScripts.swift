@@ -55,6 +55,9 @@ enum LuaScripts {
     ///   {6, round}      the sale is in another round now (reset since the gid was made)
     ///   {7, 0}          fenced: Redis is behind a journal; nothing written but the fence
     ///   {8, 0}          the node's lease is not this process's: nothing written
+    ///   {9, opens}      the sale is not open yet on Redis' clock (TIME); {10, closes} closed;
+    ///                   {11, 0} paused. Judged after the barrier, so a retried step of a
+    ///                   purchase that deducted before the close still finds its deduction
     ///
     /// The fence (G9). The counts hash holds the round's deductions per node (field NODE) and
     /// in all (`*`), never decremented; the fences hash, why each node fenced the item. The
@@ -74,7 +77,7 @@ enum LuaScripts {
           return reply
         end
         \(leaseCheck(key: 6, token: 7, refusal: "refuse({8, 0})"))
-        local sale = redis.call('HMGET', KEYS[1], 'round', 'limit', 'stock')
+        local sale = redis.call('HMGET', KEYS[1], 'round', 'limit', 'stock', 'opens', 'closes', 'paused')
         if not sale[1] then return refuse({5, 0}) end
         if sale[1] ~= ARGV[3] then return refuse({6, tonumber(sale[1])}) end
         if redis.call('EXISTS', KEYS[5]) == 1 then return refuse({7, 0}) end
@@ -94,6 +97,13 @@ enum LuaScripts {
         if barrier == 'r' then
           redis.call('HSET', KEYS[2], ARGV[1], 'r')
           return {2, 0}
+        end
+        if sale[6] == '1' then return refuse({11, 0}) end
+        if sale[4] or sale[5] then
+          local t = redis.call('TIME')
+          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          if sale[4] and now < tonumber(sale[4]) then return refuse({9, tonumber(sale[4])}) end
+          if sale[5] and now >= tonumber(sale[5]) then return refuse({10, tonumber(sale[5])}) end
         end
         local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
         if bought >= tonumber(sale[2]) then return refuse({4, 0}) end
@@ -205,12 +215,15 @@ enum LuaScripts {
         return 0
         """)
 
-    /// KEYS: sales set, sale hash, round 1's deduction counts. ARGV: item, stock, limit.
+    /// KEYS: sales set, sale hash, round 1's deduction counts. ARGV: item, stock, limit, opens, closes (ms of
+    /// Redis' clock, '' none).
     /// Reply: 0 = created in round 1; 1 = the sale exists already (nothing changed).
     /// The counts start at `*` = 0: from here on a lost deduction can be told (see `buy`).
     static let create = LuaScript(name: "create", source: """
         if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
         redis.call('HSET', KEYS[2], 'round', 1, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
+        if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'opens', ARGV[4]) end
+        if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'closes', ARGV[5]) end
         redis.call('SADD', KEYS[1], ARGV[1])
         if redis.call('HGET', KEYS[3], '*') == false then redis.call('HSET', KEYS[3], '*', 0) end
         return 0
@@ -231,7 +244,8 @@ enum LuaScripts {
 
     /// KEYS: sale hash, the new round's deduction counts, the item's admin requests. ARGV:
     /// expected current round, new stock, new limit, request id ('' none: a retry with the same
-    /// id returns the round it made instead of making another).
+    /// id returns the round it made instead of making another), opens and closes in ms of
+    /// Redis' clock ('' none).
     /// Reply: -1 = no such sale; -2 = the round changed meanwhile (nothing changed);
     /// otherwise the new round, whose stock, total and limit are set and whose barriers start empty.
     ///
@@ -249,7 +263,18 @@ enum LuaScripts {
         local next = tonumber(round) + 1
         if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], 'round ' .. next) end
         redis.call('HSET', KEYS[1], 'round', next, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
+        -- The new round's clock replaces the old one, and a reset ends a pause.
+        redis.call('HDEL', KEYS[1], 'opens', 'closes', 'paused')
+        if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'opens', ARGV[5]) end
+        if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'closes', ARGV[6]) end
         if redis.call('HGET', KEYS[2], '*') == false then redis.call('HSET', KEYS[2], '*', 0) end
         return next
+        """)
+
+    /// KEYS: sale hash. ARGV: '1' pause, '0' resume. Reply: -1 no such sale, else 0.
+    static let pause = LuaScript(name: "pause", source: """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+        if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'paused', '1') else redis.call('HDEL', KEYS[1], 'paused') end
+        return 0
         """)
 }

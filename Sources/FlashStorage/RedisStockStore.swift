@@ -79,12 +79,13 @@ public final class RedisStockStore: StockStore {
 
     // MARK: StockStore
 
-    public func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
+    public func createSale(item: String, stock: Int, limitPerUser: Int, clock: SaleClock) async throws -> SaleInfo {
         let r = try await eval(LuaScripts.create, keys: [keys.sales, keys.sale(item), keys.counts(item, round: 1)],
-                               args: [item, String(stock), String(limitPerUser)], confirm: false)
+                               args: [item, String(stock), String(limitPerUser)] + Self.clockArgs(clock), confirm: false)
         guard let code = r.int else { throw badReply("create", r) }
         if code == 1 { throw EngineError(.saleExists, "a sale for item \(item) exists already; use restock or reset") }
-        return SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+        return SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock,
+                        clock: SaleClock(opensMs: clock.opensMs, closesMs: clock.closesMs))
     }
 
     public func restock(item: String, add: Int, requestID: String?) async throws -> SaleInfo {
@@ -96,10 +97,12 @@ public final class RedisStockStore: StockStore {
         return sale
     }
 
-    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) async throws -> SaleInfo {
+    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, clock: SaleClock,
+                      requestID: String?) async throws -> SaleInfo {
         let r = try await eval(LuaScripts.reset,
                                keys: [keys.sale(item), keys.counts(item, round: expectedRound + 1), keys.adminRequests(item)],
-                               args: [String(expectedRound), String(stock), String(limitPerUser), requestID ?? ""], confirm: false)
+                               args: [String(expectedRound), String(stock), String(limitPerUser), requestID ?? ""] + Self.clockArgs(clock),
+                               confirm: false)
         guard let code = r.int else { throw badReply("reset", r) }
         switch code {
         case -1: throw EngineError.unknownSale(item)
@@ -107,18 +110,20 @@ public final class RedisStockStore: StockStore {
         default:
             // A replayed request id's round may have sold since: read the sale as it is.
             if Int(code) != expectedRound + 1, let sale = try await sale(item: item) { return sale }
-            return SaleInfo(item: item, round: Int(code), limitPerUser: limitPerUser, total: stock, remaining: stock)
+            return SaleInfo(item: item, round: Int(code), limitPerUser: limitPerUser, total: stock, remaining: stock,
+                            clock: SaleClock(opensMs: clock.opensMs, closesMs: clock.closesMs))
         }
     }
 
     public func sale(item: String) async throws -> SaleInfo? {
-        let r = try await command(["HMGET", keys.sale(item), "round", "limit", "total", "stock"])
-        guard let f = r.array, f.count == 4 else { throw badReply("HMGET", r) }
+        let r = try await command(["HMGET", keys.sale(item), "round", "limit", "total", "stock", "opens", "closes", "paused"])
+        guard let f = r.array, f.count == 7 else { throw badReply("HMGET", r) }
         if f[0] == .null { return nil }
         guard let round = f[0].int, let limit = f[1].int, let total = f[2].int, let stock = f[3].int else {
             throw badReply("HMGET sale", r)
         }
-        return SaleInfo(item: item, round: Int(round), limitPerUser: Int(limit), total: Int(total), remaining: Int(stock))
+        return SaleInfo(item: item, round: Int(round), limitPerUser: Int(limit), total: Int(total), remaining: Int(stock),
+                        clock: SaleClock(opensMs: f[4].int, closesMs: f[5].int, paused: f[6].string == "1"))
     }
 
     public func sales() async throws -> [SaleInfo] {
@@ -155,6 +160,9 @@ public final class RedisStockStore: StockStore {
         case 6: return .staleRound(current: Int(value))
         case 7: return .fenced
         case 8: throw Self.leaseLost
+        case 9: return .clockRefused(.notOpen)
+        case 10: return .clockRefused(.closed)
+        case 11: return .clockRefused(.paused)
         default: throw badReply("buy", r)
         }
     }

@@ -17,16 +17,17 @@ struct BenchCommand: ParsableCommand {
             scenario. Then it waits for every transaction to settle and runs the audit. \
             Scenarios: success (stock larger than the run: every purchase succeeds), soldout (stock 0: \
             every answer is sold_out), sale (stock --stock, every request a new user: the stock sells \
-            out, the rest are sold_out). Each run sells a new item, bench-SCENARIO-RUNID. \
+            out, the rest are sold_out), notopen (a sale opening tomorrow: every answer is not_open, \
+            counted with the sold-out answers). Each run sells a new item, bench-SCENARIO-RUNID. \
             Exit 0 when the audit is consistent and settled and (sale) no more than --stock sold; 1 otherwise.
             """)
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
-        case success, soldout, sale
+        case success, soldout, sale, notopen
     }
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "success, soldout or sale (default success).") var scenario: Scenario = .success
+    @Option(help: "success, soldout, sale or notopen (default success).") var scenario: Scenario = .success
     @Option(help: "Concurrent keep-alive connections (default 64).") var connections = 64
     @Option(help: "Seconds per phase (default 5).") var duration = 5.0
     @Option(help: "Stop the scenario after this many requests (default: the duration decides).") var requests: Int?
@@ -102,12 +103,14 @@ struct BenchCommand: ParsableCommand {
         case .success: saleStock = 1_000_000_000
         case .soldout: saleStock = 0
         case .sale: saleStock = stock
+        case .notopen: saleStock = 1_000_000
         }
         note("bench: \(scenario.rawValue), \(connections) connections, \(Self.format(duration)) s per phase, \(socket)")
 
         // Fail early, with the daemon's own words, when it is unreachable or we may not create sales.
         try global.perform { c in
-            let _: API.Sale = try c.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: saleStock, limitPerUser: 1))
+            let _: API.Sale = try c.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: saleStock, limitPerUser: 1,
+                                                                                   opensAt: scenario == .notopen ? "+1d" : nil))
         }
 
         var noop: LoadGenerator.Result?

@@ -266,14 +266,19 @@ final class LoadGenerator: Sendable {
         guard bytes.count >= total else { return nil }
         var soldOut = false
         if status == 409 {
-            let needle = Array("sold_out".utf8)
+            // A refusal given at once: sold out, or the sale not open yet (the notopen scenario).
             let body = bytes[(headEnd + 4)..<total]
-            soldOut = body.count >= needle.count && (body.startIndex...(body.endIndex - needle.count)).contains {
-                body[$0..<($0 + needle.count)].elementsEqual(needle)
+            soldOut = [Self.soldOutNeedle, Self.notOpenNeedle].contains { needle in
+                body.count >= needle.count && (body.startIndex...(body.endIndex - needle.count)).contains {
+                    body[$0..<($0 + needle.count)].elementsEqual(needle)
+                }
             }
         }
         return (status, soldOut, total)
     }
+
+    static let soldOutNeedle = Array("sold_out".utf8)
+    static let notOpenNeedle = Array("not_open".utf8)
 
     static func request(method: String, path: String, body: [UInt8]?) -> [UInt8] {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: flashd\r\n"

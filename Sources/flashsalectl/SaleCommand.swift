@@ -3,8 +3,8 @@ import Control
 
 struct SaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sale", abstract: "Create, restock, reset and show sales.",
-        subcommands: [Create.self, Restock.self, Reset.self, Show.self, List.self, Repair.self])
+        commandName: "sale", abstract: "Create, restock, reset, pause, resume and show sales.",
+        subcommands: [Create.self, Restock.self, Reset.self, Pause.self, Resume.self, Show.self, List.self, Repair.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a sale of ITEM with --stock units.")
@@ -12,10 +12,12 @@ struct SaleCommand: ParsableCommand {
         @Argument(help: "Item id (1-64 of A-Z a-z 0-9 _ . @ -).") var item: String
         @Option(help: "Units for sale.") var stock: Int
         @Option(help: "Units one user may buy (default 1).") var limitPerUser: Int?
+        @OptionGroup var clock: ClockOptions
 
         func run() throws {
             let sale: API.Sale = try global.perform {
-                try $0.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: stock, limitPerUser: limitPerUser))
+                try $0.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: stock, limitPerUser: limitPerUser,
+                                                                       opensAt: clock.opensAt, closesAt: clock.closesAt))
             }
             show(sale, global, verb: "created")
         }
@@ -45,15 +47,40 @@ struct SaleCommand: ParsableCommand {
         @Argument var item: String
         @Option(help: "Units for the new round.") var stock: Int
         @Option(help: "New per-user limit (default: unchanged).") var limitPerUser: Int?
+        @OptionGroup var clock: ClockOptions
         @Option(help: "Idempotency key: retried with the same id, the reset happens once (default: a fresh id).")
         var requestID: String?
 
         func run() throws {
             let id = requestID ?? freshRequestID()
             let sale: API.Sale = try adminCall(global, requestID: id) {
-                try $0.call("POST", "/v1/sales/\(item)/reset", body: API.Reset(stock: stock, limitPerUser: limitPerUser, requestID: id))
+                try $0.call("POST", "/v1/sales/\(item)/reset", body: API.Reset(stock: stock, limitPerUser: limitPerUser, requestID: id,
+                                                                             opensAt: clock.opensAt, closesAt: clock.closesAt))
             }
             show(sale, global, verb: "reset")
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop selling ITEM until resume: purchases get 409 paused (every node within 200 ms).")
+        @OptionGroup var global: GlobalOptions
+        @Argument var item: String
+
+        func run() throws {
+            let sale: API.Sale = try global.perform { try $0.call("POST", "/v1/sales/\(item)/pause") }
+            show(sale, global, verb: "paused")
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sell a paused ITEM again (its opening and closing times still apply).")
+        @OptionGroup var global: GlobalOptions
+        @Argument var item: String
+
+        func run() throws {
+            let sale: API.Sale = try global.perform { try $0.call("POST", "/v1/sales/\(item)/resume") }
+            show(sale, global, verb: "resumed")
         }
     }
 
@@ -151,5 +178,15 @@ private func show(_ s: API.Sale, _ global: GlobalOptions, verb: String?) {
     let prefix = verb.map { "sale \(s.item) \($0): " } ?? "sale \(s.item): "
     print("\(prefix)round \(s.round), stock \(s.stockRemaining) of \(s.stockTotal) left, \(s.orders) orders, "
           + "\(s.pending) pending, limit \(s.limitPerUser) per user")
+    if let state = s.state, state != "open" || s.opensAt != nil || s.closesAt != nil {
+        print("  \(state)" + (s.opensAt.map { ", opens \($0)" } ?? "") + (s.closesAt.map { ", closes \($0)" } ?? ""))
+    }
     if let why = s.redisBehind { print("  STOPPED: Redis is behind the journal (\(why)); see flashsalectl sale repair --help") }
+}
+
+/// When a sale (or a reset's new round) sells, judged on Redis' clock by every node.
+struct ClockOptions: ParsableArguments {
+    @Option(help: "Opening time: RFC 3339 (2026-12-05T20:00:00Z) or +N with s, m, h or d from now (default: at once).")
+    var opensAt: String?
+    @Option(help: "Closing time, the same way (default: never).") var closesAt: String?
 }

@@ -30,6 +30,10 @@ import TestSupport
         let soldout = try bench(flashd, "--scenario", "soldout", "--no-ceilings")
         #expect(soldout["success"] as? Int == 0 && (soldout["soldout"] as? Int ?? 0) > 0 && soldout["errors"] as? Int == 0)
 
+        // Before its opening time a sale refuses at once, as a sold-out one does.
+        let notOpen = try bench(flashd, "--scenario", "notopen", "--no-ceilings")
+        #expect(notOpen["success"] as? Int == 0 && (notOpen["soldout"] as? Int ?? 0) > 0 && notOpen["errors"] as? Int == 0)
+
         let sale = try bench(flashd, "--scenario", "sale", "--stock", "50", "--no-ceilings")
         #expect(sale["success"] as? Int == 50, "exactly the stock sells: \(sale)")
         #expect((sale["soldout"] as? Int ?? 0) > 0 && sale["oversold"] as? Bool == false)

@@ -97,3 +97,40 @@ import Testing
         #expect(gid == node1.make(item: "i", user: "u", requestID: "r"))
     }
 }
+
+/// The sale's clock on the fast path: refusals by Redis' time, in the script's order, and a
+/// retry of a journaled purchase still takes the normal path.
+@Suite struct SaleClockGateTests {
+    @Test func theClockNamesItsRefusalInTheScriptsOrder() {
+        let clock = SaleClock(opensMs: 1000, closesMs: 2000)
+        #expect(clock.refusal(atMs: 999) == .notOpen && clock.state(atMs: 999) == .scheduled)
+        #expect(clock.refusal(atMs: 1000) == nil && clock.state(atMs: 1999) == .open)
+        #expect(clock.refusal(atMs: 2000) == .closed && clock.state(atMs: 5000) == .closed)
+        var paused = clock
+        paused.paused = true
+        #expect(paused.refusal(atMs: 1500) == .paused && paused.refusal(atMs: 0) == .paused)
+        #expect(SaleClock.always.refusal(atMs: .min) == nil && SaleClock.always.refusal(atMs: .max) == nil)
+    }
+
+    @Test func theGateRefusesByTheClockButNotAJournaledRetry() {
+        let gids = GlobalTransactionID(node: "n1", key: (1, 2))
+        let gate = SoldOutGate(gids: gids)
+        gate.setClock(item: "sku", SaleClock(opensMs: 10_000))
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0) == nil, "history not read yet")
+        gate.markHistoryLoaded()
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 9_999)?.reason == .notOpen)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 10_000) == nil)
+        #expect(gate.refusal(item: "other", user: "u", requestID: "r", nowMs: 0) == nil)
+        // A purchase journaled earlier (this request id ordered before a pause) goes to its row.
+        gate.willJournal(item: "sku", round: 1, gid: gids.make(item: "sku", user: "u", requestID: "r"))
+        gate.setClock(item: "sku", SaleClock(paused: true))
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 20_000) == nil)
+        #expect(gate.refusal(item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .paused)
+        // A clock refusal comes before sold out; resumed, the sold-out flag answers again.
+        gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
+        #expect(gate.refusal(item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .paused)
+        gate.setClock(item: "sku", .always)
+        #expect(gate.refusal(item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .soldOut)
+        #expect(gate.clock(item: "sku") == nil)
+    }
+}

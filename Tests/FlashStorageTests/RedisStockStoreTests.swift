@@ -195,3 +195,54 @@ extension StockStore {
         try await store.ping()
     }
 }
+
+/// The sale's clock in the purchase script, judged on Redis' own TIME: nothing is deducted
+/// outside the sale's hours or while it is paused, and a retried step of a purchase that
+/// deducted in time still finds its deduction.
+@Suite(.serialized) struct SaleClockScriptTests {
+    let redis: RedisServer
+    let store: RedisStockStore
+
+    init() throws {
+        redis = try RedisServer()
+        store = RedisStockStore(endpoint: .unix(path: redis.socketPath), prefix: "t:", connections: 2)
+    }
+
+    @Test func redisTimeIsReadInMilliseconds() async throws {
+        let ms = try await store.timeMs()
+        #expect(abs(ms - Int64(Date().timeIntervalSince1970 * 1000)) < 2000)
+    }
+
+    @Test func nothingSellsBeforeOpeningOrAfterClosing() async throws {
+        let now = try await store.timeMs()
+        _ = try await store.createSale(item: "early", stock: 5, limitPerUser: 1, clock: SaleClock(opensMs: now + 60_000))
+        #expect(try await store.deduct(gid: "g1", item: "early", round: 1, user: "alice") == .clockRefused(.notOpen))
+        _ = try await store.createSale(item: "late", stock: 5, limitPerUser: 1, clock: SaleClock(opensMs: now - 60_000, closesMs: now - 1))
+        #expect(try await store.deduct(gid: "g2", item: "late", round: 1, user: "alice") == .clockRefused(.closed))
+        _ = try await store.createSale(item: "now", stock: 5, limitPerUser: 1,
+                                       clock: SaleClock(opensMs: now - 1000, closesMs: now + 60_000))
+        #expect(try await store.deduct(gid: "g3", item: "now", round: 1, user: "alice") == .deducted(remaining: 4))
+        // Refused: no stock taken, no barrier, no per-user count.
+        #expect(try await store.sale(item: "early")?.remaining == 5)
+        #expect(try await store.sale(item: "late")?.remaining == 5)
+        #expect(try redis.cli("HLEN", "t:bar:early:1") == "0" && redis.cli("HGET", "t:usr:early:1", "alice") == "")
+        let read = try #require(try await store.sale(item: "early"))
+        #expect(read.clock == SaleClock(opensMs: now + 60_000) && read.clock.state(atMs: now) == .scheduled)
+    }
+
+    @Test func aPauseStopsSalesUntilResumedAndAResetEndsIt() async throws {
+        _ = try await store.createSale(item: "sku", stock: 5, limitPerUser: 2)
+        #expect(try await store.deduct(gid: "g1", item: "sku", round: 1, user: "alice") == .deducted(remaining: 4))
+        #expect(try await store.setPaused(item: "sku", paused: true).clock.paused)
+        #expect(try await store.deduct(gid: "g2", item: "sku", round: 1, user: "alice") == .clockRefused(.paused))
+        // The purchase that deducted before the pause is still found deducted on retry.
+        #expect(try await store.deduct(gid: "g1", item: "sku", round: 1, user: "alice") == .alreadyDeducted)
+        #expect(try await store.setPaused(item: "sku", paused: false).clock == .always)
+        #expect(try await store.deduct(gid: "g2", item: "sku", round: 1, user: "alice") == .deducted(remaining: 3))
+        _ = try await store.setPaused(item: "sku", paused: true)
+        let reset = try await store.reset(item: "sku", expectedRound: 1, stock: 2, limitPerUser: 1, requestID: nil)
+        #expect(reset.clock == .always)
+        #expect(try await store.sale(item: "sku")?.clock == .always)
+        await #expect(throws: EngineError.self) { try await store.setPaused(item: "none", paused: true) }
+    }
+}

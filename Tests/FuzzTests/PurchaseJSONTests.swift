@@ -62,7 +62,7 @@ import TestSupport
         var plain = order
         plain.replayed = nil
         #expect(try JSONDecoder().decode(API.Order.self, from: Data(PurchaseJSON.encode(plain))) == plain)
-        let error = API.ErrorBody(error: "sold_out", message: "sku is sold out \u{1}", gid: "n-1", field: "x")
+        let error = API.ErrorBody(error: "sold_out", message: "sku is sold out \u{1}", gid: "n-1", field: "x", opensAt: "2026-12-05T20:00:00Z")
         #expect(try JSONDecoder().decode(API.ErrorBody.self, from: Data(PurchaseJSON.encode(error))) == error)
         let bare = API.ErrorBody(error: "e", message: "m")
         #expect(try JSONDecoder().decode(API.ErrorBody.self, from: Data(PurchaseJSON.encode(bare))) == bare)

@@ -21,9 +21,9 @@ public actor MemoryStockStore: StockStore {
         if down { throw EngineError.redisUnavailable("memory store is down") }
     }
 
-    public func createSale(item: String, stock: Int, limitPerUser: Int) throws -> SaleInfo {
+    public func createSale(item: String, stock: Int, limitPerUser: Int, clock: SaleClock) throws -> SaleInfo {
         if saleByItem[item] != nil { throw EngineError(.saleExists, "exists") }
-        let s = SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+        let s = SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock, clock: clock)
         saleByItem[item] = s
         return s
     }
@@ -36,11 +36,26 @@ public actor MemoryStockStore: StockStore {
         return s
     }
 
-    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) throws -> SaleInfo {
+    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, clock: SaleClock,
+                      requestID: String?) throws -> SaleInfo {
         guard let old = saleByItem[item], old.round == expectedRound else { throw EngineError.unknownSale(item) }
-        let s = SaleInfo(item: item, round: old.round + 1, limitPerUser: limitPerUser, total: stock, remaining: stock)
+        let s = SaleInfo(item: item, round: old.round + 1, limitPerUser: limitPerUser, total: stock, remaining: stock, clock: clock)
         saleByItem[item] = s
         return s
+    }
+
+    public func setPaused(item: String, paused: Bool) throws -> SaleInfo {
+        guard var s = saleByItem[item] else { throw EngineError.unknownSale(item) }
+        s.clock.paused = paused
+        saleByItem[item] = s
+        return s
+    }
+
+    /// The store's clock: the test's own, in milliseconds.
+    public var nowMs: Int64 = 1_000_000
+    public func timeMs() throws -> Int64 {
+        try checkUp()
+        return nowMs
     }
 
     public func sale(item: String) throws -> SaleInfo? {
@@ -55,6 +70,7 @@ public actor MemoryStockStore: StockStore {
         guard var s = saleByItem[item] else { return .noSale }
         if s.round != round { return .staleRound(current: s.round) }
         if let b = barriers[gid] { return b ? .alreadyDeducted : .rolledBack }
+        if let refusal = s.clock.refusal(atMs: nowMs) { return .clockRefused(refusal) }
         if bought["\(item)/\(user)", default: 0] >= s.limitPerUser { return .limitReached }
         if s.remaining <= 0 { return .soldOut }
         s.remaining -= 1
@@ -146,4 +162,15 @@ public actor MemoryJournal: Journal {
     }
     public func history(after rowID: Int64, limit: Int) -> (rows: [JournalEntry], next: Int64?) { ([], nil) }
     public func ping() {}
+}
+
+extension StockStore {
+    /// A sale that is always open: what most store tests sell.
+    public func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
+        try await createSale(item: item, stock: stock, limitPerUser: limitPerUser, clock: .always)
+    }
+
+    public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) async throws -> SaleInfo {
+        try await reset(item: item, expectedRound: expectedRound, stock: stock, limitPerUser: limitPerUser, clock: .always, requestID: requestID)
+    }
 }

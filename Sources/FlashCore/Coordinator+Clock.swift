@@ -1,0 +1,45 @@
+/// The sale's clock: opening and closing times on Redis' clock, and pausing.
+extension Coordinator {
+    /// Pauses (`paused`) or resumes the sale; every node's fast path follows within the
+    /// refresh interval, and the purchase script at once.
+    public func setPaused(item: String, _ paused: Bool) async throws -> SaleInfo {
+        try Names.check(item, field: "item")
+        let sale = try await redis { try await self.stock.setPaused(item: item, paused: paused) }
+        cache(sale)
+        gate.setClock(item: item, sale.clock)
+        logger.notice(paused ? "sale paused" : "sale resumed", metadata: ["item": "\(item)", "round": "\(sale.round)"])
+        return sale
+    }
+
+    /// A clock that could never sell is a mistake: closing before opening, or already closed.
+    func checkClock(_ clock: SaleClock) throws {
+        if let opens = clock.opensMs, let closes = clock.closesMs, closes <= opens {
+            throw EngineError.invalidInput(field: "closes_at", "closes_at must be after opens_at")
+        }
+        if let closes = clock.closesMs, closes <= redisNowMs() {
+            throw EngineError.invalidInput(field: "closes_at", "closes_at is in the past")
+        }
+    }
+
+    /// Redis' clock and every sale's clock, read now: at start-up before READY, then by the
+    /// refresh loop.
+    public func readClocks() async {
+        await measureRedisClock()
+        await refreshClocks()
+    }
+
+    /// Measures the offset of Redis' clock to this node's: half a round trip's error at most.
+    func measureRedisClock() async {
+        let sent = wallClockMs()
+        guard let redisMs = try? await stock.timeMs() else { return }
+        let received = wallClockMs()
+        redisClockOffsetMs.store(redisMs - (sent + received) / 2, ordering: .relaxed)
+    }
+
+    /// Reads every sale's clock into the gate: how a pause, resume or reset on another node
+    /// reaches this node's fast path.
+    func refreshClocks() async {
+        guard let all = try? await stock.sales() else { return }
+        for sale in all { gate.setClock(item: sale.item, sale.clock) }
+    }
+}
