@@ -1,14 +1,25 @@
 import FlashCore
 import FoundationEssentials
+import Synchronization
 
 /// Times of the sale's clock on the wire: RFC 3339 in UTC out, RFC 3339 or `+N` (s, m, h, d
 /// from now on Redis' clock) in. Inside, milliseconds of Redis' clock (`SaleClock`).
 enum SaleTime {
     /// 1_796_432_400_000 → "2026-12-05T20:00:00Z" (with milliseconds when it has them).
+    /// Every refusal before a sale opens names its opening time: the few times in use are
+    /// formatted once (a format style per answer cost 12% of the not-open rate).
     static func format(_ ms: Int64) -> String {
+        if let text = formatted.withLock({ $0[ms] }) { return text }
         let date = Date(timeIntervalSince1970: Double(ms) / 1000)
-        return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: ms % 1000 != 0))
+        let text = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: ms % 1000 != 0))
+        formatted.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[ms] = text
+        }
+        return text
     }
+
+    private static let formatted = Mutex<[Int64: String]>([:])
 
     /// `field`'s text as milliseconds of Redis' clock; `nowMs` is Redis' now for `+N`.
     static func parse(_ text: String, field: String, nowMs: Int64) throws -> Int64 {
