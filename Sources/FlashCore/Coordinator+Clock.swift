@@ -28,12 +28,22 @@ extension Coordinator {
         await refreshClocks()
     }
 
-    /// Measures the offset of Redis' clock to this node's: half a round trip's error at most.
+    /// Measures the offset of Redis' clock to this node's. Its error is at most half the round
+    /// trip (a reply delayed by a busy machine widens it); a measurement is kept unless it is
+    /// less certain than the one before, which then ages by a millisecond a second for drift.
     func measureRedisClock() async {
         let sent = wallClockMs()
         guard let redisMs = try? await stock.timeMs() else { return }
         let received = wallClockMs()
-        redisClockOffsetMs.store(redisMs - (sent + received) / 2, ordering: .relaxed)
+        let error = (received - sent + 1) / 2 + 2
+        let aged = redisClockErrorMs.load(ordering: .relaxed)
+        if error <= aged + 1 || aged >= Int64.max / 8 {
+            redisClockOffsetMs.store(redisMs - (sent + received) / 2, ordering: .relaxed)
+            redisClockErrorMs.store(error, ordering: .relaxed)
+        } else {
+            // Ages 1 ms per refresh (5 per second): more than any clock's drift.
+            redisClockErrorMs.store(aged + 1, ordering: .relaxed)
+        }
     }
 
     /// Reads every sale's clock into the gate: how a pause, resume or reset on another node

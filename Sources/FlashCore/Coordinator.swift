@@ -36,6 +36,9 @@ public actor Coordinator {
     /// Redis' clock less this node's (`TIME` against `wallClockMs`), refreshed with the gate:
     /// the sale's clock is judged on Redis' time however this node's clock is set.
     let redisClockOffsetMs = Atomic<Int64>(0)
+    /// How far that reckoning may be off: half the measuring round trip, plus drift since.
+    /// Until measured, unbounded: no clock refusal on the fast path.
+    let redisClockErrorMs = Atomic<Int64>(.max / 4)
     let metrics = EngineMetrics()
     /// Current round and limit of each sale, so a purchase can derive its gid without a round trip.
     var sales: [String: SaleInfo] = [:]
@@ -92,7 +95,8 @@ public actor Coordinator {
     /// normal path (`buy`).
     public nonisolated func refusedAtOnce(item: String, user: String, requestID: String?) -> (reason: FailureReason, gid: String)? {
         guard Names.isValid(item), Names.isValid(user), requestID.map(Names.isValid) ?? true else { return nil }
-        guard let refusal = gate.refusal(item: item, user: user, requestID: requestID, nowMs: redisNowMs()) else { return nil }
+        guard let refusal = gate.refusal(item: item, user: user, requestID: requestID, nowMs: redisNowMs(),
+                                         uncertaintyMs: redisClockErrorMs.load(ordering: .relaxed)) else { return nil }
         if refusal.reason == .soldOut {
             fastSoldOut.add(1, ordering: .relaxed)
         } else {

@@ -17,10 +17,12 @@ public struct SaleClock: Sendable, Equatable {
 
     /// Why a purchase at `now` is refused by the clock; nil when the sale sells then. A pause
     /// is named first, then not yet open, then closed (the purchase script checks in this order).
-    public func refusal(atMs now: Int64) -> FailureReason? {
+    /// `uncertainty`: how far `now` may be off Redis' clock. Only a refusal that holds anywhere
+    /// in `now ± uncertainty` is given: near an edge, the purchase script decides on `TIME`.
+    public func refusal(atMs now: Int64, uncertainty: Int64 = 0) -> FailureReason? {
         if paused { return .paused }
-        if let opensMs, now < opensMs { return .notOpen }
-        if let closesMs, now >= closesMs { return .closed }
+        if let opensMs, now + uncertainty < opensMs { return .notOpen }
+        if let closesMs, now - uncertainty >= closesMs { return .closed }
         return nil
     }
 

@@ -70,12 +70,14 @@ public final class SoldOutGate: Sendable {
 
     /// The fast answer and its gid, or nil when the purchase must take the normal path.
     /// `requestID` nil means the client sent none (and so can't retry): any gid is fresh then.
-    /// `nowMs`: Redis' clock now, as this node reckons it.
-    public func refusal(item: String, user: String, requestID: String?, nowMs: Int64) -> (reason: FailureReason, gid: String)? {
+    /// `nowMs`: Redis' clock now, as this node reckons it, give or take `uncertaintyMs`.
+    public func refusal(item: String, user: String, requestID: String?, nowMs: Int64,
+                        uncertaintyMs: Int64 = 0) -> (reason: FailureReason, gid: String)? {
         state.withLock { s -> (reason: FailureReason, gid: String)? in
             guard s.historyLoaded, !s.suspended else { return nil }
             let entry = s.entries[item]
-            guard let reason = s.clocks[item]?.refusal(atMs: nowMs) ?? (entry?.soldOut == true ? .soldOut : nil) else { return nil }
+            guard let reason = s.clocks[item]?.refusal(atMs: nowMs, uncertainty: uncertaintyMs) ?? (entry?.soldOut == true ? .soldOut : nil)
+            else { return nil }
             guard let requestID else {
                 // No request id: no retry can refer to this purchase, so no journal row can exist.
                 return (reason, GlobalTransactionID.make(node: gids.node, digest: UInt64.random(in: 0...UInt64.max)))

@@ -110,6 +110,10 @@ import Testing
         paused.paused = true
         #expect(paused.refusal(atMs: 1500) == .paused && paused.refusal(atMs: 0) == .paused)
         #expect(SaleClock.always.refusal(atMs: .min) == nil && SaleClock.always.refusal(atMs: .max) == nil)
+        // Near an edge, within the reckoning's uncertainty, the fast path leaves it to the script.
+        #expect(clock.refusal(atMs: 990, uncertainty: 20) == nil && clock.refusal(atMs: 979, uncertainty: 20) == .notOpen)
+        #expect(clock.refusal(atMs: 2010, uncertainty: 20) == nil && clock.refusal(atMs: 2020, uncertainty: 20) == .closed)
+        #expect(paused.refusal(atMs: 990, uncertainty: 1_000_000) == .paused)
     }
 
     @Test func theGateRefusesByTheClockButNotAJournaledRetry() {
