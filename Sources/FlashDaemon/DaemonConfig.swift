@@ -8,6 +8,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var socketPath = "/run/flashd/flashd.sock"
     public var redis = "127.0.0.1:6379"
     public var redisPrefix = "flashd:"
+    /// The ACL user to AUTH as ("": the default user), and the file holding the password
+    /// ("": none, unless systemd passes the `redis-password` credential).
+    public var redisUser = ""
+    public var redisPasswordFile = ""
     public var redisConnections = 2
     /// WAIT after each purchase script: replicas that must have the write (0 = don't wait).
     public var redisWaitReplicas = 0

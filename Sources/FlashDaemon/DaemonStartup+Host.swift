@@ -1,6 +1,7 @@
 import FlashCore
 import FlashStorage
 import FoundationEssentials
+import RedisClient
 
 #if canImport(Glibc)
 import Glibc
@@ -79,5 +80,57 @@ extension DaemonStartup {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+// Redis' credentials: from the password file, or from the systemd credential.
+extension DaemonStartup {
+    /// The credential name a unit drop-in passes with `LoadCredential=redis-password:PATH`.
+    static let passwordCredential = "redis-password"
+
+    /// nil when no password is configured (and none is passed by systemd).
+    func redisCredentials(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RedisCredentials? {
+        var path = config.redisPasswordFile
+        if path.isEmpty, let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty,
+           access(dir + "/" + Self.passwordCredential, R_OK) == 0 {
+            path = dir + "/" + Self.passwordCredential
+        }
+        guard !path.isEmpty else {
+            if !config.redisUser.isEmpty {
+                throw DaemonError("--redis-user \(config.redisUser) needs a password: --redis-password-file, or the "
+                                  + "\(Self.passwordCredential) credential")
+            }
+            return nil
+        }
+        let text: String
+        do {
+            text = try DaemonConfig.readFile(path)
+        } catch {
+            throw DaemonError("cannot read the Redis password: \(error.message)")
+        }
+        // One line: a trailing newline (as `echo` writes) is not part of the password.
+        let password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "").trimmed
+        guard !password.isEmpty else { throw DaemonError("the Redis password file \(path) is empty") }
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & 0o004 != 0 {
+            logger.warning("the Redis password file is readable by every user; chmod 0600 it", metadata: ["file": "\(path)"])
+        }
+        return RedisCredentials(user: config.redisUser, password: password)
+    }
+
+    /// A start with refused credentials stops here, with the reason, rather than starting to
+    /// answer every purchase with 503. A Redis that is down is not an error at start-up.
+    func checkRedisCredentials(_ target: RedisTarget, _ credentials: RedisCredentials?) throws {
+        let probe = RedisConnection(target: target, connectTimeoutMs: 1000, credentials: credentials)
+        defer { probe.close() }
+        do {
+            _ = try probe.command(["PING"])
+        } catch let e as RedisError where e.kind == .authentication {
+            let hint = credentials == nil ? "Redis needs a password: give --redis-password-file (and --redis-user for an ACL user)"
+                : "check --redis-user and the password file"
+            throw DaemonError("Redis refused flashd: \(e.message). \(hint)")
+        } catch {
+            return
+        }
     }
 }

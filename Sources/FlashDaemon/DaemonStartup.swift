@@ -37,10 +37,13 @@ struct DaemonStartup {
         if SocketActivation.listenFDCount == 0, HTTPServer.isServed(config.socketPath) {
             throw DaemonError(HTTPServer.servedMessage(config.socketPath))
         }
+        let credentials = try redisCredentials()
+        try checkRedisCredentials(target, credentials)
         try makeDirectory(config.stateDir)
         let lock = try lockStateDirectory()
         let stock = RedisStockStore(target: target, prefix: config.redisPrefix, connections: config.redisConnections,
-                                    replicaWait: .init(replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs))
+                                    replicaWait: .init(replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs),
+                                    credentials: credentials)
         let leaseToken: String
         let leaseHeld: Bool
         let leaseClaimed = ContinuousClock.now
@@ -76,7 +79,7 @@ struct DaemonStartup {
         await coordinator.setNodeLease(held: leaseHeld, holder: nil, validFor: NodeLeaseKeeper.validity, since: leaseClaimed)
         logger.notice("flashd starting", metadata: MessageID.metadata(MessageID.started).merging([
             "version": "\(API.version)", "node": "\(config.nodeID)", "socket": "\(config.socketPath)",
-            "redis": "\(target)", "redis_wait_replicas": "\(config.redisWaitReplicas)", "journal": "\(config.journalPath)",
+            "redis": "\(target)", "redis_auth": "\(credentials?.description ?? "none")", "redis_wait_replicas": "\(config.redisWaitReplicas)", "journal": "\(config.journalPath)",
             "sqlite_sync": "\(config.sqliteSync.rawValue)", "fault_injection": "\(config.faultInjection)",
         ]) { $1 })
 

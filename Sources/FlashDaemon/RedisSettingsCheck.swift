@@ -11,8 +11,14 @@ struct RedisSettingsCheck {
     let logger: Logger
 
     func run() async throws {
-        guard let policy = try? await stock.configValue("maxmemory-policy") else {
-            logger.warning("could not read Redis' settings (Redis down?); barrier keys must never be evicted")
+        let policy: String
+        do {
+            policy = try await stock.configValue("maxmemory-policy")
+        } catch {
+            // Down, or an ACL user without CONFIG (which would also show Redis' passwords).
+            let text = "could not read Redis' settings; check by hand that maxmemory-policy is noeviction (barrier keys "
+                + "must never be evicted) and appendonly yes with appendfsync always"
+            logger.warning("\(text)", metadata: ["error": "\(error)"])
             return
         }
         if policy != "noeviction" && !policy.hasPrefix("volatile-") {

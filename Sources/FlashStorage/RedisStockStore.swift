@@ -35,20 +35,20 @@ public final class RedisStockStore: StockStore {
     }
 
     public convenience init(endpoint: RedisEndpoint, prefix: String = "flashd:", connections count: Int = 2,
-                            commandTimeoutMs: Int = 1000, replicaWait: ReplicaWait? = nil) {
+                            commandTimeoutMs: Int = 1000, replicaWait: ReplicaWait? = nil, credentials: RedisCredentials? = nil) {
         self.init(target: .direct(endpoint), prefix: prefix, connections: count, commandTimeoutMs: commandTimeoutMs,
-                  replicaWait: replicaWait)
+                  replicaWait: replicaWait, credentials: credentials)
     }
 
     public init(target: RedisTarget, prefix: String = "flashd:", connections count: Int = 2,
-                commandTimeoutMs: Int = 1000, replicaWait: ReplicaWait? = nil) {
+                commandTimeoutMs: Int = 1000, replicaWait: ReplicaWait? = nil, credentials: RedisCredentials? = nil) {
         self.target = target
         self.keys = RedisKeys(prefix: prefix)
         let lastServer = LastServer()
         self.lastServer = lastServer
         let wait = replicaWait.flatMap { $0.replicas > 0 ? $0 : nil }
         self.connections = (0..<max(1, count)).map { _ in
-            BatchWorker(RedisConnection(target: target, commandTimeoutMs: commandTimeoutMs),
+            BatchWorker(RedisConnection(target: target, commandTimeoutMs: commandTimeoutMs, credentials: credentials),
                         process: { conn, batch in Self.send(conn, batch, wait: wait, lastServer: lastServer) },
                         reject: { $0.continuation.resume(throwing: RedisError.connection("flashd is shutting down")) })
         }
@@ -316,6 +316,7 @@ public final class RedisStockStore: StockStore {
     static func engineError(_ e: RedisError) -> EngineError {
         switch e.kind {
         case .connection: return .redisUnavailable(e.message)
+        case .authentication: return .redisUnavailable("redis refused flashd's credentials (--redis-user, --redis-password-file): \(e.message)")
         case .reply where transientReplies.contains(where: { e.message.hasPrefix($0) }):
             return .redisUnavailable(e.message)
         case .reply, .protocolViolation: return EngineError(.internalError, "redis: \(e.message)")

@@ -26,25 +26,31 @@ public final class RedisConnection {
     private let sentinelRecheck: Duration
     private var lastSentinelCheck = ContinuousClock.now
     private var sentinelsSilent = false
+    private let credentials: RedisCredentials?
 
     /// hiredis writes with write(2): on a connection whose Redis went away that raises SIGPIPE,
     /// which would kill the process instead of returning EPIPE. Ignored once, process-wide, as
     /// NIO does for its own sockets.
     private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
-    public convenience init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000) {
-        self.init(target: .direct(endpoint), connectTimeoutMs: connectTimeoutMs, commandTimeoutMs: commandTimeoutMs)
+    public convenience init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000,
+                            credentials: RedisCredentials? = nil) {
+        self.init(target: .direct(endpoint), connectTimeoutMs: connectTimeoutMs, commandTimeoutMs: commandTimeoutMs,
+                  credentials: credentials)
     }
 
+    /// `credentials`: sent with AUTH on each new connection, to the sentinels as well (a sentinel
+    /// or server without a password accepts the connection anyway).
     public init(target: RedisTarget, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000,
-                sentinelRecheck: Duration = .seconds(1)) {
+                sentinelRecheck: Duration = .seconds(1), credentials: RedisCredentials? = nil) {
         _ = Self.ignoreSIGPIPE
         self.target = target
+        self.credentials = credentials
         self.connectTimeoutMs = connectTimeoutMs
         self.commandTimeoutMs = commandTimeoutMs
         self.sentinelRecheck = sentinelRecheck
         if case .sentinel(let sentinels, let master) = target {
-            locator = SentinelLocator(sentinels: sentinels, master: master, timeoutMs: min(connectTimeoutMs, 250))
+            locator = SentinelLocator(sentinels: sentinels, master: master, timeoutMs: min(connectTimeoutMs, 250), credentials: credentials)
         } else {
             locator = nil
         }
@@ -127,6 +133,23 @@ public final class RedisConnection {
         _ = redisSetTimeout(ctx, Self.timeval(ms: commandTimeoutMs))
         context = ctx
         connectedTo = endpoint
+        if let credentials { try authenticate(credentials, endpoint) }
+    }
+
+    /// AUTH right after connecting, before anything else is sent. Refused credentials close the
+    /// connection and throw `.authentication`; a server that has no password for the default
+    /// user says so, and is used without one.
+    private func authenticate(_ credentials: RedisCredentials, _ endpoint: RedisEndpoint) throws {
+        do {
+            _ = try pipelineOnce([credentials.authCommand])[0].get()
+        } catch let e as RedisError where e.kind == .reply || e.kind == .authentication {
+            if credentials.user == nil && e.message.contains("without any password configured") { return }
+            close()
+            throw RedisError.authentication("\(endpoint) refused AUTH as \(credentials.user ?? "the default user"): \(e.message)")
+        } catch let e as PipelineFailure {
+            close()
+            throw e.error
+        }
     }
 
     /// Sends one command and waits for its reply.

@@ -8,6 +8,9 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
         case reply
         /// The reply did not have the shape the caller expected.
         case protocolViolation
+        /// Redis refused the credentials (WRONGPASS), or wants some and got none (NOAUTH):
+        /// a configuration error, not an outage; retrying with the same settings can't help.
+        case authentication
     }
 
     public let kind: Kind
@@ -26,8 +29,14 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
         RedisError(.connection, message, file: file, line: line)
     }
 
+    /// An error reply; the two that refuse credentials are `.authentication`.
     public static func reply(_ message: String, file: String = #fileID, line: Int = #line) -> RedisError {
-        RedisError(.reply, message, file: file, line: line)
+        let refused = message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS")
+        return RedisError(refused ? .authentication : .reply, message, file: file, line: line)
+    }
+
+    public static func authentication(_ message: String, file: String = #fileID, line: Int = #line) -> RedisError {
+        RedisError(.authentication, message, file: file, line: line)
     }
 
     public static func protocolViolation(_ message: String, file: String = #fileID, line: Int = #line) -> RedisError {

@@ -5,10 +5,12 @@ final class SentinelLocator {
     let master: String
     private var sentinels: [RedisConnection]
 
-    init(sentinels: [RedisEndpoint], master: String, timeoutMs: Int) {
+    init(sentinels: [RedisEndpoint], master: String, timeoutMs: Int, credentials: RedisCredentials?) {
         self.master = master
         // Short timeouts: a sentinel that is down must not hold a purchase batch for long.
-        self.sentinels = sentinels.map { RedisConnection(endpoint: $0, connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs) }
+        self.sentinels = sentinels.map {
+            RedisConnection(endpoint: $0, connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs, credentials: credentials)
+        }
     }
 
     deinit { sentinels.forEach { $0.close() } }

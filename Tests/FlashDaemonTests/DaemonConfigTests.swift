@@ -49,7 +49,8 @@ import TestSupport
                        "redis-wait-replicas": "1", "redis-wait-timeout-ms": "50", "state-dir": "/d", "node-id": "n",
                        "check-delay": "1", "enable-fault-injection": "yes", "sqlite-sync": "normal", "log-level": "debug",
                        "max-body-bytes": "2048", "allow-evicting-redis": "yes", "metrics-listen": "127.0.0.1:1",
-                       "admin-group": "g", "max-connections": "9", "max-inflight": "9", "request-timeout": "2", "idle-timeout": "3"]
+                       "admin-group": "g", "max-connections": "9", "max-inflight": "9", "request-timeout": "2", "idle-timeout": "3",
+                       "redis-user": "u", "redis-password-file": "/p"]
         #expect(Set(samples.keys) == DaemonConfig.fileKeys)
         let base = DaemonConfig()
         for (key, value) in samples {

@@ -58,6 +58,11 @@ public final class RedisServer: @unchecked Sendable {
     /// Runs redis-cli against this server and returns its trimmed output.
     @discardableResult
     public func cli(_ args: String...) throws -> String {
+        try cli(args)
+    }
+
+    @discardableResult
+    public func cli(_ args: [String]) throws -> String {
         try Shell.run(try Executables.find("redis-cli"), ["-s", socketPath] + args).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

@@ -115,4 +115,39 @@ import Testing
     func aBadTargetIsRefused(text: String) {
         #expect(RedisTarget(parsing: text) == nil)
     }
+
+    @Test func credentialsAreSentOnEveryConnectionAndARefusalIsNamed() throws {
+        try redis.cli("ACL", "SETUSER", "shop", "on", ">s3cret", "~*", "+@all")
+        let shop = RedisConnection(endpoint: .unix(path: redis.socketPath), credentials: RedisCredentials(user: "shop", password: "s3cret"))
+        defer { shop.close() }
+        #expect(try shop.command(["ACL", "WHOAMI"]) == .string("shop"))
+        // Dropped and dialled again, the new connection authenticates again.
+        shop.close()
+        #expect(try shop.command(["ACL", "WHOAMI"]) == .string("shop"))
+
+        let wrong = RedisConnection(endpoint: .unix(path: redis.socketPath), credentials: RedisCredentials(user: "shop", password: "guess"))
+        do {
+            _ = try wrong.command(["PING"])
+            Issue.record("a wrong password was accepted")
+        } catch let e as RedisError {
+            #expect(e.kind == .authentication && e.message.contains("WRONGPASS") && !e.message.contains("guess"), "\(e)")
+        }
+        // A password for a default user that has none is no reason to refuse the connection.
+        let needless = RedisConnection(endpoint: .unix(path: redis.socketPath), credentials: RedisCredentials(user: nil, password: "x"))
+        #expect(try needless.command(["PING"]) == .status("PONG"))
+        #expect("\(RedisCredentials(user: "shop", password: "s3cret"))" == "user shop with a password")
+
+        // A Redis that wants a password and gets none answers NOAUTH: an authentication error too.
+        try redis.cli("CONFIG", "SET", "requirepass", "top")
+        let none = RedisConnection(endpoint: .unix(path: redis.socketPath))
+        do {
+            _ = try none.command(["PING"])
+            Issue.record("no password, and yet PONG")
+        } catch let e as RedisError {
+            #expect(e.kind == .authentication && e.message.hasPrefix("NOAUTH"), "\(e)")
+        }
+        let withIt = RedisConnection(endpoint: .unix(path: redis.socketPath), credentials: RedisCredentials(user: nil, password: "top"))
+        #expect(try withIt.command(["PING"]) == .status("PONG"))
+        _ = try withIt.command(["CONFIG", "SET", "requirepass", ""])
+    }
 }
