@@ -170,6 +170,13 @@ echo "== stop"
 check "systemctl stop flashd" "systemctl stop flashd && ! systemctl is-active flashd"
 check "clean exit with STOPPING" "test \"\$(systemctl show -p Result --value flashd)\" = success && journalctl -u flashd MESSAGE_ID=723b5c662b76439da951f48283c1fea7 | grep -q stopping"
 
+# Redis with a password, passed as a systemd credential by the drop-in the unit documents:
+# the service's user never reads the root-only file itself.
+in_ct "redis-cli CONFIG SET requirepass sys-secret >/dev/null && printf 'sys-secret\n' > /etc/flashd/redis-password && chmod 0600 /etc/flashd/redis-password && mkdir -p /etc/systemd/system/flashd.service.d && printf '[Service]\nLoadCredential=redis-password:/etc/flashd/redis-password\n' > /etc/systemd/system/flashd.service.d/redis-password.conf && systemctl daemon-reload"
+check "started with the Redis password as a credential" "systemctl start flashd && systemctl is-active flashd && runuser -u tester -- flashsalectl buy sku --user frank"
+check "journal: authenticated, the password nowhere" "journalctl -u flashd -o json | grep -q '\"FLASHD_REDIS_AUTH\":\"user default with a password\"' && ! journalctl -u flashd -o json | grep -q sys-secret"
+check "stop, and Redis without a password again" "systemctl stop flashd && redis-cli -a sys-secret --no-auth-warning CONFIG SET requirepass '' && rm -rf /etc/systemd/system/flashd.service.d /etc/flashd/redis-password && systemctl daemon-reload"
+
 echo "== purge"
 check "apt purge flashd" "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q flashd"
 check "state and units gone" "! test -e /var/lib/flashd && ! test -e /var/lib/private/flashd && ! test -e /lib/systemd/system/flashd.service && ! test -e /etc/flashd/flashd.conf"

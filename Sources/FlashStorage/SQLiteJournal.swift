@@ -162,60 +162,6 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    public func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) async throws -> Page<Order> {
-        try await read { db in
-            var filter = ""
-            var params: [SQLiteValue] = []
-            // A buyer's orders come along the partial txns_user index, newest first.
-            for (column, value) in [("user", query.user), ("item", query.item), ("request_id", query.requestID)] {
-                guard let value else { continue }
-                filter += " AND \(column) = ?"
-                params.append(.text(value))
-            }
-            if let before {
-                filter += " AND (created_ms, gid) < (?, ?)"
-                params += [.int(before.createdMs), .text(before.gid)]
-            }
-            // Newest purchases first, along the (state, created_ms) index.
-            return try db.query("""
-                SELECT \(JournalSchema.orderColumns), created_ms FROM txns WHERE state = 'succeeded' \(filter)
-                ORDER BY created_ms DESC, gid DESC LIMIT ?
-                """, params + [.int(Int64(limit))]) { s in
-                var rows: [Order] = []
-                var last: ListCursor?
-                while try s.step() {
-                    let o = Self.order(s)
-                    rows.append(o)
-                    last = ListCursor(createdMs: s.int(7), gid: o.gid)
-                }
-                return Page(rows: rows, next: rows.count == limit ? last : nil)
-            }
-        }
-    }
-
-    public func transactions(state: TxnState?, limit: Int, before: ListCursor?) async throws -> Page<TxnRecord> {
-        try await read { db in
-            var conditions: [String] = []
-            var params: [SQLiteValue] = []
-            if let state {
-                conditions.append("state = ?")
-                params.append(.text(state.rawValue))
-            }
-            if let before {
-                conditions.append("(created_ms, gid) < (?, ?)")
-                params += [.int(before.createdMs), .text(before.gid)]
-            }
-            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns \(filter) ORDER BY created_ms DESC, gid DESC LIMIT ?",
-                                params + [.int(Int64(limit))]) { s in
-                var rows: [TxnRecord] = []
-                while try s.step() { rows.append(try Self.txn(s)) }
-                let next = rows.count == limit ? rows.last.map { ListCursor(createdMs: $0.createdMs, gid: $0.gid) } : nil
-                return Page(rows: rows, next: next)
-            }
-        }
-    }
-
     public func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int) {
         try await read { db in
             let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded'",
@@ -307,7 +253,7 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    private static func txn(_ s: SQLiteStatement) throws -> TxnRecord {
+    static func txn(_ s: SQLiteStatement) throws -> TxnRecord {
         guard let state = TxnState(rawValue: s.text(5) ?? "") else {
             throw SQLiteError(code: 1, message: "unknown state \(s.text(5) ?? "NULL") in journal")
         }
@@ -317,7 +263,7 @@ public final class SQLiteJournal: Journal {
                          attempts: Int(s.int(11)), lastError: s.text(12))
     }
 
-    private static func order(_ s: SQLiteStatement) -> Order {
+    static func order(_ s: SQLiteStatement) -> Order {
         Order(orderID: s.text(0) ?? "", gid: s.text(1) ?? "", item: s.text(2) ?? "", round: Int(s.int(3)),
               user: s.text(4) ?? "", requestID: s.text(5) ?? "", createdMs: s.int(6))
     }
@@ -325,7 +271,7 @@ public final class SQLiteJournal: Journal {
     // MARK: plumbing
 
     /// A read, on the reader's connection and thread.
-    private func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
         do {
             return try await reader.read(body)
         } catch let e as SQLiteError {

@@ -1,0 +1,60 @@
+import FlashCore
+import SQLiteStore
+
+/// The journal's listings: pages of orders (all, or a buyer's along `txns_user`) and of
+/// transactions, newest first, each continuing where the last ended (`ListCursor`).
+extension SQLiteJournal {
+    public func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) async throws -> Page<Order> {
+        try await read { db in
+            var filter = ""
+            var params: [SQLiteValue] = []
+            // A buyer's orders come along the partial txns_user index, newest first.
+            for (column, value) in [("user", query.user), ("item", query.item), ("request_id", query.requestID)] {
+                guard let value else { continue }
+                filter += " AND \(column) = ?"
+                params.append(.text(value))
+            }
+            if let before {
+                filter += " AND (created_ms, gid) < (?, ?)"
+                params += [.int(before.createdMs), .text(before.gid)]
+            }
+            // Newest purchases first, along the (state, created_ms) index.
+            return try db.query("""
+                SELECT \(JournalSchema.orderColumns), created_ms FROM txns WHERE state = 'succeeded' \(filter)
+                ORDER BY created_ms DESC, gid DESC LIMIT ?
+                """, params + [.int(Int64(limit))]) { s in
+                var rows: [Order] = []
+                var last: ListCursor?
+                while try s.step() {
+                    let o = Self.order(s)
+                    rows.append(o)
+                    last = ListCursor(createdMs: s.int(7), gid: o.gid)
+                }
+                return Page(rows: rows, next: rows.count == limit ? last : nil)
+            }
+        }
+    }
+
+    public func transactions(state: TxnState?, limit: Int, before: ListCursor?) async throws -> Page<TxnRecord> {
+        try await read { db in
+            var conditions: [String] = []
+            var params: [SQLiteValue] = []
+            if let state {
+                conditions.append("state = ?")
+                params.append(.text(state.rawValue))
+            }
+            if let before {
+                conditions.append("(created_ms, gid) < (?, ?)")
+                params += [.int(before.createdMs), .text(before.gid)]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns \(filter) ORDER BY created_ms DESC, gid DESC LIMIT ?",
+                                params + [.int(Int64(limit))]) { s in
+                var rows: [TxnRecord] = []
+                while try s.step() { rows.append(try Self.txn(s)) }
+                let next = rows.count == limit ? rows.last.map { ListCursor(createdMs: $0.createdMs, gid: $0.gid) } : nil
+                return Page(rows: rows, next: next)
+            }
+        }
+    }
+}
