@@ -87,11 +87,6 @@ public final class SoldOutGate: Sendable {
         }
     }
 
-    /// `refusal` when it is `sold_out`.
-    public func soldOutGID(item: String, user: String, requestID: String?) -> String? {
-        refusal(item: item, user: user, requestID: requestID, nowMs: 0).flatMap { $0.reason == .soldOut ? $0.gid : nil }
-    }
-
     /// The sale's clock as read last (by an admin verb here or the refresh).
     public func setClock(item: String, _ clock: SaleClock) {
         state.withLock { $0.clocks[item] = clock == .always ? nil : clock }

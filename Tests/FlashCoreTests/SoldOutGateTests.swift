@@ -23,36 +23,36 @@ import Testing
         let gid = gids.make(item: "sku", user: "alice", requestID: "r1")
         gate.willJournal(item: "sku", round: 1, gid: gid)
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.soldOutGID(item: "sku", user: "bob", requestID: "r2") == nil, "history not read yet")
+        #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid == nil, "history not read yet")
         gate.markHistoryLoaded()
-        #expect(gate.soldOutGID(item: "sku", user: "alice", requestID: "r1") == nil, "journaled: normal path")
-        let bob = gate.soldOutGID(item: "sku", user: "bob", requestID: "r2")
+        #expect(gate.refusal(item: "sku", user: "alice", requestID: "r1", nowMs: 0)?.gid == nil, "journaled: normal path")
+        let bob = gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid
         #expect(bob == gids.make(item: "sku", user: "bob", requestID: "r2"))
-        #expect(gate.soldOutGID(item: "sku", user: "bob", requestID: nil)?.hasPrefix("n1-") == true)
-        #expect(gate.soldOutGID(item: "other", user: "bob", requestID: "r2") == nil)
+        #expect(gate.refusal(item: "sku", user: "bob", requestID: nil, nowMs: 0)?.gid?.hasPrefix("n1-") == true)
+        #expect(gate.refusal(item: "other", user: "bob", requestID: "r2", nowMs: 0)?.gid == nil)
     }
 
     @Test func restockResetAndRefreshDropTheFlag() {
         let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") != nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid != nil)
         gate.clear(item: "sku", round: 1)  // restock here
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
 
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         // A refresh that finds nothing changed keeps the flag and learns the total…
         #expect(!gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 10, remaining: 0)))
         // …and one that finds a restock elsewhere (the total moved, the units already gone) drops it.
         #expect(gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 12, remaining: 0)))
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
 
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.refreshed(SaleInfo(item: "sku", round: 2, limitPerUser: 1, total: 5, remaining: 5)), "a reset elsewhere")
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
         // A late flag for the old round changes nothing.
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
     }
 
     /// A script sent before a restock here, answering "sold out" after it, must not raise the
@@ -63,11 +63,11 @@ import Testing
         let before = gate.generation(item: "sku")
         gate.clear(item: "sku", round: 1)  // the restock lands first
         gate.markSoldOut(item: "sku", round: 1, generation: before)
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") != nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid != nil)
         gate.setSuspended(true)
-        #expect(gate.soldOutGID(item: "sku", user: "u", requestID: "r") == nil)
+        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
     }
 
     /// A request id keeps its first outcome across a reset: a retry of a purchase journaled in
@@ -79,14 +79,14 @@ import Testing
         gate.remember([("sku", 1, old), ("sku", 2, current)])
         gate.markHistoryLoaded()
         gate.markSoldOut(item: "sku", round: 2, generation: gate.generation(item: "sku"))
-        #expect(gate.soldOutGID(item: "sku", user: "b", requestID: "r") == nil)
-        #expect(gate.soldOutGID(item: "sku", user: "a", requestID: "r") == nil)
-        #expect(gate.soldOutGID(item: "sku", user: "c", requestID: "r") != nil)
+        #expect(gate.refusal(item: "sku", user: "b", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(gate.refusal(item: "sku", user: "a", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(gate.refusal(item: "sku", user: "c", requestID: "r", nowMs: 0)?.gid != nil)
         // The same after a reset seen live.
         gate.willJournal(item: "sku", round: 2, gid: gids.make(item: "sku", user: "d", requestID: "r"))
         gate.clear(item: "sku", round: 3)
         gate.markSoldOut(item: "sku", round: 3, generation: gate.generation(item: "sku"))
-        #expect(gate.soldOutGID(item: "sku", user: "d", requestID: "r") == nil)
+        #expect(gate.refusal(item: "sku", user: "d", requestID: "r", nowMs: 0)?.gid == nil)
     }
 
     @Test func digestRoundTripsThroughTheGID() {
