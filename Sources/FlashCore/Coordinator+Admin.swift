@@ -144,6 +144,11 @@ extension Coordinator {
             journalOK = false
             journalError = "\(error)"
         }
+        // Reads may answer while writes fail (a full disk): the writes' failure is the news.
+        if let writeError = journalWriteError {
+            journalOK = false
+            journalError = writeError
+        }
         var status = Status(node: config.node, uptimeSeconds: Double((time() - startedAt).milliseconds) / 1000,
                       redisOK: redisOK, redisError: redisError, journalOK: journalOK, journalError: journalError,
                       counters: counters, orders: totals.orders, pending: totals.pending, scheduled: schedule.count,

@@ -14,6 +14,7 @@ extension Coordinator {
             markReplicas(ok: false, e.message)
         case .journalUnavailable:
             metrics.journalErrors.increment()
+            markJournal(ok: false, e.message)
         case .nodeConflict where nodeLeaseHeld:
             // Redis itself refused: whatever this process believed, the lease is not its own.
             logger.critical("redis refused a script: this node id's lease is not this process's; nothing is settled until it is claimed again",
@@ -39,6 +40,21 @@ extension Coordinator {
             }
             redisHealthy = false
             lastRedisError = message
+        }
+    }
+
+    /// The journal's writes failing or working again, logged once per episode: a full disk
+    /// fails every purchase the same way. `status` and systemd's STATUS= line show it.
+    func markJournal(ok: Bool, _ message: String? = nil) {
+        if ok {
+            guard let was = journalWriteError else { return }
+            logger.notice("journal writes work again", metadata: ["was": "\(was)"])
+            journalWriteError = nil
+        } else {
+            if journalWriteError == nil {
+                logger.error("journal writes fail; purchases get 503 until they work", metadata: ["error": "\(message ?? "")"])
+            }
+            journalWriteError = message ?? "journal write failed"
         }
     }
 

@@ -45,6 +45,8 @@ public actor Coordinator {
     public internal(set) var counters = Counters()
     public internal(set) var redisHealthy = true
     var lastRedisError: String?
+    /// Why the journal's last write failed (a full disk, a read-only file), until one succeeds.
+    var journalWriteError: String?
     /// The last write that had to be confirmed by Redis replicas (WAIT) was not. Purchases still
     /// run (each one is a probe), but nothing counts until a replica confirms it.
     public internal(set) var replicasBehind = false
@@ -184,6 +186,7 @@ public actor Coordinator {
             case .writeJournal:
                 do {
                     let (stored, inserted) = try await journal.prepare(record)
+                    if journalWriteError != nil { markJournal(ok: true) }
                     guard stored.isSamePurchase(as: record) else {
                         throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
                     }

@@ -25,11 +25,7 @@ extension DaemonStartup {
         if id.isEmpty {
             var g = SystemRandomNumberGenerator()
             id = String(g.next() as UInt64, radix: 16) + String(g.next() as UInt64, radix: 16)
-            do {
-                try (id + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            } catch {
-                throw DaemonError("cannot write \(path): \(error)")
-            }
+            try writeWhole(path, id + "\n")
         }
         return "\(String(cString: host)):\(dir):\(id)"
     }
@@ -51,6 +47,44 @@ extension DaemonStartup {
             return false
         }
     }
+
+    /// Writes `text` to a new file and renames it over `path`: all of it or nothing, with the
+    /// system's own words for a failure ("No space left on device").
+    func writeWhole(_ path: String, _ text: String) throws {
+        let temp = path + ".new"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw DaemonError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var reason: String?
+        if written < 0 {
+            reason = String(cString: strerror(errno))
+        } else if written != bytes.count {
+            reason = "short write (\(written) of \(bytes.count) bytes)"
+        } else if fsync(fd) != 0 {
+            reason = String(cString: strerror(errno))
+        }
+        close(fd)
+        if reason == nil && rename(temp, path) != 0 { reason = String(cString: strerror(errno)) }
+        if let reason {
+            unlink(temp)
+            throw DaemonError("cannot write \(path): \(reason)")
+        }
+    }
+
+    /// A state directory with (almost) no space left can't take a single purchase: a clear
+    /// error at start-up rather than a daemon answering 503 to every one.
+    func checkFreeSpace() throws {
+        var fs = statvfs()
+        guard statvfs(config.stateDir, &fs) == 0 else { return }
+        let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
+        if free < Self.minimumFreeBytes {
+            throw DaemonError("the state directory \(config.stateDir) has \(free) bytes free (its filesystem is full): "
+                              + "the journal can't record a purchase; free space there and start again")
+        }
+    }
+
+    static let minimumFreeBytes: UInt64 = 64 * 1024
 
     /// One flashd per state directory: a second one on the same journal is refused.
     func lockStateDirectory() throws -> Int32 {

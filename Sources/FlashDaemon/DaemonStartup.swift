@@ -40,6 +40,7 @@ struct DaemonStartup {
         let credentials = try redisCredentials()
         try checkRedisCredentials(target, credentials)
         try makeDirectory(config.stateDir)
+        try checkFreeSpace()
         let lock = try lockStateDirectory()
         let stock = RedisStockStore(target: target, prefix: config.redisPrefix, connections: config.redisConnections,
                                     replicaWait: .init(replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs),

@@ -50,8 +50,10 @@ struct HealthMonitor: Service, CustomStringConvertible {
 
     static func statusLine(_ coordinator: Coordinator) async -> String {
         let s = await coordinator.status()
+        // A journal that can't write (a full disk) is said here: the watchdog keeps pinging,
+        // since a restart can't make room, and this line is what `systemctl status` shows.
         return "serving: \(grouped(s.sales)) sales, \(grouped(s.orders)) orders, \(grouped(s.pending)) pending, "
-            + "redis \(s.redisOK ? "ok" : "down")"
+            + "redis \(s.redisOK ? "ok" : "down")" + (s.journalOK ? "" : ", journal failing: " + String((s.journalError ?? "").prefix(120)))
     }
 
     /// 1204 → "1,204".

@@ -43,7 +43,7 @@ struct StatusCommand: ParsableCommand {
         if global.json { return global.printJSON(s) }
         print("flashd \(s.version) on node \(s.node), up \(Int(s.uptimeSeconds)) s\(s.draining ? ", draining" : "")")
         print("redis  \(s.redis.ok ? "ok  " : "DOWN") \(s.redis.target)\(s.redis.error.map { " (\($0))" } ?? "")")
-        print("sqlite \(s.sqlite.ok ? "ok  " : "DOWN") \(s.sqlite.target)\(s.sqlite.error.map { " (\($0))" } ?? "")")
+        print("sqlite \(s.sqlite.ok ? "ok  " : "FAILING") \(s.sqlite.target)\(s.sqlite.error.map { " (\($0))" } ?? "")")
         print("\(s.orders) orders, \(s.pending) pending, \(s.inflight) in flight\(s.faultInjection ? ", fault injection ENABLED" : "")")
         let c = s.counters
         print("since start: \(c["ordered"] ?? 0) ordered, \(c["sold_out"] ?? 0) sold out, \(c["limit_reached"] ?? 0) limit reached, "
