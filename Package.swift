@@ -27,7 +27,9 @@ let package = Package(
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", providers: [.apt(["libsystemd-dev"])]),
 
         .target(name: "RedisClient", dependencies: ["CHiredis"]),
-        .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        // The power-cut VFS, for tests only (registered when fault injection asks for it).
+        .target(name: "CPowerCut", dependencies: ["CSQLite"]),
+        .target(name: "SQLiteStore", dependencies: ["CSQLite", "CPowerCut"]),
         .target(name: "Systemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
 
         .target(name: "FlashCore", dependencies: [
@@ -50,7 +52,7 @@ let package = Package(
         ]),
         // The daemon: its settings table, the start, the services, the one teardown.
         .target(name: "FlashDaemon", dependencies: [
-            "FlashCore", "FlashStorage", "FlashHTTP", "Control", "Systemd", "RedisClient",
+            "FlashCore", "FlashStorage", "FlashHTTP", "Control", "Systemd", "RedisClient", "SQLiteStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import FlashCore
 import FlashStorage
 import FoundationEssentials
 import RedisClient
+import SQLiteStore
 
 #if canImport(Glibc)
 import Glibc
@@ -85,6 +86,19 @@ extension DaemonStartup {
     }
 
     static let minimumFreeBytes: UInt64 = 64 * 1024
+
+    /// The power-cut tests' VFS (`PowerCutVFS`), with fault injection and
+    /// FLASHD_TEST_POWER_CUT=1 only; nil otherwise.
+    func powerCutVFS() throws -> String? {
+        guard config.faultInjection, ProcessInfo.processInfo.environment["FLASHD_TEST_POWER_CUT"] == "1" else { return nil }
+        do {
+            let name = try PowerCutVFS.register()
+            logger.warning("the journal runs on the power-cut VFS (tests only): every file keeps an image of its last sync")
+            return name
+        } catch {
+            throw DaemonError("\(error)")
+        }
+    }
 
     /// One flashd per state directory: a second one on the same journal is refused.
     func lockStateDirectory() throws -> Int32 {

@@ -54,7 +54,7 @@ struct DaemonStartup {
             leaseToken = try nodeLeaseToken()
             stock.useLease(node: config.nodeID, token: leaseToken)
             leaseHeld = try await claimNodeLease(stock, token: leaseToken)
-            journal = try await SQLiteJournal(path: config.journalPath, durability: config.sqliteSync)
+            journal = try await SQLiteJournal(path: config.journalPath, durability: config.sqliteSync, vfs: try powerCutVFS())
         } catch {
             await stock.shutdown()
             close(lock)

@@ -18,7 +18,7 @@ struct HealthMonitor: Service, CustomStringConvertible {
     var description: String { "health monitor" }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await watch() }
+        await cancelWhenGracefulShutdown { await watch() }
     }
 
     private func watch() async {

@@ -12,6 +12,6 @@ struct LoopService: Service, CustomStringConvertible {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await loop() }
+        await cancelWhenGracefulShutdown { await loop() }
     }
 }

@@ -17,7 +17,7 @@ struct ReloadService: Service, CustomStringConvertible {
     var description: String { "reload on SIGHUP" }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
                 await reloadOnce()
             }

@@ -12,8 +12,8 @@ final class JournalReader: @unchecked Sendable {
     private let pool: NIOThreadPool
 
     /// Opens a reader on a journal whose schema the writer has already made.
-    init(path: String) throws {
-        db = try SQLiteDatabase(path: path)
+    init(path: String, vfs: String? = nil) throws {
+        db = try SQLiteDatabase(path: path, vfs: vfs)
         do {
             try db.execute("PRAGMA busy_timeout = 2000")
             // A reader never writes: a bug that tried would fail here, not corrupt anything.

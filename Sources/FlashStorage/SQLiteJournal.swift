@@ -30,13 +30,14 @@ public final class SQLiteJournal: Journal {
 
     /// `deadline`: how long a call may wait for the journal's thread (a hung disk) before its
     /// caller gets journal_unavailable; the call itself still completes when the disk does.
-    public init(path: String, durability: Durability = .full, deadline: Duration = .seconds(5)) async throws {
+    /// `vfs`: a SQLite VFS by name (the power-cut tests' `PowerCutVFS`), nil for the default.
+    public init(path: String, durability: Durability = .full, deadline: Duration = .seconds(5), vfs: String? = nil) async throws {
         self.path = path
         let watch = DeadlineWatch(limit: .milliseconds(deadline.milliseconds))
         self.deadline = watch
         let db: SQLiteDatabase
         do {
-            db = try SQLiteDatabase(path: path)
+            db = try SQLiteDatabase(path: path, vfs: vfs)
         } catch let e as SQLiteError {
             watch.stop()
             throw Self.engineError(e)
@@ -61,7 +62,7 @@ public final class SQLiteJournal: Journal {
                 }
                 return try Self.gidKey(db)
             }
-            reader = try JournalReader(path: path)
+            reader = try JournalReader(path: path, vfs: vfs)
         } catch let e as SQLiteError {
             watch.stop()
             try? await committer.exclusive { $0.close() }

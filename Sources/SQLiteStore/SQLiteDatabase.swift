@@ -7,10 +7,11 @@ public final class SQLiteDatabase {
     private var statements: [String: SQLiteStatement] = [:]
     private var closed = false
 
-    public init(path: String) throws {
+    /// `vfs`: a registered VFS by name (`PowerCutVFS`), nil for SQLite's default.
+    public init(path: String, vfs: String? = nil) throws {
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, vfs)
         guard rc == SQLITE_OK, let db else {
             let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }

@@ -47,8 +47,11 @@ import Testing
         // Open: it sells.
         var ordered: (user: String, request: String)?
         try Wait.until(timeout: 15, "the sale open") {
-            let r = try buy(node, "buyer", "open-1")
-            if r.status == 201 { ordered = ("buyer", "open-1") }
+            // A fresh request id each time: a refusal the script gave (at the edge) is that
+            // request's outcome for good, like any journaled refusal.
+            let request = "open-\(UUID().uuidString.prefix(8))"
+            let r = try buy(node, "buyer", request)
+            if r.status == 201 { ordered = ("buyer", request) }
             return r.status == 201
         }
         #expect(try node.request("GET", "/v1/sales/sku").body["state"] as? String == "open")
@@ -82,7 +85,7 @@ import Testing
         let rows = try b.sql("SELECT COUNT(*) FROM txns")
         for i in 0..<10 { #expect(try buy(b, "u\(i)", "b-early-\(i)").body["error"] as? String == "not_open") }
         #expect(try b.sql("SELECT COUNT(*) FROM txns") == rows)
-        try Wait.until(timeout: 15, "b selling once the sale opens") { try buy(b, "u", "b-open").status == 201 }
+        try Wait.until(timeout: 15, "b selling once the sale opens") { try buy(b, "u", "b-open-\(UUID().uuidString.prefix(8))").status == 201 }
 
         // A pause on a reaches b within the refresh interval (200 ms) plus a round trip.
         #expect(try a.ctl("sale", "pause", "sku").status == 0)
@@ -92,7 +95,7 @@ import Testing
         #expect(took < 2, "b saw the pause after \(took) s")
         #expect(try buy(a, "w", "a-paused").body["error"] as? String == "paused")
         #expect(try a.ctl("sale", "resume", "sku").status == 0)
-        try Wait.until(timeout: 5, "b selling again") { try buy(b, "x", "b-resumed").status == 201 }
+        try Wait.until(timeout: 5, "b selling again") { try buy(b, "x", "b-resumed-\(UUID().uuidString.prefix(8))").status == 201 }
         // Summed over both nodes (each journals its own orders): 2 orders, 2 units taken.
         try Wait.until(timeout: 10, "a consistent audit over both nodes") { try a.ctl("--socket", b.socketPath, "audit").status == 0 }
         #expect(try Int(a.sql("SELECT COUNT(*) FROM orders"))! + Int(b.sql("SELECT COUNT(*) FROM orders"))! == 2)

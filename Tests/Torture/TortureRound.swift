@@ -16,6 +16,12 @@ struct TortureRound {
         /// Redis killed (SIGKILL) under load: restarted (appendfsync always keeps what it
         /// acknowledged), or with `--failover` the primary, replaced by a replica.
         case killRedis
+        /// `--power-cut` only: flashd and Redis killed at once, the journal rolled back to its
+        /// last syncs (the power-cut VFS), both started again.
+        case powerCut
+
+        /// The faults a round draws from when not cutting power.
+        static let processFaults: [Fault] = [.killDaemon, .crashPoint, .abandon, .killRedis]
     }
 
     let number: Int
@@ -29,9 +35,10 @@ struct TortureRound {
     /// The node the fault hits (kill, crash point, abandoned purchase).
     let victim: Int
 
-    init(number: Int, rng: inout SplitMix64, checkDelay: Double, nodes: Int = 1) {
+    init(number: Int, rng: inout SplitMix64, checkDelay: Double, nodes: Int = 1, powerCut: Bool = false) {
         self.number = number
-        fault = Fault.allCases[Int(rng.next() % UInt64(Fault.allCases.count))]
+        let draw = Fault.processFaults[Int(rng.next() % UInt64(Fault.processFaults.count))]
+        fault = powerCut ? .powerCut : draw
         stock = 5 + Int(rng.next() % 26)
         limit = 1 + Int(rng.next() % 2)
         users = stock + Int(rng.next() % UInt64(stock * 2))
@@ -46,7 +53,7 @@ struct TortureRound {
     /// Runs the round; returns the violations found (empty when every invariant held) and
     /// whether it killed something. Each user buys through one node (u mod nodes), as a web
     /// tier with sticky sessions would: request ids are idempotent per node.
-    func run(setup: TortureSetup) throws -> (violations: [String], kills: Int) {
+    func run(setup: TortureSetup) throws -> (violations: [String], kills: Int, acknowledged: Int) {
         let nodes = setup.nodes
         try nodes[0].createSale(item, stock: stock, limit: limit)
         let recorder = TortureRecorder()
@@ -92,9 +99,12 @@ struct TortureRound {
         case .killRedis:
             try setup.killRedis()
             kills += 1
+        case .powerCut:
+            try setup.cutPower(flashd)
+            kills += 1
         }
 
-        guard group.wait(timeout: .now() + 60) == .success else { return (["buyers did not finish within 60 s"], kills) }
+        guard group.wait(timeout: .now() + 60) == .success else { return (["buyers did not finish within 60 s"], kills, 0) }
         let quiet = Date()
         var violations: [String] = []
         // Every prepared transaction resolves within the check delay + 2 s of the daemon being up
@@ -115,6 +125,6 @@ struct TortureRound {
         // primary every sentinel agrees on holds the truth.
         let redis = try setup.steadyPrimary()
         violations += try Invariants(round: self, nodes: nodes, redis: redis, answers: recorder.all).check()
-        return (violations, kills)
+        return (violations, kills, recorder.all.filter { $0.status == 201 }.count)
     }
 }

@@ -11,8 +11,10 @@ final class TortureSetup: @unchecked Sendable {
     let sentinels: SentinelCluster?
 
     /// `waitReplicas`: flashd's --redis-wait-replicas with `failover` (0 shows what WAIT buys).
-    init(nodes count: Int, failover: Bool, waitReplicas: Int = 1, checkDelay: Double) throws {
-        var extra: [String] = []
+    /// `powerCut`: the journal on the power-cut VFS, at `sqliteSync`.
+    init(nodes count: Int, failover: Bool, waitReplicas: Int = 1, checkDelay: Double, powerCut: Bool = false,
+         sqliteSync: String = "full") throws {
+        var extra: [String] = powerCut ? ["--sqlite-sync", sqliteSync] : []
         let first: RedisServer
         if failover {
             // Two replicas: after one failover the new primary still has one, so WAIT 1 goes on
@@ -29,7 +31,8 @@ final class TortureSetup: @unchecked Sendable {
             first = redis
         }
         nodes = try (0..<max(count, 1)).map { i in
-            try FlashdProcess(redis: first, checkDelay: checkDelay, extraArgs: extra + (count > 1 ? ["--node-id", "n\(i + 1)"] : []))
+            try FlashdProcess(redis: first, checkDelay: checkDelay, extraArgs: extra + (count > 1 ? ["--node-id", "n\(i + 1)"] : []),
+                              environment: powerCut ? PowerCut.environment : [:])
         }
     }
 
@@ -53,6 +56,16 @@ final class TortureSetup: @unchecked Sendable {
             usleep(300_000)
             try single!.start()
         }
+    }
+
+    /// A power cut: `flashd` and Redis killed at once (Redis' appendfsync always has synced
+    /// what it acknowledged), the journal back to its last syncs, then both started again.
+    func cutPower(_ flashd: FlashdProcess) throws {
+        flashd.kill9()
+        single!.stop()
+        try PowerCut.rollBack(stateDir: flashd.dir + "/state")
+        try single!.start()
+        try flashd.start()
     }
 
     /// The Redis server holding the truth once the cluster is steady. With `--failover`, the

@@ -6,12 +6,18 @@ import TestSupport
 // with the invariants checked after each round from the journal file and Redis directly.
 //
 //   flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover]
+//   flashd-torture --power-cut [--rounds N] [--sqlite-sync full|normal [--expect-loss]]
 //
 // --nodes N: N flashd nodes share the Redis, buyers are spread over them, and the fault hits a
 // random one; the invariants are checked over all their journals together. --failover: Redis
 // is a primary with two replicas behind three sentinels, flashd waits for one replica (WAIT;
 // --wait-replicas 0 turns that off, to see what it buys), and the Redis fault kills the
 // primary, so the sentinels fail over mid-round.
+//
+// --power-cut: every round's fault is a power cut: the journal runs on the power-cut VFS, and
+// flashd and Redis (appendfsync always) are killed at once, the journal rolled back to its last
+// syncs, both restarted. --sqlite-sync normal --expect-loss is the self-check: the same cuts
+// must then lose acknowledged orders (exit 0 only if they do), or the rounds can't fail.
 //
 // Prints one line per round and a summary "N rounds, N kills, 0 violations"; exits 1 on any
 // violation, naming the seed that replays the run. flashd and flashsalectl are taken from
@@ -30,6 +36,9 @@ var checkDelay = 1.0
 var nodeCount = 1
 var failover = false
 var waitReplicas = 1
+var powerCut = false
+var sqliteSync = "full"
+var expectLoss = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let arg = args.next() {
     switch arg {
@@ -39,10 +48,18 @@ while let arg = args.next() {
     case "--nodes": nodeCount = Int(args.next() ?? "").map { min(max($0, 1), 16) } ?? nodeCount
     case "--failover": failover = true
     case "--wait-replicas": waitReplicas = Int(args.next() ?? "") ?? waitReplicas
+    case "--power-cut": powerCut = true
+    case "--sqlite-sync": sqliteSync = args.next() ?? sqliteSync
+    case "--expect-loss": expectLoss = true
     default:
         say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover [--wait-replicas N]]")
+        say("       flashd-torture --power-cut [--rounds N] [--seed S] [--sqlite-sync full|normal [--expect-loss]]")
         exit(64)
     }
+}
+if powerCut && (nodeCount > 1 || failover) {
+    say("flashd-torture: --power-cut runs one node on one Redis")
+    exit(64)
 }
 
 /// The checker must be able to fail: sell one unit, then take one more unit in Redis behind
@@ -63,19 +80,25 @@ func selfCheck(_ setup: TortureSetup) throws {
 }
 
 let shape = "\(nodeCount) node\(nodeCount == 1 ? "" : "s"), " + (failover ? "Redis primary + 2 replicas behind 3 sentinels, WAIT for \(waitReplicas)" : "one Redis")
+    + (powerCut ? ", power cuts, sqlite-sync \(sqliteSync)" : "")
 say("flashd-torture: \(rounds) rounds, \(shape), seed \(seed), flashd from \(FlashdProcess.binDir)")
 var rng = SplitMix64(seed: seed)
 var kills = 0
 var violations = 0
+var acknowledged = 0
+var lost = 0
 let started = Date()
 do {
-    let setup = try TortureSetup(nodes: nodeCount, failover: failover, waitReplicas: waitReplicas, checkDelay: checkDelay)
+    let setup = try TortureSetup(nodes: nodeCount, failover: failover, waitReplicas: waitReplicas, checkDelay: checkDelay,
+                                 powerCut: powerCut, sqliteSync: sqliteSync)
     try selfCheck(setup)
     for n in 1...max(rounds, 1) {
-        let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay, nodes: nodeCount)
+        let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay, nodes: nodeCount, powerCut: powerCut)
         let result = try round.run(setup: setup)
         kills += result.kills
         violations += result.violations.count
+        acknowledged += result.acknowledged
+        lost += result.violations.filter { $0.hasPrefix("acknowledged order lost") }.count
         let on = nodeCount > 1 && round.fault != .killRedis ? " on n\(round.victim + 1)" : ""
         let summary = "round \(n)/\(rounds): \(round.fault)\(on), stock \(round.stock), limit \(round.limit), \(round.users) users"
         if result.violations.isEmpty {
@@ -90,9 +113,22 @@ do {
     exit(2)
 }
 say("took \(Int(Date().timeIntervalSince(started))) s")
-say("\(rounds) rounds, \(kills) kills, \(violations) violations")
+if powerCut {
+    say("\(kills) power cuts, \(acknowledged) acknowledged orders checked, \(lost) lost, \(violations) violations")
+    if expectLoss {
+        guard lost > 0 else {
+            say("self-check FAILED: with sqlite-sync \(sqliteSync) the power cuts lost no acknowledged order: the rounds can't fail")
+            exit(1)
+        }
+        say("self-check: with sqlite-sync \(sqliteSync) the power cuts lost \(lost) acknowledged orders, as they must")
+        exit(0)
+    }
+} else {
+    say("\(rounds) rounds, \(kills) kills, \(violations) violations")
+}
 if violations > 0 {
     let flags = (nodeCount > 1 ? " --nodes \(nodeCount)" : "") + (failover ? " --failover --wait-replicas \(waitReplicas)" : "")
+        + (powerCut ? " --power-cut --sqlite-sync \(sqliteSync)" : "")
     say("replay with: flashd-torture --rounds \(rounds) --seed \(seed)\(flags)")
     exit(1)
 }
