@@ -42,7 +42,8 @@ cluster-demo:
 ## Randomized kill -9 / Redis-kill rounds against the release binaries: `make torture ROUNDS=N`;
 ## then three nodes on one Redis (NODE_ROUNDS), then three nodes on a Sentinel-watched primary
 ## with two replicas whose primary is killed (FAILOVER_ROUNDS), then power cuts (POWER_ROUNDS:
-## the journal rolled back to its last syncs, with the self-check that sqlite-sync normal loses
+## the journal rolled back to its last syncs; again with Redis losing its last writes, which the
+## fence must stop and a repair restore; and the self-check that sqlite-sync normal loses
 ## acknowledged orders under the same cuts). 0 skips a part.
 NODE_ROUNDS ?= 100
 FAILOVER_ROUNDS ?= 40
@@ -53,6 +54,7 @@ torture:
 	  && if [ "$(NODE_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(NODE_ROUNDS) --nodes 3; fi \
 	  && if [ "$(FAILOVER_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(FAILOVER_ROUNDS) --nodes 3 --failover; fi \
 	  && if [ "$(POWER_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(POWER_ROUNDS) --power-cut \
+	       && "$$BIN/flashd-torture" --rounds $(POWER_ROUNDS) --power-cut --redis-loses-writes \
 	       && out=$$(mktemp) && if "$$BIN/flashd-torture" --rounds 5 --power-cut --sqlite-sync normal --expect-loss > $$out; \
 	          then tail -n 2 $$out; else cat $$out; exit 1; fi; fi
 

@@ -50,10 +50,32 @@ struct TortureRound {
 
     var item: String { "t\(number)" }
 
+    /// How much of Redis' writes a cut loses when Redis loses writes: those of this many ms.
+    var redisLossMs: Int { 50 + faultAfterMs * 2 }
+
+    /// An operator's repair after Redis came back behind the journal, until the item sells
+    /// again; returns the deductions Redis had forgotten (restored by the repair) and whether
+    /// the item was fenced for it, with any units the repair found sold twice.
+    func repairUntilSelling(_ flashd: FlashdProcess) throws -> (restored: Int, fenced: Bool, oversold: Int) {
+        var restored = 0
+        var fenced = false
+        var oversold = 0
+        try Wait.until(timeout: 20, "\(item) repaired and selling") {
+            if (try flashd.request("GET", "/v1/sales/\(item)").body["redis_behind"]) != nil { fenced = true }
+            let out = try flashd.ctl("--json", "sale", "repair", item, "--apply")
+            if let reports = try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [[String: Any]] {
+                restored += reports.compactMap { $0["missing"] as? Int }.reduce(0, +)
+                oversold += reports.compactMap { $0["oversold"] as? Int }.reduce(0, +)
+            }
+            return (try flashd.request("GET", "/v1/sales/\(item)").body["redis_behind"]) == nil
+        }
+        return (restored, fenced, oversold)
+    }
+
     /// Runs the round; returns the violations found (empty when every invariant held) and
     /// whether it killed something. Each user buys through one node (u mod nodes), as a web
     /// tier with sticky sessions would: request ids are idempotent per node.
-    func run(setup: TortureSetup) throws -> (violations: [String], kills: Int, acknowledged: Int) {
+    func run(setup: TortureSetup) throws -> (violations: [String], kills: Int, acknowledged: Int, restored: Int) {
         let nodes = setup.nodes
         try nodes[0].createSale(item, stock: stock, limit: limit)
         let recorder = TortureRecorder()
@@ -77,6 +99,7 @@ struct TortureRound {
 
         let flashd = nodes[victim]
         var kills = 0
+        var repair = (restored: 0, fenced: false, oversold: 0)
         usleep(UInt32(faultAfterMs * 1000))
         switch fault {
         case .killDaemon:
@@ -100,11 +123,18 @@ struct TortureRound {
             try setup.killRedis()
             kills += 1
         case .powerCut:
+            if setup.redisLosesWrites {
+                // Redis' last second before the cut is lost (appendfsync everysec): the journal
+                // then holds orders Redis forgot, the item is fenced (G9) and repaired.
+                try setup.redisDurablePoint()
+                usleep(UInt32(redisLossMs * 1000))
+            }
             try setup.cutPower(flashd)
             kills += 1
+            if setup.redisLosesWrites { repair = try repairUntilSelling(flashd) }
         }
 
-        guard group.wait(timeout: .now() + 60) == .success else { return (["buyers did not finish within 60 s"], kills, 0) }
+        guard group.wait(timeout: .now() + 60) == .success else { return (["buyers did not finish within 60 s"], kills, 0, 0) }
         let quiet = Date()
         var violations: [String] = []
         // Every prepared transaction resolves within the check delay + 2 s of the daemon being up
@@ -125,6 +155,10 @@ struct TortureRound {
         // primary every sentinel agrees on holds the truth.
         let redis = try setup.steadyPrimary()
         violations += try Invariants(round: self, nodes: nodes, redis: redis, answers: recorder.all).check()
-        return (violations, kills, recorder.all.filter { $0.status == 201 }.count)
+        // G9: Redis forgot deductions the journal holds, so the item must have been stopped,
+        // and not one unit sold twice meanwhile.
+        if repair.restored > 0 && !repair.fenced { violations.append("Redis forgot \(repair.restored) deductions and the item was not fenced") }
+        if repair.oversold > 0 { violations.append("\(repair.oversold) units sold twice while Redis was behind") }
+        return (violations, kills, recorder.all.filter { $0.status == 201 }.count, repair.restored)
     }
 }

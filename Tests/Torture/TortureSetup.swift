@@ -11,9 +11,13 @@ final class TortureSetup: @unchecked Sendable {
     let sentinels: SentinelCluster?
 
     /// `waitReplicas`: flashd's --redis-wait-replicas with `failover` (0 shows what WAIT buys).
-    /// `powerCut`: the journal on the power-cut VFS, at `sqliteSync`.
+    /// `powerCut`: the journal on the power-cut VFS, at `sqliteSync`. `redisLosesWrites`: Redis
+    /// keeps only what its last `SAVE` held, as appendfsync everysec may at a power cut.
+    let redisLosesWrites: Bool
+
     init(nodes count: Int, failover: Bool, waitReplicas: Int = 1, checkDelay: Double, powerCut: Bool = false,
-         sqliteSync: String = "full") throws {
+         sqliteSync: String = "full", redisLosesWrites: Bool = false) throws {
+        self.redisLosesWrites = redisLosesWrites
         var extra: [String] = powerCut ? ["--sqlite-sync", sqliteSync] : []
         let first: RedisServer
         if failover {
@@ -25,7 +29,8 @@ final class TortureSetup: @unchecked Sendable {
             first = cluster.servers[0]
             extra = ["--redis", cluster.url, "--redis-wait-replicas", String(waitReplicas), "--redis-wait-timeout-ms", "300"]
         } else {
-            let redis = try RedisServer(persistent: true)
+            // Losing writes: no AOF; what survives a cut is the last SAVE's snapshot.
+            let redis = try RedisServer(persistent: !redisLosesWrites)
             sentinels = nil
             single = redis
             first = redis
@@ -60,6 +65,11 @@ final class TortureSetup: @unchecked Sendable {
 
     /// A power cut: `flashd` and Redis killed at once (Redis' appendfsync always has synced
     /// what it acknowledged), the journal back to its last syncs, then both started again.
+    /// What Redis will still hold after the next cut, when it loses writes: its data now.
+    func redisDurablePoint() throws {
+        try single!.cli("SAVE")
+    }
+
     func cutPower(_ flashd: FlashdProcess) throws {
         flashd.kill9()
         single!.stop()

@@ -18,6 +18,9 @@ import TestSupport
 // flashd and Redis (appendfsync always) are killed at once, the journal rolled back to its last
 // syncs, both restarted. --sqlite-sync normal --expect-loss is the self-check: the same cuts
 // must then lose acknowledged orders (exit 0 only if they do), or the rounds can't fail.
+// --redis-loses-writes: Redis keeps only a snapshot taken shortly before each cut (as
+// appendfsync everysec may lose its last second): the fence must stop the item (G9), a repair
+// brings it back, and no round may oversell.
 //
 // Prints one line per round and a summary "N rounds, N kills, 0 violations"; exits 1 on any
 // violation, naming the seed that replays the run. flashd and flashsalectl are taken from
@@ -39,6 +42,7 @@ var waitReplicas = 1
 var powerCut = false
 var sqliteSync = "full"
 var expectLoss = false
+var redisLosesWrites = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let arg = args.next() {
     switch arg {
@@ -51,11 +55,16 @@ while let arg = args.next() {
     case "--power-cut": powerCut = true
     case "--sqlite-sync": sqliteSync = args.next() ?? sqliteSync
     case "--expect-loss": expectLoss = true
+    case "--redis-loses-writes": redisLosesWrites = true
     default:
         say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover [--wait-replicas N]]")
-        say("       flashd-torture --power-cut [--rounds N] [--seed S] [--sqlite-sync full|normal [--expect-loss]]")
+        say("       flashd-torture --power-cut [--rounds N] [--seed S] [--sqlite-sync full|normal [--expect-loss]] [--redis-loses-writes]")
         exit(64)
     }
+}
+if redisLosesWrites && !powerCut {
+    say("flashd-torture: --redis-loses-writes goes with --power-cut")
+    exit(64)
 }
 if powerCut && (nodeCount > 1 || failover) {
     say("flashd-torture: --power-cut runs one node on one Redis")
@@ -80,17 +89,18 @@ func selfCheck(_ setup: TortureSetup) throws {
 }
 
 let shape = "\(nodeCount) node\(nodeCount == 1 ? "" : "s"), " + (failover ? "Redis primary + 2 replicas behind 3 sentinels, WAIT for \(waitReplicas)" : "one Redis")
-    + (powerCut ? ", power cuts, sqlite-sync \(sqliteSync)" : "")
+    + (powerCut ? ", power cuts, sqlite-sync \(sqliteSync)" : "") + (redisLosesWrites ? ", Redis losing its last writes" : "")
 say("flashd-torture: \(rounds) rounds, \(shape), seed \(seed), flashd from \(FlashdProcess.binDir)")
 var rng = SplitMix64(seed: seed)
 var kills = 0
 var violations = 0
 var acknowledged = 0
 var lost = 0
+var restored = 0
 let started = Date()
 do {
     let setup = try TortureSetup(nodes: nodeCount, failover: failover, waitReplicas: waitReplicas, checkDelay: checkDelay,
-                                 powerCut: powerCut, sqliteSync: sqliteSync)
+                                 powerCut: powerCut, sqliteSync: sqliteSync, redisLosesWrites: redisLosesWrites)
     try selfCheck(setup)
     for n in 1...max(rounds, 1) {
         let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay, nodes: nodeCount, powerCut: powerCut)
@@ -99,8 +109,10 @@ do {
         violations += result.violations.count
         acknowledged += result.acknowledged
         lost += result.violations.filter { $0.hasPrefix("acknowledged order lost") }.count
+        restored += result.restored
         let on = nodeCount > 1 && round.fault != .killRedis ? " on n\(round.victim + 1)" : ""
-        let summary = "round \(n)/\(rounds): \(round.fault)\(on), stock \(round.stock), limit \(round.limit), \(round.users) users"
+        let forgot = result.restored > 0 ? ", Redis forgot \(result.restored) deductions: fenced, repaired" : ""
+        let summary = "round \(n)/\(rounds): \(round.fault)\(on), stock \(round.stock), limit \(round.limit), \(round.users) users\(forgot)"
         if result.violations.isEmpty {
             say("\(summary): ok")
         } else {
@@ -114,7 +126,12 @@ do {
 }
 say("took \(Int(Date().timeIntervalSince(started))) s")
 if powerCut {
-    say("\(kills) power cuts, \(acknowledged) acknowledged orders checked, \(lost) lost, \(violations) violations")
+    say("\(kills) power cuts, \(acknowledged) acknowledged orders checked, \(lost) lost, \(violations) violations"
+        + (redisLosesWrites ? "; Redis forgot \(restored) deductions the journal held, each time fenced and repaired" : ""))
+    if redisLosesWrites && restored == 0 && violations == 0 {
+        say("self-check FAILED: Redis never lost a deduction the journal held: the rounds tested nothing")
+        exit(1)
+    }
     if expectLoss {
         guard lost > 0 else {
             say("self-check FAILED: with sqlite-sync \(sqliteSync) the power cuts lost no acknowledged order: the rounds can't fail")
@@ -128,7 +145,7 @@ if powerCut {
 }
 if violations > 0 {
     let flags = (nodeCount > 1 ? " --nodes \(nodeCount)" : "") + (failover ? " --failover --wait-replicas \(waitReplicas)" : "")
-        + (powerCut ? " --power-cut --sqlite-sync \(sqliteSync)" : "")
+        + (powerCut ? " --power-cut --sqlite-sync \(sqliteSync)" : "") + (redisLosesWrites ? " --redis-loses-writes" : "")
     say("replay with: flashd-torture --rounds \(rounds) --seed \(seed)\(flags)")
     exit(1)
 }
