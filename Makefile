@@ -43,8 +43,9 @@ cluster-demo:
 ## then three nodes on one Redis (NODE_ROUNDS), then three nodes on a Sentinel-watched primary
 ## with two replicas whose primary is killed (FAILOVER_ROUNDS), then power cuts (POWER_ROUNDS:
 ## the journal rolled back to its last syncs; again with Redis losing its last writes, which the
-## fence must stop and a repair restore; and the self-check that sqlite-sync normal loses
-## acknowledged orders under the same cuts). 0 skips a part.
+## fence must stop and a repair restore; the self-check that sqlite-sync normal loses
+## acknowledged orders under the same cuts; and the full-disk test on the release binaries).
+## 0 skips a part.
 NODE_ROUNDS ?= 100
 FAILOVER_ROUNDS ?= 40
 POWER_ROUNDS ?= 100
@@ -56,7 +57,8 @@ torture:
 	  && if [ "$(POWER_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(POWER_ROUNDS) --power-cut \
 	       && "$$BIN/flashd-torture" --rounds $(POWER_ROUNDS) --power-cut --redis-loses-writes \
 	       && out=$$(mktemp) && if "$$BIN/flashd-torture" --rounds 5 --power-cut --sqlite-sync normal --expect-loss > $$out; \
-	          then tail -n 2 $$out; else cat $$out; exit 1; fi; fi
+	          then tail -n 2 $$out; else cat $$out; exit 1; fi \
+	       && FLASHD_BIN_DIR="$$BIN" $(SWIFT) test --filter FullDiskTests; fi
 
 ## 1,000,000 mutated requests through NIO's decoder and flashd's router (FUZZ_INPUTS, FUZZ_SEED).
 FUZZ_INPUTS ?= 1000000

@@ -50,9 +50,6 @@ struct TortureRound {
 
     var item: String { "t\(number)" }
 
-    /// How much of Redis' writes a cut loses when Redis loses writes: those of this many ms.
-    var redisLossMs: Int { 50 + faultAfterMs * 2 }
-
     /// An operator's repair after Redis came back behind the journal, until the item sells
     /// again; returns the deductions Redis had forgotten (restored by the repair) and whether
     /// the item was fenced for it, with any units the repair found sold twice.
@@ -78,6 +75,9 @@ struct TortureRound {
     func run(setup: TortureSetup) throws -> (violations: [String], kills: Int, acknowledged: Int, restored: Int) {
         let nodes = setup.nodes
         try nodes[0].createSale(item, stock: stock, limit: limit)
+        // Redis losing writes at the cut loses all of this round's buying before it: the last
+        // 0-150 ms of writes, as appendfsync everysec may lose up to a second of them.
+        if fault == .powerCut && setup.redisLosesWrites { try setup.redisDurablePoint() }
         let recorder = TortureRecorder()
         let group = DispatchGroup()
         let item = self.item
@@ -123,12 +123,8 @@ struct TortureRound {
             try setup.killRedis()
             kills += 1
         case .powerCut:
-            if setup.redisLosesWrites {
-                // Redis' last second before the cut is lost (appendfsync everysec): the journal
-                // then holds orders Redis forgot, the item is fenced (G9) and repaired.
-                try setup.redisDurablePoint()
-                usleep(UInt32(redisLossMs * 1000))
-            }
+            // With Redis losing writes, the journal now holds orders Redis forgot: the item must
+            // be fenced (G9), and is repaired.
             try setup.cutPower(flashd)
             kills += 1
             if setup.redisLosesWrites { repair = try repairUntilSelling(flashd) }

@@ -150,4 +150,30 @@ import Testing
         #expect(try withIt.command(["PING"]) == .status("PONG"))
         _ = try withIt.command(["CONFIG", "SET", "requirepass", ""])
     }
+
+    /// Behind Sentinel, the credentials go to the sentinels as well as to the primary they name.
+    @Test func credentialsReachTheSentinelsAndThePrimary() throws {
+        let cluster = try SentinelCluster(replicas: 1)
+        for server in cluster.servers {
+            try server.cli("CONFIG", "SET", "masterauth", "pw")
+            try server.cli("CONFIG", "SET", "requirepass", "pw")
+        }
+        for port in cluster.sentinelPorts {
+            _ = try cluster.sentinel(port, "SENTINEL", "SET", SentinelCluster.master, "auth-pass", "pw")
+            _ = try cluster.sentinel(port, "ACL", "SETUSER", "default", "on", ">pw")
+        }
+        let target = try #require(RedisTarget(parsing: cluster.url))
+        let conn = RedisConnection(target: target, credentials: RedisCredentials(user: nil, password: "pw"))
+        defer { conn.close() }
+        #expect(try conn.command(["SET", "k", "v"]) == .status("OK"))
+        #expect(try conn.command(["ROLE"]).array?.first == .string("master"))
+        // Without them, no sentinel answers who the primary is, and the error says why.
+        let without = RedisConnection(target: target)
+        do {
+            _ = try without.command(["PING"])
+            Issue.record("a password-protected sentinel answered without a password")
+        } catch let e as RedisError {
+            #expect(e.message.contains("NOAUTH"), "\(e)")
+        }
+    }
 }
