@@ -27,8 +27,10 @@ public final class ControlClient {
     /// Sends one request and reads its response. A kept-alive connection that the daemon closed
     /// meanwhile (a restart) is re-dialled once: always when the request could not be written
     /// (nothing reached flashd), and after a failed read only for GET, which is idempotent.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> HTTPResponse {
+    /// `headers`: more request headers (`Idempotency-Key`), as name and value.
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) throws -> HTTPResponse {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: flashd\r\nUser-Agent: flashsalectl/\(API.version)\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body {
             head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         } else if method != "GET" {

@@ -15,10 +15,18 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 
     public let code: Code
     public let message: String
+    /// The config file is at fault (not a flag): flashd exits with EX_CONFIG (78) for it, as
+    /// daemons do, and with 64 (usage) for a bad flag.
+    public let inConfigFile: Bool
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, inConfigFile: Bool = false) {
         self.code = code
         self.message = message
+        self.inConfigFile = inConfigFile
+    }
+
+    init(_ code: Code, inConfigFile: Bool, _ message: String) {
+        self.init(code, message, inConfigFile: inConfigFile)
     }
 
     public var description: String { message }

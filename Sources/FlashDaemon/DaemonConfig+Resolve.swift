@@ -56,17 +56,17 @@ extension DaemonConfig {
     /// Reads a whole file with plain read(2), which also works for /dev/null and pipes.
     static func readFile(_ path: String) throws(ConfigError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ConfigError(.unreadable, "cannot read config file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ConfigError(.unreadable, inConfigFile: true, "cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw ConfigError(.unreadable, "cannot read config file \(path): \(String(cString: strerror(errno)))") }
+            guard n >= 0 else { throw ConfigError(.unreadable, inConfigFile: true, "cannot read \(path): \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             bytes += chunk[..<n]
-            guard bytes.count <= 1 << 20 else { throw ConfigError(.unreadable, "config file \(path) is larger than 1 MiB") }
+            guard bytes.count <= 1 << 20 else { throw ConfigError(.unreadable, inConfigFile: true, "\(path) is larger than 1 MiB") }
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -54,13 +54,13 @@ public struct DaemonConfig: Sendable, Equatable {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmed ?? ""
             if line.isEmpty { continue }
             let at = "\(path):\(index + 1)"
-            guard let eq = line.firstIndex(of: "=") else { throw ConfigError(.syntax, "\(at): expected key = value") }
+            guard let eq = line.firstIndex(of: "=") else { throw ConfigError(.syntax, "\(at): expected key = value", inConfigFile: true) }
             let key = String(line[..<eq]).trimmed
             let value = String(line[line.index(after: eq)...]).trimmed
             do {
                 try set(key, value)
             } catch {
-                throw ConfigError(error.code, "\(at): \(error.message)")
+                throw ConfigError(error.code, "\(at): \(error.message)", inConfigFile: true)
             }
         }
     }

@@ -2,28 +2,44 @@ import Control
 import NIOCore
 import NIOHTTP1
 
-/// One request as the router sees it: the HTTP layer has already framed and bounded it.
+/// One request as the router sees it: the HTTP layer has already framed and bounded it. The
+/// path and the query are percent-decoded (`gift%40shop` is `gift@shop`, as browsers' and
+/// Python's encoders send it; `+` is a space in the query); a malformed escape is noted in
+/// `malformedURI` and answered 400 by the router.
 struct Request: Sendable {
     var method: HTTPMethod
     var path: String
     var query: [String: String]
     var body: [UInt8]
     var peer: Peer
+    /// The `Idempotency-Key` header: the purchase's request id, when the body names none.
+    var idempotencyKey: String?
+    var malformedURI = false
 
-    init(method: HTTPMethod, uri: String, body: [UInt8], peer: Peer = .remote) {
+    init(method: HTTPMethod, uri: String, body: [UInt8], peer: Peer = .remote, idempotencyKey: String? = nil) {
         self.method = method
         self.body = body
         self.peer = peer
+        self.idempotencyKey = idempotencyKey
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        self.path = parts.first.map(String.init) ?? "/"
+        var malformed = false
+        func decoded(_ text: Substring, plusIsSpace: Bool) -> String {
+            guard let d = PercentDecoding.decode(text, plusIsSpace: plusIsSpace) else {
+                malformed = true
+                return String(text)
+            }
+            return d
+        }
+        self.path = parts.first.map { decoded($0, plusIsSpace: false) } ?? "/"
         var query: [String: String] = [:]
         if parts.count == 2 {
             for pair in parts[1].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                query[String(kv[0])] = kv.count == 2 ? String(kv[1]) : ""
+                query[decoded(kv[0], plusIsSpace: true)] = kv.count == 2 ? decoded(kv[1], plusIsSpace: true) : ""
             }
         }
         self.query = query
+        self.malformedURI = malformed
     }
 }
 
@@ -91,7 +107,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             let keepAlive = head.isKeepAlive
-            let request = Request(method: head.method, uri: head.uri, body: body, peer: peer)
+            let request = Request(method: head.method, uri: head.uri, body: body, peer: peer,
+                                  idempotencyKey: head.headers.first(name: "Idempotency-Key"))
             // Ping and the sold-out fast path answer here, on the event loop: no task, no actor.
             var decoded: API.Buy?
             switch router.immediate(request) {

@@ -68,7 +68,7 @@ extension Router {
         Route(.POST, ["v1", "sales", "*", "pause"]) { r, c in try await r.pause(c, true) },
         Route(.POST, ["v1", "sales", "*", "resume"]) { r, c in try await r.pause(c, false) },
         Route(.POST, ["v1", "purchases"]) { r, c in
-            let body = try c.buy ?? r.decode(API.Buy.self, c.request)
+            let body = try c.buy ?? Self.withIdempotencyKey(r.decode(API.Buy.self, c.request), c.request)
             if body.crashAfter != nil { try r.requireAdmin(c.request, "fault injection") }
             return try await r.buy(body)
         },

@@ -68,7 +68,8 @@ public struct Router: Sendable {
             return .answer(Self.pong)
         case (.POST, "/v1/purchases"):
             // A body that doesn't decode gets its precise error from the normal path.
-            guard let body = PurchaseJSON.decodeBuy(request.body) ?? (try? decode(API.Buy.self, request)) else { return .pass }
+            guard let decoded = PurchaseJSON.decodeBuy(request.body) ?? (try? decode(API.Buy.self, request)),
+                  let body = try? Self.withIdempotencyKey(decoded, request) else { return .pass }
             guard body.crashAfter == nil, body.crashMode == nil,
                   let refusal = coordinator.refusedAtOnce(item: body.item, user: body.user, requestID: body.requestID) else { return .buy(body) }
             return .answer(refused(refusal.reason, item: body.item, gid: refusal.gid, requestID: body.requestID))
@@ -83,6 +84,9 @@ public struct Router: Sendable {
     /// resource (404 if none), its method the route (405 with `Allow` if the resource has
     /// others). `buy`: the purchase body `immediate` decoded already.
     func handle(_ request: Request, buy: API.Buy? = nil) async -> Response {
+        if request.malformedURI {
+            return Self.errorResponse(.badRequest, .invalidInput, "the request URI has a malformed percent-escape or is not UTF-8")
+        }
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         if info.metricsOnly && segments != ["metrics"] {
             return Self.errorResponse(.notFound, .notFound, "this listener serves GET /metrics only")
@@ -112,6 +116,21 @@ public struct Router: Sendable {
         } catch {
             return Self.errorResponse(.internalServerError, .internal, "\(error)")
         }
+    }
+
+    /// The purchase's request id from the `Idempotency-Key` header, when the body names none;
+    /// both naming different ones is a mistake, not a choice.
+    static func withIdempotencyKey(_ body: API.Buy, _ request: Request) throws -> API.Buy {
+        guard let key = request.idempotencyKey else { return body }
+        guard let id = body.requestID else {
+            var b = body
+            b.requestID = key
+            return b
+        }
+        guard id == key else {
+            throw EngineError.invalidInput(field: "request_id", "request_id and the Idempotency-Key header differ; send one, or the same")
+        }
+        return body
     }
 
     func buy(_ body: API.Buy) async throws -> Response {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import FlashDaemon
+import Foundation
 
 /// The command line. Only --config is declared to ArgumentParser: every setting comes from
 /// `Setting.all` (FlashDaemon), which also writes the settings part of --help and flashd(1).
@@ -32,6 +33,10 @@ struct FlashdCommand: AsyncParsableCommand {
         let resolved: DaemonConfig
         do {
             resolved = try DaemonConfig.resolve(configFile: configFile, flags: flags)
+        } catch where error.inConfigFile {
+            // EX_CONFIG, as sysexits.h has it for "configuration error".
+            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
+            throw ExitCode(78)
         } catch {
             throw ValidationError(error.message)
         }

@@ -1,0 +1,58 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// What a web tier sends as it is: percent-encoded names (`gift%40shop`, as browsers and
+/// Python encode `@`), and the `Idempotency-Key` header as the purchase's request id.
+@Suite(.serialized) struct WebTierTests {
+    func send(_ node: FlashdProcess, _ method: String, _ path: String, json: String? = nil,
+              headers: [(String, String)] = []) throws -> (status: Int, body: [String: Any]) {
+        let r = try node.client().send(method, path, body: json.map { Array($0.utf8) }, headers: headers)
+        return (r.status, (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:])
+    }
+
+    @Test func percentEncodedNamesAreDecoded() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        try node.createSale("gift@shop", stock: 5)
+        let bought = try node.request("POST", "/v1/purchases", json: #"{"item":"gift@shop","user":"a.b@c","request_id":"r1"}"#)
+        #expect(bought.status == 201, "\(bought)")
+        let sale = try node.request("GET", "/v1/sales/gift%40shop")
+        #expect(sale.status == 200 && sale.body["item"] as? String == "gift@shop" && sale.body["orders"] as? Int == 1, "\(sale)")
+        let orders = try node.request("GET", "/v1/orders?user=a.b%40c&item=gift%40shop")
+        #expect((orders.body["orders"] as? [[String: Any]])?.count == 1, "\(orders)")
+        // An order id with `@` in its node part, encoded, is found too.
+        let id = try #require(bought.body["order_id"] as? String)
+        #expect(try node.request("GET", "/v1/orders/" + id.replacingOccurrences(of: "-", with: "%2D")).status == 200)
+        // Malformed escapes and what decodes to no valid name are refused, not guessed at.
+        #expect(try node.request("GET", "/v1/sales/gift%4").status == 400)
+        #expect(try node.request("GET", "/v1/orders?user=%zz").status == 400)
+        #expect(try node.request("GET", "/v1/orders?user=%C3%28").status == 400, "not UTF-8")
+        let spaced = try node.request("GET", "/v1/orders?user=a+b")
+        #expect(spaced.status == 400 && spaced.body["field"] as? String == "user", "a + is a space: \(spaced)")
+    }
+
+    @Test func theIdempotencyKeyHeaderIsTheRequestID() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        try node.createSale("sku", stock: 5, limit: 3)
+        let key = [("Idempotency-Key", "checkout-42")]
+        let first = try send(node, "POST", "/v1/purchases", json: #"{"item":"sku","user":"alice"}"#, headers: key)
+        let again = try send(node, "POST", "/v1/purchases", json: #"{"item":"sku","user":"alice"}"#, headers: key)
+        #expect(first.status == 201 && first.body["request_id"] as? String == "checkout-42", "\(first)")
+        #expect(again.status == 201 && again.body["order_id"] as? String == first.body["order_id"] as? String
+                && again.body["replayed"] as? Bool == true, "two POSTs with one key made two orders: \(again)")
+        // The same id in both places is fine; two different ones are a mistake.
+        let same = try send(node, "POST", "/v1/purchases", json: #"{"item":"sku","user":"alice","request_id":"checkout-42"}"#, headers: key)
+        #expect(same.status == 201 && same.body["replayed"] as? Bool == true)
+        let differ = try send(node, "POST", "/v1/purchases", json: #"{"item":"sku","user":"alice","request_id":"other"}"#, headers: key)
+        #expect(differ.status == 400 && differ.body["field"] as? String == "request_id", "\(differ)")
+        #expect(try node.sql("SELECT COUNT(*) FROM orders") == "1")
+        // Once sold out, the fast path answers with the key's gid too (a retry of the ordered
+        // purchase still gets its order).
+        try node.createSale("gone", stock: 0)
+        _ = try send(node, "POST", "/v1/purchases", json: #"{"item":"gone","user":"bob"}"#)
+        let fast = try send(node, "POST", "/v1/purchases", json: #"{"item":"gone","user":"bob"}"#, headers: [("Idempotency-Key", "k-9")])
+        #expect(fast.status == 409 && fast.body["request_id"] as? String == "k-9", "\(fast)")
+    }
+}
