@@ -27,12 +27,12 @@ struct BenchCommand: ParsableCommand {
     }
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "success, soldout, sale or notopen (default success).") var scenario: Scenario = .success
-    @Option(help: "Concurrent keep-alive connections (default 64).") var connections = 64
-    @Option(help: "Seconds per phase (default 5).") var duration = 5.0
+    @Option(help: "success, soldout, sale or notopen.") var scenario: Scenario = .success
+    @Option(help: "Concurrent keep-alive connections.") var connections = 64
+    @Option(help: "Seconds per phase.") var duration = 5.0
     @Option(help: "Stop the scenario after this many requests (default: the duration decides).") var requests: Int?
     @Option(help: "Scenario requests per second over all connections (default: as fast as answers come).") var rate: Double?
-    @Option(help: "Stock of the sale scenario (default 10000).") var stock = 10_000
+    @Option(help: "Stock of the sale scenario.") var stock = 10_000
     @Flag(help: "Skip the two ceilings; run the scenario and the audit only.") var noCeilings = false
     @Option(help: ArgumentHelp("Abandon every purchase at this fault point (after-journal, after-stock, before-order), "
                                + "leaving it prepared: fills the journal for a recovery measurement. Needs --enable-fault-injection.",

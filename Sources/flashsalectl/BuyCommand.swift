@@ -35,12 +35,31 @@ struct BuyCommand: ParsableCommand {
 }
 
 struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show flashd's health and counters.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show flashd's health and counters; exit 3 when degraded.",
+        discussion: "Degraded: Redis down, the journal failing, an item stopped because Redis is behind the journal, "
+            + "the node id not held in Redis, or draining. The last line says which (DEGRADED: ...).")
     @OptionGroup var global: GlobalOptions
+
+    /// Why flashd can't sell as it should now; empty when it can.
+    static func degradations(_ s: API.Status) -> [String] {
+        var why: [String] = []
+        if !s.redis.ok { why.append("redis down") }
+        if !s.sqlite.ok { why.append("journal failing") }
+        if let behind = s.redisBehind, !behind.isEmpty { why.append("\(behind.count) item(s) stopped: Redis behind the journal") }
+        if s.counters["node_lease_held"] == 0 { why.append("node id not held in Redis") }
+        if s.draining { why.append("draining") }
+        return why
+    }
 
     func run() throws {
         let s: API.Status = try global.perform { try $0.call("GET", "/v1/status") }
-        if global.json { return global.printJSON(s) }
+        let degraded = Self.degradations(s)
+        if global.json {
+            global.printJSON(s)
+            if !degraded.isEmpty { throw ExitCode(Exit.degraded) }
+            return
+        }
         print("flashd \(s.version) on node \(s.node), up \(Int(s.uptimeSeconds)) s\(s.draining ? ", draining" : "")")
         print("redis  \(s.redis.ok ? "ok  " : "DOWN") \(s.redis.target)\(s.redis.error.map { " (\($0))" } ?? "")")
         print("sqlite \(s.sqlite.ok ? "ok  " : "FAILING") \(s.sqlite.target)\(s.sqlite.error.map { " (\($0))" } ?? "")")
@@ -52,6 +71,10 @@ struct StatusCommand: ParsableCommand {
         for (item, why) in (s.redisBehind ?? [:]).sorted(by: { $0.key < $1.key }) {
             print("STOPPED \(item): Redis is behind the journal (\(why)); flashsalectl sale repair \(item)")
         }
+        if !degraded.isEmpty {
+            print("DEGRADED: " + degraded.joined(separator: "; "))
+            throw ExitCode(Exit.degraded)
+        }
     }
 }
 
@@ -59,7 +82,7 @@ struct TxnsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "txns", abstract: "List global transactions, newest first.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this state: prepared, succeeded or failed.") var state: String?
-    @Option(help: "At most this many, 1-1000 (default 100).") var limit = 100
+    @Option(help: "At most this many, 1-1000.") var limit = 100
     @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
 
     func validate() throws {

@@ -17,7 +17,7 @@ struct ListOrders: ParsableCommand {
     @Option(help: "Only this buyer's orders.") var user: String?
     @Option(help: "Only this item's orders.") var item: String?
     @Option(name: .customLong("request-id"), help: "Only the order of this request id (needs --user).") var requestID: String?
-    @Option(help: "At most this many, 1-1000 (default 100).") var limit = 100
+    @Option(help: "At most this many, 1-1000.") var limit = 100
     @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
 
     func validate() throws {

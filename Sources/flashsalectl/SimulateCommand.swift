@@ -20,10 +20,10 @@ struct SimulateCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Item to sell (default sim-item).") var item = "sim-item"
-    @Option(help: "Stock of the sale (default 4).") var stock = 4
-    @Option(help: "Concurrent buyers after the crashed purchase (default 10).") var buyers = 10
-    @Option(help: "Seconds to wait for convergence (default 30).") var timeout = 30.0
+    @Option(help: "Item to sell.") var item = "sim-item"
+    @Option(help: "Stock of the sale.") var stock = 4
+    @Option(help: "Concurrent buyers after the crashed purchase.") var buyers = 10
+    @Option(help: "Seconds to wait for convergence.") var timeout = 30.0
 
     func validate() throws {
         guard stock >= 1 else { throw ValidationError("--stock must be at least 1") }

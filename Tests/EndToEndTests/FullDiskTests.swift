@@ -66,7 +66,8 @@ import Glibc
         let sqlite = status["sqlite"] as? [String: Any]
         #expect(sqlite?["ok"] as? Bool == false && (sqlite?["error"] as? String)?.contains("full") == true, "\(status)")
         let cli = try node.ctl("status")
-        #expect(cli.stdout.contains("sqlite FAILING") && cli.stdout.contains("full"), "\(cli)")
+        #expect(cli.status == 3 && cli.stdout.contains("sqlite FAILING") && cli.stdout.contains("full")
+                && cli.stdout.contains("DEGRADED: journal failing"), "\(cli)")
         var failing = 0
         try Wait.until(timeout: 10, "STATUS= naming the full journal") {
             let all = notify.all
@@ -83,6 +84,7 @@ import Glibc
         try Wait.until(timeout: 10, "selling again") { try buy(100_000 + acknowledged.count).status == 201 }
         #expect(node.pid == pid && node.isRunning)
         #expect(try node.request("GET", "/v1/status").body["sqlite"].flatMap { ($0 as? [String: Any])?["ok"] as? Bool } == true)
+        #expect(try node.ctl("status").status == 0)
 
         // Nothing acknowledged is lost, also across a kill -9 and a restart.
         try Wait.until(timeout: 10, "a consistent audit") { try node.settled() }
