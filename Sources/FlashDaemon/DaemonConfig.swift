@@ -6,6 +6,9 @@ import Logging
 /// `Setting+All.swift` says how each is named, parsed, documented and reloaded.
 public struct DaemonConfig: Sendable, Equatable {
     public var socketPath = "/run/flashd/flashd.sock"
+    /// The socket flashd binds itself (not systemd's): its mode, and its group ("": flashd's).
+    public var socketMode: UInt16 = 0o660
+    public var socketGroup = ""
     public var redis = "127.0.0.1:6379"
     public var redisPrefix = "flashd:"
     /// The ACL user to AUTH as ("": the default user), and the file holding the password

@@ -100,6 +100,16 @@ extension DaemonStartup {
         }
     }
 
+    /// `socket-group` as a gid; nil when not set. An unknown group stops the start.
+    func socketGroupID() throws -> gid_t? {
+        guard !config.socketGroup.isEmpty else { return nil }
+        if let gid = gid_t(config.socketGroup) { return gid }
+        guard let entry = getgrnam(config.socketGroup) else {
+            throw DaemonError("socket-group \(config.socketGroup) is not a group on this machine")
+        }
+        return entry.pointee.gr_gid
+    }
+
     /// One flashd per state directory: a second one on the same journal is refused.
     func lockStateDirectory() throws -> Int32 {
         let path = config.stateDir + "/flashd.lock"

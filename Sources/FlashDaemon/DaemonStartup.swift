@@ -136,7 +136,8 @@ struct DaemonStartup {
                 channels.append(try await server.adopt(listeningSocket: fd))
                 logger.info("serving the socket systemd passed", metadata: ["fd": "\(fd)"])
             } else {
-                channels.append(try await server.bind(unixSocket: config.socketPath))
+                channels.append(try await server.bind(unixSocket: config.socketPath, mode: mode_t(config.socketMode),
+                                                      group: try socketGroupID()))
             }
             if let listen = config.metricsListen, let (host, port) = hostPort(listen) {
                 var metricsInfo = info

@@ -6,6 +6,18 @@ extension Setting {
     /// man page follow.
     public static let all: [Setting] = [
         .text("socket", \.socketPath, value: "path", help: "Unix socket to serve on, when systemd passes none."),
+        .make("socket-mode", \.socketMode, value: "octal", reload: .restart,
+              help: "Permissions of the socket flashd binds (systemd's: flashd.socket's SocketMode=).",
+              parse: { text in
+                  guard let mode = UInt16(text, radix: 8), mode <= 0o777, mode & 0o600 == 0o600 else {
+                      return .refused("must be an octal mode such as 0660, with read and write for the owner")
+                  }
+                  return .ok(mode)
+              },
+              show: { "0" + String($0, radix: 8) }),
+        .text("socket-group", \.socketGroup, value: "group",
+              help: "Group of the socket flashd binds, so a web tier's user (www-data) may connect (systemd's: SocketGroup=).",
+              defaultNote: "flashd's own group"),
         .text("redis", \.redis, value: "target",
               help: "Redis: unix:/path, host:port, or the primary named by Redis Sentinels: sentinel://HOST:PORT[,HOST:PORT...]/MASTER.",
               check: { RedisTarget(parsing: $0) == nil ? "must be unix:/path, host:port or sentinel://HOST:PORT[,HOST:PORT...]/MASTER, not \($0)" : nil }),

@@ -32,12 +32,19 @@ public struct HTTPServer {
     /// Binds `path` (replacing a stale socket file left by a killed daemon) with mode 0660.
     /// A socket file that a live process still answers on is not stale: refused, rather than
     /// unlinked from under the daemon serving it.
-    public func bind(unixSocket path: String) async throws -> any Channel {
+    /// `mode` and `group`: the socket file's permissions and group (nil: the process's group),
+    /// so a web tier's user (nginx's www-data) can be let in without running flashd as it.
+    public func bind(unixSocket path: String, mode: mode_t = 0o660, group: gid_t? = nil) async throws -> any Channel {
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !dir.isEmpty { mkdir(dir, 0o755) }
         if Self.isServed(path) { throw HTTPServerError.socketServed(path: path) }
         let channel = try await bootstrap().bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-        chmod(path, 0o660)
+        if let group, chown(path, uid_t.max, group) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? await channel.close()
+            throw HTTPServerError.socketPermissions(path: path, reason: "cannot give it group \(group): \(reason)")
+        }
+        chmod(path, mode)
         return channel
     }
 

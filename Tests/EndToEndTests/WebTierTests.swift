@@ -55,4 +55,18 @@ import Testing
         let fast = try send(node, "POST", "/v1/purchases", json: #"{"item":"gone","user":"bob"}"#, headers: [("Idempotency-Key", "k-9")])
         #expect(fast.status == 409 && fast.body["request_id"] as? String == "k-9", "\(fast)")
     }
+
+    /// A socket flashd binds itself gets the mode and group asked for, so nginx's user can be
+    /// let in by group; a mode that would lock flashd's own user out is refused.
+    @Test func theSocketTakesTheModeAndGroupAskedFor() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis, extraArgs: ["--socket-mode", "0664", "--socket-group", "nogroup"])
+        let attributes = try FileManager.default.attributesOfItem(atPath: node.socketPath)
+        #expect((attributes[.posixPermissions] as? Int) == 0o664, "\(attributes)")
+        #expect((attributes[.groupOwnerAccountName] as? String) == "nogroup", "\(attributes)")
+        #expect(try node.request("GET", "/v1/ping").status == 200)
+        node.kill9()
+        let r = try Shell.runStatus(FlashdProcess.binDir + "/flashd", ["--socket-mode", "0066", "--config", "/dev/null"])
+        #expect(r.status == 64 && r.stderr.contains("socket-mode must be an octal mode"), "\(r)")
+    }
 }

@@ -51,7 +51,7 @@ import TestSupport
                        "check-delay": "1", "enable-fault-injection": "yes", "sqlite-sync": "normal", "log-level": "debug",
                        "max-body-bytes": "2048", "allow-evicting-redis": "yes", "metrics-listen": "127.0.0.1:1",
                        "admin-group": "g", "max-connections": "9", "max-inflight": "9", "request-timeout": "2", "idle-timeout": "3",
-                       "redis-user": "u", "redis-password-file": "/p"]
+                       "redis-user": "u", "redis-password-file": "/p", "socket-mode": "0600", "socket-group": "g"]
         #expect(Set(samples.keys) == DaemonConfig.fileKeys)
         let base = DaemonConfig()
         for (key, value) in samples {
