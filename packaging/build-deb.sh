@@ -50,6 +50,7 @@ chmod 0644 "$PKG"/usr/share/*/completions/* "$PKG"/usr/share/zsh/vendor-completi
 install -D -m 0644 packaging/debian/copyright "$PKG/usr/share/doc/flashd/copyright"
 gzip -9n < packaging/debian/changelog > "$PKG/usr/share/doc/flashd/changelog.gz"
 chmod 0644 "$PKG/usr/share/doc/flashd/changelog.gz"
+install -D -m 0644 packaging/nginx/flashd.conf "$PKG/usr/share/doc/flashd/examples/nginx-flashd.conf"
 
 # Control files.
 for script in postinst prerm postrm; do
