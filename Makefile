@@ -32,6 +32,7 @@ lint-deb:
 man:
 	$(SWIFT) build --product flashd
 	.build/debug/flashd --print-man-page "$$(LC_ALL=C date '+%B %-d, %Y')" > packaging/man/flashd.1
+	.build/debug/flashd --print-conf-man-page "$$(LC_ALL=C date '+%B %-d, %Y')" > packaging/man/flashd.conf.5
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --authors "flashd maintainers"
 	cp .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
 

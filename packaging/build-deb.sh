@@ -34,6 +34,8 @@ for page in flashd flashsalectl; do
   install -d "$PKG/usr/share/man/man1"
   gzip -9n < "packaging/man/$page.1" > "$PKG/usr/share/man/man1/$page.1.gz"
 done
+install -d "$PKG/usr/share/man/man5"
+gzip -9n < packaging/man/flashd.conf.5 > "$PKG/usr/share/man/man5/flashd.conf.5.gz"
 install -d "$PKG/usr/share/bash-completion/completions" "$PKG/usr/share/zsh/vendor-completions" \
   "$PKG/usr/share/fish/vendor_completions.d"
 "$BIN/flashsalectl" --generate-completion-script bash > "$PKG/usr/share/bash-completion/completions/flashsalectl"

@@ -67,8 +67,37 @@ public enum ManPage {
                  "Stops taking purchases, finishes those in flight (up to 10 seconds), and exits.",
                  ".El",
                  ".Sh EXIT STATUS", ".Ex -std",
-                 ".Sh SEE ALSO", ".Xr flashsalectl 1 ,", ".Xr systemctl 1 ,", ".Xr journalctl 1",
+                 ".Sh SEE ALSO", ".Xr flashd.conf 5 ,", ".Xr flashsalectl 1 ,", ".Xr systemctl 1 ,", ".Xr journalctl 1",
                  ".Sh VERSION", "flashd \(API.version)"]
+        return page.joined(separator: "\n") + "\n"
+    }
+
+    /// flashd.conf(5) in mdoc: the file's syntax and every key, from the same table.
+    public static func renderConf(date: String) -> String {
+        var page = [
+            ".\\\" Written by flashd's ManPage.renderConf from its settings table: run make man, don't edit.",
+            ".Dd \(date)", ".Dt FLASHD.CONF 5", ".Os", ".Sh NAME", ".Nm flashd.conf", ".Nd \"settings of flashd\"",
+            ".Sh SYNOPSIS", ".Pa \(DaemonConfig.defaultConfigFile)",
+            ".Sh DESCRIPTION",
+            "One setting per line, as key = value; # starts a comment, blank lines are ignored. The keys are",
+            "flashd's long option names without their dashes, and an option given on the command line wins",
+            "over the file. An unknown key or a bad value stops flashd's start with the line's number",
+            "(exit status 78). A switch takes yes or no. systemctl reload flashd re-reads the file and",
+            "applies the keys marked below; the others take effect at the next start, and the reload",
+            "logs which of them changed.",
+            ".Sh KEYS", ".Bl -tag -width 6n",
+        ]
+        for s in Setting.all {
+            page.append(".It Cm \(s.key) Ar \(s.valueName ?? "yes|no")")
+            page.append(escape(s.help))
+            page.append("Default: " + escape(s.defaultText) + (s.reload == .live ? "; a reload applies a new value." : "."))
+        }
+        page += [".El",
+                 ".Sh FILES", ".Bl -tag -width 6n", ".It Pa \(DaemonConfig.defaultConfigFile)",
+                 "The file flashd reads when --config names no other.", ".El",
+                 ".Sh EXAMPLES", ".Bd -literal -offset indent",
+                 "redis = unix:/run/redis/redis-server.sock", "redis-wait-replicas = 1", "log-level = notice", ".Ed",
+                 ".Sh SEE ALSO", ".Xr flashd 1 ,", ".Xr flashsalectl 1"]
         return page.joined(separator: "\n") + "\n"
     }
 

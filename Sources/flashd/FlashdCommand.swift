@@ -20,13 +20,19 @@ struct FlashdCommand: AsyncParsableCommand {
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var settings: [String] = []
 
-    /// `make man`: the page, written from the settings table.
+    /// `make man`: the pages, written from the settings table.
     @Option(help: .hidden)
     var printManPage: String?
+    @Option(help: .hidden)
+    var printConfManPage: String?
 
     mutating func run() async throws {
         if let date = printManPage {
             print(ManPage.render(date: date), terminator: "")
+            return
+        }
+        if let date = printConfManPage {
+            print(ManPage.renderConf(date: date), terminator: "")
             return
         }
         let (configFile, flags) = (config, settings)

@@ -131,5 +131,9 @@ import TestSupport
         let dateLine = try #require(shipped.split(separator: "\n").first { $0.hasPrefix(".Dd ") })
         #expect(shipped == ManPage.render(date: String(dateLine.dropFirst(4))), "packaging/man/flashd.1 is stale: run make man")
         for s in Setting.all { #expect(shipped.contains(".It Fl -\(s.key)")) }
+        let conf = try String(contentsOf: root.appendingPathComponent("packaging/man/flashd.conf.5"), encoding: .utf8)
+        let confDate = try #require(conf.split(separator: "\n").first { $0.hasPrefix(".Dd ") })
+        #expect(conf == ManPage.renderConf(date: String(confDate.dropFirst(4))), "packaging/man/flashd.conf.5 is stale: run make man")
+        for s in Setting.all { #expect(conf.contains(".It Cm \(s.key) ")) }
     }
 }
