@@ -64,10 +64,11 @@ public struct Router: Sendable {
     func immediate(_ request: Request) -> Immediate {
         guard !info.metricsOnly else { return .pass }
         switch (request.method, request.path) {
-        case (.GET, "/v1/ping"):
+        case (.GET, "/v1/ping") where request.query.isEmpty:
             return .answer(Self.pong)
-        case (.POST, "/v1/purchases"):
-            // A body that doesn't decode gets its precise error from the normal path.
+        case (.POST, "/v1/purchases") where request.query.isEmpty && !request.malformedURI:
+            // A body that doesn't decode gets its precise error from the normal path (and so
+            // does a query string, which a purchase doesn't take).
             guard let decoded = PurchaseJSON.decodeBuy(request.body) ?? (try? decode(API.Buy.self, request)),
                   let body = try? Self.withIdempotencyKey(decoded, request) else { return .pass }
             guard body.crashAfter == nil, body.crashMode == nil,
