@@ -32,6 +32,8 @@ struct DaemonStartup {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        // Which build is running, for dashboards and alerts: the usual *_build_info gauge.
+        registry.makeGauge(name: "flashd_build_info", labels: [("version", API.version)]).set(to: Double(1))
 
         // Before recovery touches anything: a second daemon pointed at a live socket stops here.
         if SocketActivation.listenFDCount == 0, HTTPServer.isServed(config.socketPath) {
@@ -117,7 +119,7 @@ struct DaemonStartup {
                         stock: RedisStockStore, eventLoops: MultiThreadedEventLoopGroup) async throws -> [any Channel] {
         let info = Router.DaemonInfo(redisTarget: target.description, journalPath: config.journalPath,
                                      faultInjection: config.faultInjection,
-                                     metrics: { registry.emitToString() },
+                                     metrics: { MetricsHelp.annotate(registry.emitToString()) },
                                      wedge: { journal.wedge(seconds: 3600) },
                                      storageCounters: {
                                          let g = journal.groupCommitStatistics

@@ -91,6 +91,13 @@ import TestSupport
             #expect(text.contains(line), "missing \(line) in\n\(text)")
         }
         #expect(text.contains("flashd_purchase_duration_seconds_bucket"))
+        // Which build runs, and what each metric means: every TYPE line has its HELP line.
+        #expect(text.contains(#"flashd_build_info{version=""#) && text.contains("# HELP flashd_purchases_total "))
+        let lines = text.split(separator: "\n")
+        for (i, line) in lines.enumerated() where line.hasPrefix("# TYPE flashd_") {
+            let name = line.dropFirst(7).split(separator: " ")[0]
+            #expect(i > 0 && lines[i - 1].hasPrefix("# HELP \(name) "), "no HELP for \(name)")
+        }
         let curl = try Shell.runStatus(try Executables.find("curl"), ["-s", "http://127.0.0.1:\(port)/metrics"])
         #expect(curl.stdout.contains("flashd_purchases_total"))
         let other = try Shell.runStatus(try Executables.find("curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/v1/status"])
