@@ -166,14 +166,20 @@ static const sqlite3_io_methods pcMethods = {
     pcFetch, pcUnfetch,
 };
 
-/* The image starts as the file is now: what is on disk when it is opened is durable (a new
- * file is empty; a file restored by a test is its last synced self). */
+/* A file's image is kept while the file exists: a second connection opening the same file
+ * (the journal's reader) must not take the first one's unsynced writes for durable, and a
+ * file left by a killed process keeps the image of its last sync, as a machine losing power
+ * later could still lose what that process never synced. A file without an image starts
+ * with one of its content now: a new file is empty, a file restored by a test is its last
+ * synced self. */
 static int pcStartImage(PcFile *p, const char *path) {
     size_t n = strlen(path);
     p->imagePath = malloc(n + 8);
     if (!p->imagePath) return SQLITE_NOMEM;
     memcpy(p->imagePath, path, n);
     memcpy(p->imagePath + n, ".synced", 8);
+    p->image = open(p->imagePath, O_RDWR | O_CLOEXEC);
+    if (p->image >= 0) return SQLITE_OK;
     p->image = open(p->imagePath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (p->image < 0) return SQLITE_CANTOPEN;
     sqlite3_int64 size = 0;
