@@ -43,10 +43,12 @@ static int pcRead(sqlite3_file *f, void *buf, int amount, sqlite3_int64 offset) 
     return p->real->pMethods->xRead(p->real, buf, amount, offset);
 }
 
+/* The range is recorded before the write, whatever the write then returns: a write that
+ * failed part-way (a full disk) may still have changed the file, and reading the range
+ * back at the next sync is harmless when it didn't. */
 static int pcWrite(sqlite3_file *f, const void *buf, int amount, sqlite3_int64 offset) {
     PcFile *p = (PcFile *)f;
-    int rc = p->real->pMethods->xWrite(p->real, buf, amount, offset);
-    if (rc == SQLITE_OK && p->image >= 0) {
+    if (p->image >= 0) {
         if (p->dirtyCount == p->dirtyCap) {
             int cap = p->dirtyCap ? p->dirtyCap * 2 : 64;
             Range *grown = realloc(p->dirty, sizeof(Range) * (size_t)cap);
@@ -56,7 +58,7 @@ static int pcWrite(sqlite3_file *f, const void *buf, int amount, sqlite3_int64 o
         }
         p->dirty[p->dirtyCount++] = (Range){offset, amount};
     }
-    return rc;
+    return p->real->pMethods->xWrite(p->real, buf, amount, offset);
 }
 
 static int pcTruncate(sqlite3_file *f, sqlite3_int64 size) {

@@ -1,5 +1,27 @@
-/// The sale's clock: opening and closing times on Redis' clock, and pausing.
+/// The sale's clock: opening and closing times on Redis' clock, and pausing; and the fast
+/// path's refusals, which the clock shares with sold out.
 extension Coordinator {
+    /// The fast path: a refusal (sold out, or the sale's clock) and its gid that the gate can
+    /// give now, without the actor, Redis or the journal; nil when the purchase must take the
+    /// normal path (`buy`).
+    public nonisolated func refusedAtOnce(item: String, user: String, requestID: String?) -> (reason: FailureReason, gid: String)? {
+        guard Names.isValid(item), Names.isValid(user), requestID.map(Names.isValid) ?? true else { return nil }
+        guard let refusal = gate.refusal(item: item, user: user, requestID: requestID, nowMs: redisNowMs(),
+                                         uncertaintyMs: redisClockErrorMs.load(ordering: .relaxed)) else { return nil }
+        if refusal.reason == .soldOut {
+            fastSoldOut.add(1, ordering: .relaxed)
+        } else {
+            fastClockRefusals.add(1, ordering: .relaxed)
+        }
+        metrics.count(PurchaseTally(refusal.reason))
+        return refusal
+    }
+
+    /// Redis' clock now, as this node reckons it: its monotonic clock plus the last offset measured.
+    public nonisolated func redisNowMs() -> Int64 {
+        (time() - startedAt).milliseconds + redisClockOffsetMs.load(ordering: .relaxed)
+    }
+
     /// Pauses (`paused`) or resumes the sale; every node's fast path follows within the
     /// refresh interval, and the purchase script at once.
     public func setPaused(item: String, _ paused: Bool) async throws -> SaleInfo {
@@ -28,17 +50,20 @@ extension Coordinator {
         await refreshClocks()
     }
 
-    /// Measures the offset of Redis' clock to this node's. Its error is at most half the round
-    /// trip (a reply delayed by a busy machine widens it); a measurement is kept unless it is
-    /// less certain than the one before, which then ages by a millisecond a second for drift.
+    /// Measures the offset of Redis' clock to this node's monotonic clock (a wall-clock jump
+    /// moves neither). Its error is at most half the round trip (a reply delayed by a busy
+    /// machine widens it); a measurement is kept unless it is less certain than the one
+    /// before, which then ages a millisecond per refresh for drift.
     func measureRedisClock() async {
-        let sent = wallClockMs()
+        let sent = time()
         guard let redisMs = try? await stock.timeMs() else { return }
-        let received = wallClockMs()
-        let error = (received - sent + 1) / 2 + 2
+        let received = time()
+        let roundTrip = (received - sent).milliseconds
+        let error = (roundTrip + 1) / 2 + 2
         let aged = redisClockErrorMs.load(ordering: .relaxed)
         if error <= aged + 1 || aged >= Int64.max / 8 {
-            redisClockOffsetMs.store(redisMs - (sent + received) / 2, ordering: .relaxed)
+            let midpoint = (sent - startedAt).milliseconds + roundTrip / 2
+            redisClockOffsetMs.store(redisMs - midpoint, ordering: .relaxed)
             redisClockErrorMs.store(error, ordering: .relaxed)
         } else {
             // Ages 1 ms per refresh (5 per second): more than any clock's drift.

@@ -43,6 +43,11 @@ extension Coordinator {
         }
     }
 
+    /// A journal write succeeded: any write, a purchase's or the timeout check's, ends an episode.
+    func journalWrote() {
+        if journalWriteError != nil { markJournal(ok: true) }
+    }
+
     /// The journal's writes failing or working again, logged once per episode: a full disk
     /// fails every purchase the same way. `status` and systemd's STATUS= line show it.
     func markJournal(ok: Bool, _ message: String? = nil) {

@@ -33,8 +33,9 @@ public actor Coordinator {
     let fastSoldOut = Atomic<Int>(0)
     /// Answers the gate gave from a sale's clock (not open, closed, paused).
     let fastClockRefusals = Atomic<Int>(0)
-    /// Redis' clock less this node's (`TIME` against `wallClockMs`), refreshed with the gate:
-    /// the sale's clock is judged on Redis' time however this node's clock is set.
+    /// Redis' clock less this node's monotonic milliseconds since `startedAt`, measured with
+    /// `TIME` and refreshed with the gate: the sale's clock is judged on Redis' time, however
+    /// this node's wall clock is set or jumps. Until measured, the wall clock stands in.
     let redisClockOffsetMs = Atomic<Int64>(0)
     /// How far that reckoning may be off: half the measuring round trip, plus drift since.
     /// Until measured, unbounded: no clock refusal on the fast path.
@@ -87,31 +88,11 @@ public actor Coordinator {
         self.fatalFault = fatalFault
         self.startedAt = time()
         self.gate = SoldOutGate(gids: config.gids)
+        redisClockOffsetMs.store(wallClockMs(), ordering: .relaxed)
     }
 
     /// A config reload: transactions journaled from now on are checked after `delay`.
     public func setCheckDelay(_ delay: Duration) { config.checkDelay = delay }
-
-    /// The fast path: a refusal (sold out, or the sale's clock) and its gid that the gate can
-    /// give now, without the actor, Redis or the journal; nil when the purchase must take the
-    /// normal path (`buy`).
-    public nonisolated func refusedAtOnce(item: String, user: String, requestID: String?) -> (reason: FailureReason, gid: String)? {
-        guard Names.isValid(item), Names.isValid(user), requestID.map(Names.isValid) ?? true else { return nil }
-        guard let refusal = gate.refusal(item: item, user: user, requestID: requestID, nowMs: redisNowMs(),
-                                         uncertaintyMs: redisClockErrorMs.load(ordering: .relaxed)) else { return nil }
-        if refusal.reason == .soldOut {
-            fastSoldOut.add(1, ordering: .relaxed)
-        } else {
-            fastClockRefusals.add(1, ordering: .relaxed)
-        }
-        metrics.count(PurchaseTally(refusal.reason))
-        return refusal
-    }
-
-    /// Redis' clock now, as this node reckons it: its own clock plus the last offset measured.
-    public nonisolated func redisNowMs() -> Int64 {
-        wallClockMs() + redisClockOffsetMs.load(ordering: .relaxed)
-    }
 
     // MARK: Purchases
 
@@ -186,7 +167,7 @@ public actor Coordinator {
             case .writeJournal:
                 do {
                     let (stored, inserted) = try await journal.prepare(record)
-                    if journalWriteError != nil { markJournal(ok: true) }
+                    journalWrote()
                     guard stored.isSamePurchase(as: record) else {
                         throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
                     }
@@ -251,6 +232,7 @@ public actor Coordinator {
                 let countable = fence.isCounted(key)
                 do {
                     let (stored, inserted) = try await journal.commitOrder(order, nowMs: wallClockMs())
+                    journalWrote()
                     if inserted && countable { fence.ordered(key) }
                     schedule.settled(record.gid)
                     logger.debug("order committed", metadata: meta(record, "succeeded"))
@@ -261,6 +243,7 @@ public actor Coordinator {
             case .commitFailure(let reason):
                 do {
                     try await journal.commitFailure(gid: record.gid, reason: reason, nowMs: wallClockMs())
+                    journalWrote()
                     schedule.settled(record.gid)
                     record.reason = reason
                     return try await finish(machine.committed(), record: record, order: nil)

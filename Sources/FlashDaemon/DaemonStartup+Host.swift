@@ -166,8 +166,10 @@ extension DaemonStartup {
         } catch {
             throw DaemonError("cannot read the Redis password: \(error.message)")
         }
-        // One line: a trailing newline (as `echo` writes) is not part of the password.
-        let password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "").trimmed
+        // The first line, as it is: only the line's end (`echo`'s newline, a CR) is not part of
+        // the password; spaces may be.
+        var password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+        if password.hasSuffix("\r") { password.removeLast() }
         guard !password.isEmpty else { throw DaemonError("the Redis password file \(path) is empty") }
         var st = stat()
         if stat(path, &st) == 0, st.st_mode & 0o004 != 0 {

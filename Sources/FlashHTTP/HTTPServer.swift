@@ -44,7 +44,11 @@ public struct HTTPServer {
             try? await channel.close()
             throw HTTPServerError.socketPermissions(path: path, reason: "cannot give it group \(group): \(reason)")
         }
-        chmod(path, mode)
+        if chmod(path, mode) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? await channel.close()
+            throw HTTPServerError.socketPermissions(path: path, reason: "cannot set its mode: \(reason)")
+        }
         return channel
     }
 

@@ -27,6 +27,9 @@ public final class RedisConnection {
     private var lastSentinelCheck = ContinuousClock.now
     private var sentinelsSilent = false
     private let credentials: RedisCredentials?
+    /// A sentinel's connection: credentials it refuses are dropped rather than fatal (a
+    /// sentinel may have no such user); a sentinel that needs them then answers NOAUTH.
+    private let lenientAuth: Bool
 
     /// hiredis writes with write(2): on a connection whose Redis went away that raises SIGPIPE,
     /// which would kill the process instead of returning EPIPE. Ignored once, process-wide, as
@@ -39,13 +42,15 @@ public final class RedisConnection {
                   credentials: credentials)
     }
 
-    /// `credentials`: sent with AUTH on each new connection, to the sentinels as well (a sentinel
-    /// or server without a password accepts the connection anyway).
+    /// `credentials`: sent with AUTH on each new connection, to the sentinels as well. A server
+    /// whose default user has no password accepts the connection anyway; a sentinel that
+    /// refuses them is asked without them (it may have no such user, or no password).
     public init(target: RedisTarget, connectTimeoutMs: Int = 500, commandTimeoutMs: Int = 1000,
-                sentinelRecheck: Duration = .seconds(1), credentials: RedisCredentials? = nil) {
+                sentinelRecheck: Duration = .seconds(1), credentials: RedisCredentials? = nil, lenientAuth: Bool = false) {
         _ = Self.ignoreSIGPIPE
         self.target = target
         self.credentials = credentials
+        self.lenientAuth = lenientAuth
         self.connectTimeoutMs = connectTimeoutMs
         self.commandTimeoutMs = commandTimeoutMs
         self.sentinelRecheck = sentinelRecheck
@@ -84,8 +89,9 @@ public final class RedisConnection {
                 // Whatever went wrong (an error reply such as NOPERM or BUSY included), an
                 // unchecked server must not stay connected: the next call would skip the check.
                 close()
-                let reason = (error as? PipelineFailure)?.error.message ?? (error as? RedisError)?.message ?? "\(error)"
-                throw RedisError.connection("ROLE on \(primary), named primary of \(locator.master): \(reason)")
+                let cause = (error as? PipelineFailure)?.error ?? (error as? RedisError)
+                let message = "ROLE on \(primary), named primary of \(locator.master): \(cause?.message ?? "\(error)")"
+                throw cause?.kind == .authentication ? RedisError.authentication(message) : RedisError.connection(message)
             }
             guard role.array?.first?.string == "master" else {
                 close()
@@ -144,6 +150,7 @@ public final class RedisConnection {
             _ = try pipelineOnce([credentials.authCommand])[0].get()
         } catch let e as RedisError where e.kind == .reply || e.kind == .authentication {
             if credentials.user == nil && e.message.contains("without any password configured") { return }
+            if lenientAuth { return }
             close()
             throw RedisError.authentication("\(endpoint) refused AUTH as \(credentials.user ?? "the default user"): \(e.message)")
         } catch let e as PipelineFailure {
@@ -221,9 +228,14 @@ public final class RedisConnection {
             if redisGetReply(ctx, &reply) != REDIS_OK { throw PipelineFailure(error: dropAfterFailure(ctx), unwritten: false) }
             do {
                 results.append(.success(try take(reply, ctx)))
-            } catch let e as RedisError where e.kind == .reply {
+            } catch let e as RedisError where e.kind == .reply || e.kind == .authentication {
+                // An error reply is a whole reply: it fails its own slot, and the stream stays
+                // in step for the replies after it.
                 results.append(.failure(e))
             } catch let e as RedisError {
+                // Anything else leaves the rest of the batch's replies unread: the connection
+                // is dropped, or the next batch would read them as its own.
+                close()
                 throw PipelineFailure(error: e, unwritten: false)
             }
         }

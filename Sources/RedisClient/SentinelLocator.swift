@@ -9,7 +9,8 @@ final class SentinelLocator {
         self.master = master
         // Short timeouts: a sentinel that is down must not hold a purchase batch for long.
         self.sentinels = sentinels.map {
-            RedisConnection(endpoint: $0, connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs, credentials: credentials)
+            RedisConnection(target: .direct($0), connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs, credentials: credentials,
+                            lenientAuth: true)
         }
     }
 
@@ -18,20 +19,25 @@ final class SentinelLocator {
     /// The primary's address as the sentinels know it now; throws `.connection` when none answers.
     func primary() throws -> RedisEndpoint {
         var failures: [String] = []
+        var refusedAll = true
         for (i, sentinel) in sentinels.enumerated() {
             do {
                 let reply = try sentinel.command(["SENTINEL", "get-master-addr-by-name", master])
                 guard let pair = reply.array, pair.count == 2, let host = pair[0].string,
                       let port = pair[1].int, (1...65535).contains(port) else {
                     failures.append("\(sentinel.target) does not monitor \(master)")
+                    refusedAll = false
                     continue
                 }
                 if i > 0 { sentinels.swapAt(0, i) }
                 return .tcp(host: host, port: Int(port))
             } catch let e as RedisError {
                 failures.append("\(sentinel.target): \(e.message)")
+                if e.kind != .authentication { refusedAll = false }
             }
         }
-        throw RedisError.connection("no sentinel names a primary for \(master) (" + failures.joined(separator: "; ") + ")")
+        let message = "no sentinel names a primary for \(master) (" + failures.joined(separator: "; ") + ")"
+        // Every sentinel wanting credentials it didn't get is a setting to fix, not an outage.
+        throw refusedAll ? RedisError.authentication(message) : RedisError.connection(message)
     }
 }

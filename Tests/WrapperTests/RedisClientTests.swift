@@ -132,6 +132,12 @@ import Testing
         } catch let e as RedisError {
             #expect(e.kind == .authentication && e.message.contains("WRONGPASS") && !e.message.contains("guess"), "\(e)")
         }
+        // A refusal inside a pipeline fails its own slot and keeps the replies in step: the
+        // next reply is the next command's, on this batch and the one after.
+        let mixed = try shop.pipeline([["AUTH", "shop", "bad"], ["ECHO", "a"]])
+        guard case .failure(let refused) = mixed[0] else { Issue.record("AUTH with a bad password passed"); return }
+        #expect(refused.kind == .authentication && (try? mixed[1].get()) == .string("a"))
+        #expect(try shop.command(["ECHO", "b"]) == .string("b"))
         // A password for a default user that has none is no reason to refuse the connection.
         let needless = RedisConnection(endpoint: .unix(path: redis.socketPath), credentials: RedisCredentials(user: nil, password: "x"))
         #expect(try needless.command(["PING"]) == .status("PONG"))
