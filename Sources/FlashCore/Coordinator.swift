@@ -250,6 +250,16 @@ public actor Coordinator {
                 } catch {
                     action = machine.failed(engineError(error, record.gid))
                 }
+            case .discardJournal(let reason):
+                do {
+                    try await journal.discard(gid: record.gid)
+                    journalWrote()
+                    schedule.settled(record.gid)
+                    record.reason = reason
+                    return try await finish(machine.committed(), record: record, order: nil)
+                } catch {
+                    action = machine.failed(engineError(error, record.gid))
+                }
             case .injectFault(let f):
                 logger.warning("injected fault", metadata: meta(record, "prepared").merging(
                     ["point": "\(f.point.rawValue)", "mode": "\(f.mode.rawValue)"]) { $1 })

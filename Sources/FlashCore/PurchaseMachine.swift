@@ -16,6 +16,8 @@ public struct PurchaseMachine: Sendable {
         case backChecking
         case committingOrder(replayed: Bool)
         case committingFailure(FailureReason, replayed: Bool)
+        /// The sale's clock refused the purchase: its prepared row is being removed.
+        case discarding(FailureReason)
         case finished
     }
 
@@ -25,6 +27,9 @@ public struct PurchaseMachine: Sendable {
         case backCheck
         case commitOrder
         case commitFailure(FailureReason)
+        /// Remove the prepared row: the purchase never began (the sale's clock refused it before
+        /// any stock step), so no outcome binds its request id, as with a fast refusal.
+        case discardJournal(FailureReason)
         /// Crash here as the request asked (only reachable when fault injection is enabled).
         case injectFault(FaultRequest)
         case replyOrdered(replayed: Bool)
@@ -96,7 +101,9 @@ public struct PurchaseMachine: Sendable {
         case .limitReached: return commitFailure(.limitReached, replayed: false)
         case .noSale: return commitFailure(.unknownSale, replayed: false)
         case .staleRound: return commitFailure(.saleReset, replayed: false)
-        case .clockRefused(let reason): return commitFailure(reason, replayed: false)
+        case .clockRefused(let reason):
+            state = .discarding(reason)
+            return .discardJournal(reason)
         case .fenced:
             // Nothing was deducted, but the row exists: the timeout check's back-check settles
             // it (it writes the rollback marker), as for any purchase left pending.
@@ -125,6 +132,9 @@ public struct PurchaseMachine: Sendable {
         case .committingFailure(let reason, let replayed):
             state = .finished
             return .replyRefused(reason, replayed: replayed)
+        case .discarding(let reason):
+            state = .finished
+            return .replyRefused(reason, replayed: false)
         default:
             preconditionFailure("committed() in \(state)")
         }
@@ -139,7 +149,8 @@ public struct PurchaseMachine: Sendable {
             // The row may or may not exist; if it does, it is prepared and the timeout check
             // finds it through the journal at the next start-up at the latest.
             return .fail(error)
-        case .deducting, .backChecking, .committingOrder, .committingFailure:
+        case .deducting, .backChecking, .committingOrder, .committingFailure, .discarding:
+            // A row not discarded stays prepared: the timeout check rolls it back.
             return .leavePending(error)
         case .idle, .finished:
             preconditionFailure("failed() in \(before)")

@@ -136,6 +136,12 @@ public final class SQLiteJournal: Journal {
         }
     }
 
+    public func discard(gid: String) async throws {
+        try await call { db in
+            try db.statement("DELETE FROM txns WHERE gid = ? AND state = 'prepared'").run([.text(gid)])
+        }
+    }
+
     public func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) async throws {
         try await call { db in
             try db.statement("""

@@ -47,8 +47,8 @@ import Testing
         // Open: it sells.
         var ordered: (user: String, request: String)?
         try Wait.until(timeout: 15, "the sale open") {
-            // A fresh request id each time: a refusal the script gave (at the edge) is that
-            // request's outcome for good, like any journaled refusal.
+            // A fresh request id each time, so the one that buys is known (a refused one could
+            // be tried again: a clock refusal binds nothing).
             let request = "open-\(UUID().uuidString.prefix(8))"
             let r = try buy(node, "buyer", request)
             if r.status == 201 { ordered = ("buyer", request) }
@@ -79,6 +79,7 @@ import Testing
         #expect(try a.ctl("sale", "create", "sku", "--stock", "10", "--limit-per-user", "5", "--opens-at", "+4s").status == 0)
         // At once, b refuses it: from the script (Redis' TIME) if b has not read the clock yet.
         #expect(try buy(b, "u", "b-first").body["error"] as? String == "not_open")
+        #expect(try b.sql("SELECT COUNT(*) FROM txns WHERE request_id = 'b-first'") == "0", "a clock refusal leaves no row")
         // Once b's refresh read the sale's clock, b judges it on Redis' time itself: not open,
         // answered at once with no journal row, though b's own clock says an hour has passed.
         usleep(600_000)
@@ -86,6 +87,8 @@ import Testing
         for i in 0..<10 { #expect(try buy(b, "u\(i)", "b-early-\(i)").body["error"] as? String == "not_open") }
         #expect(try b.sql("SELECT COUNT(*) FROM txns") == rows)
         try Wait.until(timeout: 15, "b selling once the sale opens") { try buy(b, "u", "b-open-\(UUID().uuidString.prefix(8))").status == 201 }
+        // The request refused before the opening binds nothing: it buys now.
+        #expect(try buy(b, "u", "b-first").status == 201)
 
         // A pause on a reaches b within the refresh interval (200 ms) plus a round trip.
         #expect(try a.ctl("sale", "pause", "sku").status == 0)
@@ -96,10 +99,10 @@ import Testing
         #expect(try buy(a, "w", "a-paused").body["error"] as? String == "paused")
         #expect(try a.ctl("sale", "resume", "sku").status == 0)
         try Wait.until(timeout: 5, "b selling again") { try buy(b, "x", "b-resumed-\(UUID().uuidString.prefix(8))").status == 201 }
-        // Summed over both nodes (each journals its own orders): 2 orders, 2 units taken.
+        // Summed over both nodes (each journals its own orders): 3 orders, 3 units taken.
         try Wait.until(timeout: 10, "a consistent audit over both nodes") { try a.ctl("--socket", b.socketPath, "audit").status == 0 }
-        #expect(try Int(a.sql("SELECT COUNT(*) FROM orders"))! + Int(b.sql("SELECT COUNT(*) FROM orders"))! == 2)
-        #expect(try a.redisTaken("sku") == 2)
+        #expect(try Int(a.sql("SELECT COUNT(*) FROM orders"))! + Int(b.sql("SELECT COUNT(*) FROM orders"))! == 3)
+        #expect(try a.redisTaken("sku") == 3)
     }
 
     @Test func aClockThatCantSellIsRefused() throws {

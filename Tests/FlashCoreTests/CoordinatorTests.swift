@@ -132,4 +132,24 @@ import TestSupport
         time.advance(.seconds(10))
         #expect(await !coordinator.nodeLeaseValid)
     }
+
+    /// A refusal by the sale's clock on the normal path (the store judged it, as the script
+    /// does on Redis' TIME) leaves no journal row, so it binds nothing: the same request id
+    /// buys once the sale opens.
+    @Test func aClockRefusalLeavesNoRowAndBindsNothing() async throws {
+        _ = try await coordinator.createSale(item: "later", stock: 5, limitPerUser: 1, clock: SaleClock(opensMs: 2_000_000))
+        let first = try await coordinator.buy(item: "later", user: "u", requestID: "r")
+        guard case .refused(.notOpen, let gid, replayed: false) = first else {
+            Issue.record("\(first)")
+            return
+        }
+        #expect(try await journal.transaction(gid: gid) == nil)
+        #expect(await coordinator.schedule.count == 0)
+        await stock.setNow(2_000_000)
+        let second = try await coordinator.buy(item: "later", user: "u", requestID: "r")
+        guard case .ordered(_, replayed: false) = second else {
+            Issue.record("the same request id, after the opening: \(second)")
+            return
+        }
+    }
 }

@@ -27,6 +27,22 @@ import Testing
         #expect(m.committed() == .replyRefused(reason, replayed: false))
     }
 
+    /// The sale's clock refused it before any stock step: the row goes, nothing is final.
+    @Test(arguments: [FailureReason.notOpen, .closed, .paused])
+    func aClockRefusalDiscardsTheRow(reason: FailureReason) {
+        var m = PurchaseMachine(mode: .purchase)
+        _ = m.start()
+        _ = m.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(m.stockReplied(.clockRefused(reason)) == .discardJournal(reason))
+        #expect(m.committed() == .replyRefused(reason, replayed: false))
+        var failing = PurchaseMachine(mode: .purchase)
+        _ = failing.start()
+        _ = failing.journaled(state: .prepared, reason: nil, existed: false)
+        _ = failing.stockReplied(.clockRefused(reason))
+        // A row that could not be removed stays prepared, for the timeout check to roll back.
+        #expect(failing.failed(EngineError(.journalUnavailable, "disk")) == .leavePending(EngineError(.journalUnavailable, "disk")))
+    }
+
     @Test func aRetriedStockStepThatAlreadyDeductedStillOrders() {
         var m = PurchaseMachine(mode: .purchase)
         _ = m.start()

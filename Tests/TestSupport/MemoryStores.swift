@@ -53,6 +53,7 @@ public actor MemoryStockStore: StockStore {
 
     /// The store's clock: the test's own, in milliseconds.
     public var nowMs: Int64 = 1_000_000
+    public func setNow(_ ms: Int64) { nowMs = ms }
     public func timeMs() throws -> Int64 {
         try checkUp()
         return nowMs
@@ -132,6 +133,12 @@ public actor MemoryJournal: Journal {
         t.state = .failed
         t.reason = reason
         txns[gid] = t
+        pendingCount -= 1
+    }
+
+    public func discard(gid: String) {
+        guard let t = txns[gid], t.state == .prepared else { return }
+        txns[gid] = nil
         pendingCount -= 1
     }
 
