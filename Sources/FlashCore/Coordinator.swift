@@ -240,19 +240,15 @@ public actor Coordinator {
                 } catch {
                     action = machine.failed(engineError(error, record.gid))
                 }
-            case .commitFailure(let reason):
+            case .commitFailure(let reason), .discardJournal(let reason):
                 do {
-                    try await journal.commitFailure(gid: record.gid, reason: reason, nowMs: wallClockMs())
-                    journalWrote()
-                    schedule.settled(record.gid)
-                    record.reason = reason
-                    return try await finish(machine.committed(), record: record, order: nil)
-                } catch {
-                    action = machine.failed(engineError(error, record.gid))
-                }
-            case .discardJournal(let reason):
-                do {
-                    try await journal.discard(gid: record.gid)
+                    // A refusal is final (the row says why) unless the sale's clock gave it
+                    // before any stock step: then the row goes, and nothing binds the request id.
+                    if case .discardJournal = action {
+                        try await journal.discard(gid: record.gid)
+                    } else {
+                        try await journal.commitFailure(gid: record.gid, reason: reason, nowMs: wallClockMs())
+                    }
                     journalWrote()
                     schedule.settled(record.gid)
                     record.reason = reason

@@ -271,9 +271,10 @@ public struct Router: Sendable {
     /// A purchase's refusal: 404 for no sale, else 409; a clock's refusal says when.
     func refused(_ reason: FailureReason, item: String, gid: String, requestID: String?) -> Response {
         let status: HTTPResponseStatus = reason == .unknownSale ? .notFound : .conflict
+        // Only a clock's refusal reads the clock: a sold-out answer on the fast path does no more.
         let clock = reason == .notOpen || reason == .closed ? coordinator.gate.clock(item: item) : nil
         return Response(status: status, body: PurchaseJSON.encode(API.ErrorBody(
-            error: reason.rawValue, message: Self.message(reason, item: item, clock: clock, nowMs: coordinator.redisNowMs()),
+            error: reason.rawValue, message: Self.message(reason, item: item, clock: clock, nowMs: clock == nil ? 0 : coordinator.redisNowMs()),
             gid: gid, requestID: requestID, opensAt: reason == .notOpen ? clock?.opensMs.map(SaleTime.format) : nil)))
     }
 

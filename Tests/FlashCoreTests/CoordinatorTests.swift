@@ -152,4 +152,17 @@ import TestSupport
             return
         }
     }
+
+    /// Redis' time is reckoned on the monotonic clock: a jump of this node's wall clock after
+    /// the measurement moves nothing (the sale's clock is judged on Redis' time).
+    @Test func aWallClockJumpDoesNotMoveRedisTime() async throws {
+        let wall = Mutex<Int64>(5_000_000)
+        let c = Coordinator(config: CoordinatorConfig(node: "w"), stock: stock, journal: journal, logger: Logger(label: "test"),
+                            wallClockMs: { wall.withLock { $0 } }, time: { time.now() }, fatalFault: { _ in })
+        await c.readClocks()
+        #expect(c.redisNowMs() == 1_000_000, "the store's TIME, measured with no time passing")
+        wall.withLock { $0 += 3_600_000 }
+        time.advance(.milliseconds(250))
+        #expect(c.redisNowMs() == 1_000_250)
+    }
 }
