@@ -12,6 +12,11 @@ extension API {
         case notOpen = "not_open"
         case closed
         case paused
+        // Refusals of a confirm or cancel (409): the order's hold was decided otherwise.
+        case released
+        case confirmed
+        /// The order's sale has no hold: it was final from the start.
+        case final
         // The engine's errors.
         case invalidInput = "invalid_input"
         case saleExists = "sale_exists"

@@ -10,7 +10,11 @@ public enum API {
         /// When it opens and closes: RFC 3339, or `+N` s/m/h/d from now on Redis' clock.
         public var opensAt: String?
         public var closesAt: String?
-        public init(item: String, stock: Int, limitPerUser: Int? = nil, opensAt: String? = nil, closesAt: String? = nil) {
+        /// How long an order is held for payment before its unit returns (none: orders are final).
+        public var holdSeconds: Int?
+        public init(item: String, stock: Int, limitPerUser: Int? = nil, opensAt: String? = nil, closesAt: String? = nil,
+                    holdSeconds: Int? = nil) {
+            self.holdSeconds = holdSeconds
             self.item = item
             self.stock = stock
             self.limitPerUser = limitPerUser
@@ -19,6 +23,7 @@ public enum API {
         }
         enum CodingKeys: String, CodingKey {
             case item, stock, limitPerUser = "limit_per_user", opensAt = "opens_at", closesAt = "closes_at"
+            case holdSeconds = "hold_seconds"
         }
     }
 
@@ -41,7 +46,10 @@ public enum API {
         /// The new round's clock, as on create; without them the round opens at once.
         public var opensAt: String?
         public var closesAt: String?
-        public init(stock: Int, limitPerUser: Int? = nil, requestID: String? = nil, opensAt: String? = nil, closesAt: String? = nil) {
+        public var holdSeconds: Int?
+        public init(stock: Int, limitPerUser: Int? = nil, requestID: String? = nil, opensAt: String? = nil, closesAt: String? = nil,
+                    holdSeconds: Int? = nil) {
+            self.holdSeconds = holdSeconds
             self.stock = stock
             self.limitPerUser = limitPerUser
             self.requestID = requestID
@@ -50,6 +58,7 @@ public enum API {
         }
         enum CodingKeys: String, CodingKey {
             case stock, limitPerUser = "limit_per_user", requestID = "request_id", opensAt = "opens_at", closesAt = "closes_at"
+            case holdSeconds = "hold_seconds"
         }
     }
 
@@ -107,9 +116,18 @@ public enum API {
         public var state: String?
         public var opensAt: String?
         public var closesAt: String?
+        /// The hold, and this node's orders of the round by hold (absent without a hold).
+        public var holdSeconds: Int?
+        public var held: Int?
+        public var confirmed: Int?
+        public var released: Int?
         public init(item: String, round: Int, limitPerUser: Int, stockTotal: Int, stockRemaining: Int, stockTaken: Int,
                     orders: Int, pending: Int, redisBehind: String? = nil, state: String? = nil, opensAt: String? = nil,
-                    closesAt: String? = nil) {
+                    closesAt: String? = nil, holdSeconds: Int? = nil, held: Int? = nil, confirmed: Int? = nil, released: Int? = nil) {
+            self.holdSeconds = holdSeconds
+            self.held = held
+            self.confirmed = confirmed
+            self.released = released
             self.redisBehind = redisBehind
             self.state = state
             self.opensAt = opensAt
@@ -127,6 +145,7 @@ public enum API {
             case item, round, orders, pending, redisBehind = "redis_behind", state, opensAt = "opens_at", closesAt = "closes_at"
             case limitPerUser = "limit_per_user", stockTotal = "stock_total"
             case stockRemaining = "stock_remaining", stockTaken = "stock_taken"
+            case holdSeconds = "hold_seconds", held, confirmed, released
         }
     }
 
@@ -152,42 +171,6 @@ public enum API {
         }
         enum CodingKeys: String, CodingKey {
             case item, user, requestID = "request_id", crashAfter = "crash_after", crashMode = "crash_mode"
-        }
-    }
-
-    public struct Order: Codable, Sendable, Equatable {
-        public var orderID: String
-        public var gid: String
-        public var item: String
-        public var round: Int
-        public var user: String
-        public var requestID: String
-        public var createdMs: Int64
-        /// Set on a purchase answer: true when this is the outcome of an earlier identical request.
-        public var replayed: Bool?
-        public init(orderID: String, gid: String, item: String, round: Int, user: String, requestID: String,
-                    createdMs: Int64, replayed: Bool? = nil) {
-            self.orderID = orderID
-            self.gid = gid
-            self.item = item
-            self.round = round
-            self.user = user
-            self.requestID = requestID
-            self.createdMs = createdMs
-            self.replayed = replayed
-        }
-        enum CodingKeys: String, CodingKey {
-            case orderID = "order_id", gid, item, round, user, requestID = "request_id", createdMs = "created_ms", replayed
-        }
-    }
-
-    public struct Orders: Codable, Sendable {
-        public var orders: [Order]
-        /// More (older) rows: ask again with `before=` this; absent on the last page.
-        public var next: String?
-        public init(orders: [Order], next: String? = nil) {
-            self.orders = orders
-            self.next = next
         }
     }
 
@@ -300,46 +283,6 @@ public enum API {
         public init(redis: String, sha: String) {
             self.redis = redis
             self.sha = sha
-        }
-    }
-
-    public struct AuditItem: Codable, Sendable, Equatable {
-        public var item: String
-        public var round: Int
-        public var stockTotal: Int
-        public var stockTaken: Int
-        public var orders: Int
-        public var pending: Int
-        public var consistent: Bool
-        /// Set while the item is fenced because Redis is behind a journal (G9): why.
-        public var redisBehind: String?
-        public init(item: String, round: Int, stockTotal: Int, stockTaken: Int, orders: Int, pending: Int, consistent: Bool,
-                    redisBehind: String? = nil) {
-            self.redisBehind = redisBehind
-            self.item = item
-            self.round = round
-            self.stockTotal = stockTotal
-            self.stockTaken = stockTaken
-            self.orders = orders
-            self.pending = pending
-            self.consistent = consistent
-        }
-        enum CodingKeys: String, CodingKey {
-            case item, round, orders, pending, consistent, stockTotal = "stock_total", stockTaken = "stock_taken"
-            case redisBehind = "redis_behind"
-        }
-    }
-
-    public struct Audit: Codable, Sendable {
-        /// Every item: no oversell, and every deduction has its order or a pending transaction.
-        public var consistent: Bool
-        /// Nothing pending: with `consistent`, stock taken == orders for every item.
-        public var settled: Bool
-        public var items: [AuditItem]
-        public init(consistent: Bool, settled: Bool, items: [AuditItem]) {
-            self.consistent = consistent
-            self.settled = settled
-            self.items = items
         }
     }
 }

@@ -68,10 +68,12 @@ extension Coordinator {
         public var sale: SaleInfo
         public var orders: Int
         public var pending: Int
-        public init(sale: SaleInfo, orders: Int, pending: Int) {
+        public var holds: HoldCounts
+        public init(sale: SaleInfo, orders: Int, pending: Int, holds: HoldCounts = HoldCounts()) {
             self.sale = sale
             self.orders = orders
             self.pending = pending
+            self.holds = holds
         }
     }
 
@@ -80,7 +82,7 @@ extension Coordinator {
         guard let sale = try await redis({ try await self.stock.sale(item: item) }) else { throw EngineError.unknownSale(item) }
         cache(sale)
         let (orders, pending) = try await journal.counts(item: item, round: sale.round)
-        return SaleView(sale: sale, orders: orders, pending: pending)
+        return SaleView(sale: sale, orders: orders, pending: pending, holds: try await journal.holdCounts(item: item, round: sale.round))
     }
 
     public func listSales() async throws -> [SaleView] {
@@ -89,7 +91,8 @@ extension Coordinator {
         for sale in all {
             cache(sale)
             let (orders, pending) = try await journal.counts(item: sale.item, round: sale.round)
-            views.append(SaleView(sale: sale, orders: orders, pending: pending))
+            views.append(SaleView(sale: sale, orders: orders, pending: pending,
+                                  holds: try await journal.holdCounts(item: sale.item, round: sale.round)))
         }
         return views
     }
@@ -98,7 +101,7 @@ extension Coordinator {
     public func audit() async throws -> [AuditLine] {
         try await listSales().map {
             AuditLine(item: $0.sale.item, round: $0.sale.round, total: $0.sale.total, taken: $0.sale.taken,
-                      orders: $0.orders, pending: $0.pending)
+                      orders: $0.orders, pending: $0.pending, holds: $0.holds)
         }
     }
 

@@ -41,6 +41,9 @@ extension Coordinator {
         if let closes = clock.closesMs, closes <= redisNowMs() {
             throw EngineError.invalidInput(field: "closes_at", "closes_at is in the past")
         }
+        if let hold = clock.holdMs, hold < 1000 || hold > Self.maxHoldMs {
+            throw EngineError.invalidInput(field: "hold_seconds", "hold_seconds must be from 1 to \(Self.maxHoldMs / 1000) (a week)")
+        }
     }
 
     /// Redis' clock and every sale's clock, read now: at start-up before READY, then by the

@@ -37,8 +37,32 @@ extension Coordinator {
             done += batch.count
             progress?(done, prepared.count)
         }
+        // Then the holds: a confirm or release a crash interrupted is decided again, on the
+        // orders the purchases above may just have made.
+        report.holdIntents = await recoverHolds()
         report.milliseconds = (clock.now - started).milliseconds
         return report
+    }
+
+    /// Turns a final reply action into the outcome, reading the order back for a replay.
+    func finish(_ action: PurchaseMachine.Action, record: TxnRecord, order: Order?) async throws -> PurchaseOutcome {
+        switch action {
+        case .replyOrdered(let replayed):
+            if let order { return .ordered(order, replayed: replayed) }
+            // A replay of a succeeded purchase: the order is in the journal.
+            do {
+                guard let stored = try await journal.order(gid: record.gid) else {
+                    throw EngineError(.internalError, "transaction \(record.gid) succeeded but has no order", gid: record.gid)
+                }
+                return .ordered(stored, replayed: replayed)
+            } catch {
+                throw engineError(error, record.gid)
+            }
+        case .replyRefused(let reason, let replayed):
+            return .refused(reason, gid: record.gid, replayed: replayed)
+        default:
+            throw EngineError(.internalError, "unexpected final action \(action)", gid: record.gid)
+        }
     }
 
     enum ResolveResult: Sendable { case ordered, rolledBack, deferred, skipped }
@@ -142,6 +166,7 @@ extension Coordinator {
             }
         }
         closeNoticeBudget("timeout check")
+        await holdUpkeep()
     }
 
     private func resolveScheduled(_ gid: String) async {

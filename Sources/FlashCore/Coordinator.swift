@@ -69,6 +69,9 @@ public actor Coordinator {
     var lastFenceCheck: ContinuousClock.Instant?
     /// When the timeout check last swept the journal for rows its schedule did not know.
     var lastSweep: ContinuousClock.Instant?
+    /// Orders whose confirm or release failed half-way (an outage, a crash point): the timeout
+    /// check decides them again.
+    var holdRetries: Set<String> = []
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).
@@ -162,6 +165,10 @@ public actor Coordinator {
         var machine = initial
         var record = record
         var action = machine.start()
+        /// When the order's hold runs out, if its sale holds orders: from the purchase script,
+        /// or read back from Redis when the deduction was an earlier step's.
+        var holdExpiry: Int64?
+        var deductedNow = false
         while true {
             switch action {
             case .writeJournal:
@@ -198,10 +205,14 @@ public actor Coordinator {
                                                        floor: fence.floor(key, node: config.node))
                     markRedis(ok: true)
                     markReplicas(ok: true)
+                    if case .deducted(_, let expires) = reply {
+                        holdExpiry = expires
+                        deductedNow = true
+                    }
                     switch reply {
                     case .staleRound: sales[record.item] = nil
                     case .fenced: noteFencedByScript(record.item)
-                    case .soldOut, .deducted(remaining: 0):
+                    case .soldOut, .deducted(remaining: 0, _):
                         gate.markSoldOut(item: record.item, round: record.round, generation: generation)
                         metrics.soldOutItems.record(gate.soldOutCount)
                     default: break
@@ -226,11 +237,19 @@ public actor Coordinator {
                     action = machine.failed(engineError(error, record.gid))
                 }
             case .commitOrder:
-                let order = Order(orderID: GlobalTransactionID.orderID(forGID: record.gid), gid: record.gid, item: record.item,
+                var order = Order(orderID: GlobalTransactionID.orderID(forGID: record.gid), gid: record.gid, item: record.item,
                                   round: record.round, user: record.user, requestID: record.requestID, createdMs: wallClockMs())
                 let key = SaleRound(item: record.item, round: record.round)
                 let countable = fence.isCounted(key)
                 do {
+                    if let holdExpiry {
+                        order.hold = .held
+                        order.expiresMs = holdExpiry
+                    } else if !deductedNow, let entry = try await stock.hold(gid: record.gid) {
+                        // A retried step or a back-check: the hold, as Redis has it by now.
+                        order.hold = entry.state ?? .held
+                        order.expiresMs = entry.expiresMs
+                    }
                     let (stored, inserted) = try await journal.commitOrder(order, nowMs: wallClockMs())
                     journalWrote()
                     if inserted && countable { fence.ordered(key) }
@@ -269,27 +288,6 @@ public actor Coordinator {
             case .fail(let error):
                 throw error
             }
-        }
-    }
-
-    /// Turns a final reply action into the outcome, reading the order back for a replay.
-    private func finish(_ action: PurchaseMachine.Action, record: TxnRecord, order: Order?) async throws -> PurchaseOutcome {
-        switch action {
-        case .replyOrdered(let replayed):
-            if let order { return .ordered(order, replayed: replayed) }
-            // A replay of a succeeded purchase: the order is in the journal.
-            do {
-                guard let stored = try await journal.order(gid: record.gid) else {
-                    throw EngineError(.internalError, "transaction \(record.gid) succeeded but has no order", gid: record.gid)
-                }
-                return .ordered(stored, replayed: replayed)
-            } catch {
-                throw engineError(error, record.gid)
-            }
-        case .replyRefused(let reason, let replayed):
-            return .refused(reason, gid: record.gid, replayed: replayed)
-        default:
-            throw EngineError(.internalError, "unexpected final action \(action)", gid: record.gid)
         }
     }
 

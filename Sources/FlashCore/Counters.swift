@@ -7,6 +7,10 @@ public struct Counters: Sendable, Equatable {
     public var resolvedOrdered = 0
     public var resolvedRolledBack = 0
     public var resolveRetries = 0
+    /// Holds decided by this node (its own orders or, by id, another node's).
+    public var holdsConfirmed = 0
+    public var holdsCancelled = 0
+    public var holdsExpired = 0
 
     public init() {}
 
@@ -30,6 +34,8 @@ public struct RecoveryReport: Sendable, Equatable {
     public var rolledBack = 0
     /// Still prepared because Redis or the journal failed; the timeout check keeps retrying them.
     public var deferred = 0
+    /// Confirms and releases journaled and unfinished, decided again.
+    public var holdIntents = 0
     public var milliseconds: Int64 = 0
     public init() {}
 }

@@ -26,6 +26,13 @@ public enum FaultPoint: String, Sendable, Codable, CaseIterable {
     case afterJournal = "after-journal"
     case afterStock = "after-stock"
     case beforeOrder = "before-order"
+    /// A confirm or cancel: after its intent is journaled, before Redis is asked.
+    case afterIntent = "after-intent"
+    /// A confirm or cancel: after Redis decided, before the journal records the verdict.
+    case afterDecision = "after-decision"
+
+    /// The points a confirm or cancel passes; the others are a purchase's.
+    public var isHoldPoint: Bool { self == .afterIntent || self == .afterDecision }
 }
 
 /// How it crashes: `abandon` stops the handler (the client gets an error and the timeout check
@@ -102,8 +109,15 @@ public struct Order: Sendable, Equatable {
     public var user: String
     public var requestID: String
     public var createdMs: Int64
+    /// nil: the sale had no hold, the order is final. Otherwise where its hold stands.
+    public var hold: HoldState?
+    /// When the hold runs out, in ms of Redis' clock (only with a hold).
+    public var expiresMs: Int64?
+    /// Why a released order was released.
+    public var releaseCause: ReleaseCause?
 
-    public init(orderID: String, gid: String, item: String, round: Int, user: String, requestID: String, createdMs: Int64) {
+    public init(orderID: String, gid: String, item: String, round: Int, user: String, requestID: String, createdMs: Int64,
+                hold: HoldState? = nil, expiresMs: Int64? = nil, releaseCause: ReleaseCause? = nil) {
         self.orderID = orderID
         self.gid = gid
         self.item = item
@@ -111,6 +125,9 @@ public struct Order: Sendable, Equatable {
         self.user = user
         self.requestID = requestID
         self.createdMs = createdMs
+        self.hold = hold
+        self.expiresMs = expiresMs
+        self.releaseCause = releaseCause
     }
 }
 
@@ -141,7 +158,8 @@ public struct SaleInfo: Sendable, Equatable {
 
 /// What the stock script answered. Decoded from integer codes at the store boundary.
 public enum StockReply: Sendable, Equatable {
-    case deducted(remaining: Int)
+    /// `expiresMs`: the sale holds its orders until then (Redis' clock); nil, no hold.
+    case deducted(remaining: Int, expiresMs: Int64? = nil)
     /// The barrier already says "deducted" for this gid: a retry of a step that ran.
     case alreadyDeducted
     /// The barrier says "rolled back": the back-check won, this deduction must not happen.
@@ -186,20 +204,28 @@ public struct AuditLine: Sendable, Equatable {
     public var taken: Int
     public var orders: Int
     public var pending: Int
+    /// Orders by hold state (all zero for a sale without a hold). `orders` counts them all,
+    /// released ones too: their units went back to the stock.
+    public var holds: HoldCounts
 
-    public init(item: String, round: Int, total: Int, taken: Int, orders: Int, pending: Int) {
+    public init(item: String, round: Int, total: Int, taken: Int, orders: Int, pending: Int, holds: HoldCounts = HoldCounts()) {
         self.item = item
         self.round = round
         self.total = total
         self.taken = taken
         self.orders = orders
         self.pending = pending
+        self.holds = holds
     }
 
-    /// No oversell, and every deduction either has its order or belongs to a pending transaction
-    /// that will resolve it. With nothing pending this is exactly taken == orders.
+    /// Orders that keep their unit: all but the released.
+    public var live: Int { orders - holds.released }
+
+    /// No oversell, and every unit taken has its live order or belongs to a pending purchase
+    /// that will resolve it. A confirm or release being decided may have returned its unit in
+    /// Redis already. With nothing pending or deciding this is exactly taken == live.
     public var consistent: Bool {
-        orders <= total && orders <= taken && taken <= orders + pending
+        live <= total && live - holds.deciding <= taken && taken <= live + pending
     }
 }
 
@@ -209,10 +235,13 @@ public struct OrderQuery: Sendable, Equatable {
     public var item: String?
     public var user: String?
     public var requestID: String?
+    /// Only orders whose hold is in this state.
+    public var hold: HoldState?
 
-    public init(item: String? = nil, user: String? = nil, requestID: String? = nil) {
+    public init(item: String? = nil, user: String? = nil, requestID: String? = nil, hold: HoldState? = nil) {
         self.item = item
         self.user = user
         self.requestID = requestID
+        self.hold = hold
     }
 }

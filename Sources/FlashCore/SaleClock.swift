@@ -5,11 +5,15 @@ public struct SaleClock: Sendable, Equatable {
     public var opensMs: Int64?
     public var closesMs: Int64?
     public var paused: Bool
+    /// How long an order is held for payment before its unit returns (nil: no hold, orders
+    /// are final). Part of the clock because it is judged on the same one: Redis' `TIME`.
+    public var holdMs: Int64?
 
-    public init(opensMs: Int64? = nil, closesMs: Int64? = nil, paused: Bool = false) {
+    public init(opensMs: Int64? = nil, closesMs: Int64? = nil, paused: Bool = false, holdMs: Int64? = nil) {
         self.opensMs = opensMs
         self.closesMs = closesMs
         self.paused = paused
+        self.holdMs = holdMs
     }
 
     /// Always open: a sale made without times.

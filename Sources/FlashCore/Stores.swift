@@ -26,13 +26,33 @@ public protocol StockStore: Sendable {
     func checkFence(item: String, round: Int, floor: FenceFloor) async throws -> FenceReading
     /// Re-applies the deductions of `orders` (gid, user) whose barrier Redis lost; a dry run
     /// unless `apply`. Throws `.saleBusy` if the sale left round `round` meanwhile.
-    func repair(item: String, round: Int, node: String, orders: [(gid: String, user: String)], apply: Bool) async throws -> RepairResult
+    func repair(item: String, round: Int, node: String, orders: [OrderRef], apply: Bool) async throws -> RepairResult
     /// Lifts `node`'s fence of the item; returns the fences other nodes still hold.
     func liftFence(item: String, node: String) async throws -> Int
     /// Takes or renews the lease on node id `node` for `ttlMs`, unless another token holds it.
     func claimNode(_ node: String, token: String, ttlMs: Int) async throws -> NodeClaim
     /// Gives the lease up, if `token` still holds it (a clean stop).
     func releaseNode(_ node: String, token: String) async throws
+    /// The hold of `gid` as Redis keeps it, with its barrier's state; nil when Redis has none.
+    func hold(gid: String) async throws -> HoldEntry?
+    /// Decides `action` for the held order atomically under its barrier (G7): a release gives
+    /// the unit and the buyer's slot back once, in the order's round only. `notifyOwner`: tell
+    /// the selling node (another one) that its order changed, so its journal catches up.
+    func decideHold(_ entry: HoldEntry, action: HoldAction, notifyOwner: Bool) async throws -> HoldReply
+    /// Up to `max` gids of `node`'s orders that other nodes confirmed or released, oldest first.
+    func takeHoldNews(node: String, max: Int) async throws -> [String]
+}
+
+/// An order as a repair needs it: which barrier Redis must hold for it (G9).
+public struct OrderRef: Sendable, Equatable {
+    public var gid: String
+    public var user: String
+    public var hold: HoldState?
+    public init(gid: String, user: String, hold: HoldState? = nil) {
+        self.gid = gid
+        self.user = user
+        self.hold = hold
+    }
 }
 
 /// The journal (SQLite in production): global transactions and orders, on this node.
@@ -62,8 +82,17 @@ public protocol Journal: Sendable {
     func totals() async throws -> (orders: Int, pending: Int)
     /// Orders of one round whose gid starts with `gidPrefix` (this node's: `NODE-`).
     func orderCount(item: String, round: Int, gidPrefix: String) async throws -> Int
-    /// Those orders' gids and users, for a repair.
-    func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [(gid: String, user: String)]
+    /// Those orders' gids, users and holds, for a repair.
+    func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [OrderRef]
+    /// Moves an order's hold to `state` (an intent or a verdict), unless it is final already;
+    /// `cause` with a release. Returns the order as it is now (nil: no such order).
+    func setHold(gid: String, to state: HoldState, cause: ReleaseCause?, nowMs: Int64) async throws -> Order?
+    /// Undecided holds (held or an intent) that ran out by `atMs`, soonest first, at most `limit`.
+    func holdsDue(atMs: Int64, limit: Int) async throws -> [Order]
+    /// Confirms and releases journaled and not finished (a crash, a Redis outage), at most `limit`.
+    func holdIntents(limit: Int) async throws -> [Order]
+    /// Orders of one item's round by hold state.
+    func holdCounts(item: String, round: Int) async throws -> HoldCounts
     /// Up to `limit` journal rows after `rowID`, in the order they were written, with the row
     /// id to continue from (nil at the end). The sold-out gate reads its history this way, a
     /// page at a time, so no single call holds the journal's thread for long.

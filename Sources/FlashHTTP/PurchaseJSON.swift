@@ -87,6 +87,9 @@ enum PurchaseJSON {
         field("request_id", o.requestID, into: &out)
         field("created_ms", number: o.createdMs, into: &out)
         if let r = o.replayed { out.append(contentsOf: (r ? #","replayed":true"# : #","replayed":false"#).utf8) }
+        if let s = o.state { field("state", s, into: &out) }
+        if let t = o.expiresAt { field("expires_at", t, into: &out) }
+        if let c = o.releaseCause { field("release_cause", c, into: &out) }
         out.append(0x7D)
         return out
     }

@@ -72,13 +72,16 @@ extension Router {
             if body.crashAfter != nil { try r.requireAdmin(c.request, "fault injection") }
             return try await r.buy(body)
         },
-        Route(.GET, ["v1", "orders"], query: ["user", "item", "request_id", "limit", "before"]) { r, c in
+        Route(.GET, ["v1", "orders"], query: ["user", "item", "request_id", "state", "limit", "before"]) { r, c in
             let q = c.request.query
-            let page = try await r.coordinator.orders(OrderQuery(item: q["item"], user: q["user"], requestID: q["request_id"]),
+            let page = try await r.coordinator.orders(OrderQuery(item: q["item"], user: q["user"], requestID: q["request_id"],
+                                                                 hold: try holdState(q["state"])),
                                                       limit: try r.limit(c.request), before: try r.cursor(c.request))
             return r.json(.ok, API.Orders(orders: page.rows.map { order($0, replayed: nil) }, next: page.next?.text))
         },
         Route(.GET, ["v1", "orders", "*"]) { r, c in r.json(.ok, order(try await r.coordinator.order(id: c.key), replayed: nil)) },
+        Route(.POST, ["v1", "orders", "*", "confirm"]) { r, c in try await r.decide(c, .confirm) },
+        Route(.POST, ["v1", "orders", "*", "cancel"]) { r, c in try await r.decide(c, .cancel) },
         Route(.GET, ["v1", "txns"], query: ["state", "limit", "before"]) { r, c in try await r.txns(c) },
         Route(.GET, ["v1", "audit"]) { r, _ in try await r.audit() },
     ]
@@ -95,7 +98,8 @@ extension Router {
     private func createSale(_ c: Call) async throws -> Response {
         try requireAdmin(c.request, "create sale")
         let body = try decode(API.CreateSale.self, c.request)
-        let clock = try SaleTime.clock(opensAt: body.opensAt, closesAt: body.closesAt, nowMs: coordinator.redisNowMs())
+        var clock = try SaleTime.clock(opensAt: body.opensAt, closesAt: body.closesAt, nowMs: coordinator.redisNowMs())
+        clock.holdMs = body.holdSeconds.map { Int64($0) * 1000 }
         let sale = try await coordinator.createSale(item: body.item, stock: body.stock, limitPerUser: body.limitPerUser ?? 1, clock: clock)
         return json(.created, Self.sale(Coordinator.SaleView(sale: sale, orders: 0, pending: 0), nowMs: coordinator.redisNowMs()))
     }
@@ -110,7 +114,8 @@ extension Router {
     private func reset(_ c: Call) async throws -> Response {
         try requireAdmin(c.request, "reset")
         let body = try decode(API.Reset.self, c.request)
-        let clock = try SaleTime.clock(opensAt: body.opensAt, closesAt: body.closesAt, nowMs: coordinator.redisNowMs())
+        var clock = try SaleTime.clock(opensAt: body.opensAt, closesAt: body.closesAt, nowMs: coordinator.redisNowMs())
+        clock.holdMs = body.holdSeconds.map { Int64($0) * 1000 }
         _ = try await coordinator.reset(item: c.item, stock: body.stock, limitPerUser: body.limitPerUser, clock: clock,
                                         requestID: body.requestID)
         return json(.ok, Self.sale(try await coordinator.showSale(item: c.item), nowMs: coordinator.redisNowMs()))
@@ -149,7 +154,10 @@ extension Router {
         let fenced = await coordinator.fencedItems
         let items = lines.map {
             API.AuditItem(item: $0.item, round: $0.round, stockTotal: $0.total, stockTaken: $0.taken,
-                          orders: $0.orders, pending: $0.pending, consistent: $0.consistent, redisBehind: fenced[$0.item])
+                          orders: $0.orders, pending: $0.pending, consistent: $0.consistent, redisBehind: fenced[$0.item],
+                          held: $0.holds == HoldCounts() ? nil : $0.holds.held + $0.holds.deciding,
+                          confirmed: $0.holds == HoldCounts() ? nil : $0.holds.confirmed,
+                          released: $0.holds == HoldCounts() ? nil : $0.holds.released)
         }
         return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 },
                                    items: items))

@@ -311,15 +311,19 @@ public struct Router: Sendable {
 
     static func sale(_ v: Coordinator.SaleView, fenced: [String: String] = [:], nowMs: Int64) -> API.Sale {
         let clock = v.sale.clock
+        let held = clock.holdMs != nil || v.holds != HoldCounts()
         return API.Sale(item: v.sale.item, round: v.sale.round, limitPerUser: v.sale.limitPerUser, stockTotal: v.sale.total,
                         stockRemaining: v.sale.remaining, stockTaken: v.sale.taken, orders: v.orders, pending: v.pending,
                         redisBehind: fenced[v.sale.item], state: clock.state(atMs: nowMs).rawValue,
-                        opensAt: clock.opensMs.map(SaleTime.format), closesAt: clock.closesMs.map(SaleTime.format))
+                        opensAt: clock.opensMs.map(SaleTime.format), closesAt: clock.closesMs.map(SaleTime.format),
+                        holdSeconds: clock.holdMs.map { Int($0 / 1000) }, held: held ? v.holds.held + v.holds.deciding : nil,
+                        confirmed: held ? v.holds.confirmed : nil, released: held ? v.holds.released : nil)
     }
 
     static func order(_ o: Order, replayed: Bool?) -> API.Order {
         API.Order(orderID: o.orderID, gid: o.gid, item: o.item, round: o.round, user: o.user, requestID: o.requestID,
-                  createdMs: o.createdMs, replayed: replayed)
+                  createdMs: o.createdMs, replayed: replayed, state: o.hold?.rawValue ?? "final",
+                  expiresAt: o.expiresMs.map(SaleTime.format), releaseCause: o.releaseCause?.rawValue)
     }
 
     static func txn(_ t: TxnRecord) -> API.Txn {

@@ -12,8 +12,12 @@
 /// Version 3 adds `txns_user`, so a buyer's orders are found without a scan (`GET
 /// /v1/orders?user=`). It is partial: only rows that became orders are in it, so a purchase
 /// that fails or is refused writes no entry.
+///
+/// Version 4 adds checkout holds (G7) to the order's row: `hold` (NULL for a final order),
+/// `expires_ms` on Redis' clock and `release_cause`, with the partial index `txns_hold` that
+/// finds the holds running out and the intents a crash left without reading settled orders.
 enum JournalSchema {
-    static let version = 3
+    static let version = 4
 
     static let create = """
         CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,6 +36,9 @@ enum JournalSchema {
             attempts INTEGER NOT NULL DEFAULT 0,
             last_error TEXT,
             ordered_ms INTEGER,
+            hold TEXT CHECK (hold IN ('held', 'confirming', 'releasing', 'confirmed', 'released')),
+            expires_ms INTEGER,
+            release_cause TEXT,
             CHECK ((state = 'succeeded') = (order_id IS NOT NULL))
         );
         CREATE INDEX IF NOT EXISTS txns_item ON txns(item, round, state);
@@ -39,7 +46,7 @@ enum JournalSchema {
         CREATE VIEW IF NOT EXISTS orders AS
             SELECT order_id, gid, item, round, user, request_id, ordered_ms AS created_ms FROM txns WHERE state = 'succeeded';
         CREATE INDEX IF NOT EXISTS txns_user ON txns(user, created_ms) WHERE state = 'succeeded';
-        INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '3');
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '4');
         -- Version 2 → 3 is the index above, nothing else.
         UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';
         """
@@ -59,6 +66,21 @@ enum JournalSchema {
         COMMIT;
         """
 
+    /// Version 3 → 4, in one transaction: the hold columns (NULL: every order so far is final).
+    static let migrateFrom3 = """
+        BEGIN IMMEDIATE;
+        ALTER TABLE txns ADD COLUMN hold TEXT CHECK (hold IN ('held', 'confirming', 'releasing', 'confirmed', 'released'));
+        ALTER TABLE txns ADD COLUMN expires_ms INTEGER;
+        ALTER TABLE txns ADD COLUMN release_cause TEXT;
+        UPDATE meta SET value = '4' WHERE key = 'schema_version';
+        COMMIT;
+        """
+
+    /// After any migration: the holds not yet decided, by when they run out.
+    static let holdIndex = """
+        CREATE INDEX IF NOT EXISTS txns_hold ON txns(expires_ms) WHERE hold IN ('held', 'confirming', 'releasing');
+        """
+
     static let txnColumns = "gid, item, round, user, request_id, state, reason, order_id, created_ms, updated_ms, next_check_ms, attempts, last_error"
-    static let orderColumns = "order_id, gid, item, round, user, request_id, ordered_ms"
+    static let orderColumns = "order_id, gid, item, round, user, request_id, ordered_ms, hold, expires_ms, release_cause"
 }

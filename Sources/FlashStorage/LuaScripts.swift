@@ -43,11 +43,14 @@ enum LuaScripts {
         """
     }
 
-    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences, node lease.
+    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences, node lease, holds.
     /// ARGV: gid, user, round, node, node's orders of the round, deductions in all seen, lease token.
     /// Reply {code, value}:
-    ///   {0, remaining}  deducted now, barrier written, counted
-    ///   {1, 0}          barrier already `d`: this gid was deducted before (a retried step)
+    ///   {0, remaining, expires}  deducted now, barrier written, counted; with a hold on the
+    ///                   sale, the hold is recorded (holds hash: "ITEM ROUND USER EXPIRES") and
+    ///                   `expires` is when it runs out on Redis' clock (0: no hold)
+    ///   {1, 0}          barrier already `d`, `c` or `x`: this gid was deducted before (a
+    ///                   retried step; a hold confirmed or released since is still that deduction)
     ///   {2, 0}          barrier `r`: a back-check rolled it back; no deduction may happen
     ///   {3, 0}          sold out
     ///   {4, 0}          the user's limit is reached
@@ -77,7 +80,7 @@ enum LuaScripts {
           return reply
         end
         \(leaseCheck(key: 6, token: 7, refusal: "refuse({8, 0})"))
-        local sale = redis.call('HMGET', KEYS[1], 'round', 'limit', 'stock', 'opens', 'closes', 'paused')
+        local sale = redis.call('HMGET', KEYS[1], 'round', 'limit', 'stock', 'opens', 'closes', 'paused', 'hold')
         if not sale[1] then return refuse({5, 0}) end
         if sale[1] ~= ARGV[3] then return refuse({6, tonumber(sale[1])}) end
         if redis.call('EXISTS', KEYS[5]) == 1 then return refuse({7, 0}) end
@@ -90,8 +93,8 @@ enum LuaScripts {
           end
         end
         local barrier = redis.call('HGET', KEYS[2], ARGV[1])
-        if barrier == 'd' then
-          redis.call('HSET', KEYS[2], ARGV[1], 'd')
+        if barrier == 'd' or barrier == 'c' or barrier == 'x' then
+          redis.call('HSET', KEYS[2], ARGV[1], barrier)
           return {1, 0}
         end
         if barrier == 'r' then
@@ -99,9 +102,10 @@ enum LuaScripts {
           return {2, 0}
         end
         if sale[6] == '1' then return refuse({11, 0}) end
-        if sale[4] or sale[5] then
+        local now = 0
+        if sale[4] or sale[5] or sale[7] then
           local t = redis.call('TIME')
-          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           if sale[4] and now < tonumber(sale[4]) then return refuse({9, tonumber(sale[4])}) end
           if sale[5] and now >= tonumber(sale[5]) then return refuse({10, tonumber(sale[5])}) end
         end
@@ -114,7 +118,12 @@ enum LuaScripts {
         redis.call('HSET', KEYS[2], ARGV[1], 'd')
         redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
         redis.call('HINCRBY', KEYS[4], '*', 1)
-        return {0, left - 1}
+        if sale[7] then
+          local expires = now + tonumber(sale[7])
+          redis.call('HSET', KEYS[7], ARGV[1], table.concat({KEYS[1]:match('[^:]+$'), ARGV[3], ARGV[2], expires}, ' '))
+          return {0, left - 1, expires}
+        end
+        return {0, left - 1, 0}
         """)
 
     /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences (as `buy`).
@@ -148,10 +157,14 @@ enum LuaScripts {
         """)
 
     /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences (as `buy`).
-    /// ARGV: round, node, apply (1) or dry run (0), then gid and user pairs: this node's
-    /// orders of the round, from its journal.
-    /// Re-applies every order whose barrier Redis lost: barrier `d`, stock −1, the user's
-    /// count +1, the deduction counted. Idempotent: an order whose barrier is `d` is skipped.
+    /// ARGV: round, node, apply (1) or dry run (0), then gid, user and wanted barrier triples:
+    /// this node's orders of the round, from its journal; `c` for a confirmed order, `x` for a
+    /// released one, `d` for the rest.
+    /// Re-applies every order whose barrier Redis lost: barrier as wanted, stock −1, the user's
+    /// count +1, the deduction counted; for a released order the deduction counted only (its
+    /// unit went back). A confirm Redis lost (`d`, wanted `c`) is marked again, so no release
+    /// can take a paid unit back; a release it lost (`d`, wanted `x`) returns the unit.
+    /// Idempotent: an order whose barrier is as wanted (or a hold's later mark) is skipped.
     /// Reply {round check, restored (or to restore), stock after}: {6, round} when the sale
     /// moved to another round, {5, 0} for no sale.
     static let repair = LuaScript(name: "repair", source: """
@@ -159,15 +172,30 @@ enum LuaScripts {
         if not round then return {5, 0} end
         if round ~= ARGV[1] then return {6, tonumber(round)} end
         local missing = 0
-        for i = 4, #ARGV, 2 do
-          if redis.call('HGET', KEYS[2], ARGV[i]) ~= 'd' then
+        local apply = ARGV[3] == '1'
+        for i = 4, #ARGV, 3 do
+          local gid, user, want = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+          local b = redis.call('HGET', KEYS[2], gid)
+          local lost = b ~= 'd' and b ~= 'c' and b ~= 'x'
+          if lost then
             missing = missing + 1
-            if ARGV[3] == '1' then
-              redis.call('HSET', KEYS[2], ARGV[i], 'd')
-              redis.call('HINCRBY', KEYS[1], 'stock', -1)
-              redis.call('HINCRBY', KEYS[3], ARGV[i + 1], 1)
+            if apply then
+              redis.call('HSET', KEYS[2], gid, want)
+              if want ~= 'x' then
+                redis.call('HINCRBY', KEYS[1], 'stock', -1)
+                redis.call('HINCRBY', KEYS[3], user, 1)
+              end
               redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
               redis.call('HINCRBY', KEYS[4], '*', 1)
+            end
+          elseif b == 'd' and want ~= 'd' then
+            missing = missing + 1
+            if apply then
+              redis.call('HSET', KEYS[2], gid, want)
+              if want == 'x' then
+                redis.call('HINCRBY', KEYS[1], 'stock', 1)
+                if tonumber(redis.call('HGET', KEYS[3], user) or '0') > 0 then redis.call('HINCRBY', KEYS[3], user, -1) end
+              end
             end
           end
         end
@@ -183,14 +211,14 @@ enum LuaScripts {
         """)
 
     /// KEYS: barrier hash, node lease. ARGV: gid, lease token.
-    /// Reply: 0 = barrier `d`, the deduction happened; 1 = no deduction, and the rollback marker
+    /// Reply: 0 = barrier `d` (or a hold's `c`, `x`), the deduction happened; 1 = no deduction, and the rollback marker
     /// `r` is in place (written now if the barrier was absent), so a late buy for the gid is refused;
     /// 2 = the node's lease is not this process's: nothing read or written.
     static let backCheck = LuaScript(name: "back-check", source: """
         \(leaseCheck(key: 2, token: 2, refusal: "2"))
         local barrier = redis.call('HGET', KEYS[1], ARGV[1])
-        if barrier == 'd' then
-          redis.call('HSET', KEYS[1], ARGV[1], 'd')
+        if barrier == 'd' or barrier == 'c' or barrier == 'x' then
+          redis.call('HSET', KEYS[1], ARGV[1], barrier)
           return 0
         end
         redis.call('HSET', KEYS[1], ARGV[1], 'r')
@@ -216,7 +244,7 @@ enum LuaScripts {
         """)
 
     /// KEYS: sales set, sale hash, round 1's deduction counts. ARGV: item, stock, limit, opens, closes (ms of
-    /// Redis' clock, '' none).
+    /// Redis' clock, '' none), hold (ms, '' none).
     /// Reply: 0 = created in round 1; 1 = the sale exists already (nothing changed).
     /// The counts start at `*` = 0: from here on a lost deduction can be told (see `buy`).
     static let create = LuaScript(name: "create", source: """
@@ -224,6 +252,7 @@ enum LuaScripts {
         redis.call('HSET', KEYS[2], 'round', 1, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
         if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'opens', ARGV[4]) end
         if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'closes', ARGV[5]) end
+        if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'hold', ARGV[6]) end
         redis.call('SADD', KEYS[1], ARGV[1])
         if redis.call('HGET', KEYS[3], '*') == false then redis.call('HSET', KEYS[3], '*', 0) end
         return 0
@@ -245,7 +274,7 @@ enum LuaScripts {
     /// KEYS: sale hash, the new round's deduction counts, the item's admin requests. ARGV:
     /// expected current round, new stock, new limit, request id ('' none: a retry with the same
     /// id returns the round it made instead of making another), opens and closes in ms of
-    /// Redis' clock ('' none).
+    /// Redis' clock ('' none), hold in ms ('' none).
     /// Reply: -1 = no such sale; -2 = the round changed meanwhile (nothing changed);
     /// otherwise the new round, whose stock, total and limit are set and whose barriers start empty.
     ///
@@ -264,9 +293,10 @@ enum LuaScripts {
         if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], 'round ' .. next) end
         redis.call('HSET', KEYS[1], 'round', next, 'limit', ARGV[3], 'total', ARGV[2], 'stock', ARGV[2])
         -- The new round's clock replaces the old one, and a reset ends a pause.
-        redis.call('HDEL', KEYS[1], 'opens', 'closes', 'paused')
+        redis.call('HDEL', KEYS[1], 'opens', 'closes', 'paused', 'hold')
         if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'opens', ARGV[5]) end
         if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'closes', ARGV[6]) end
+        if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'hold', ARGV[7]) end
         if redis.call('HGET', KEYS[2], '*') == false then redis.call('HSET', KEYS[2], '*', 0) end
         return next
         """)

@@ -12,6 +12,11 @@ struct RedisKeys: Sendable {
     func fences(_ item: String) -> String { "\(prefix)fence:\(item)" }
     /// The item's admin requests by request id (restock, reset): a retry does nothing twice.
     func adminRequests(_ item: String) -> String { "\(prefix)adm:\(item)" }
+    /// Every hold, by gid: "ITEM ROUND USER EXPIRES", so any node can confirm or release an
+    /// order knowing only its id. Kept like the barriers: a hold may be asked about later.
+    var holds: String { "\(prefix)holds" }
+    /// Gids of a node's orders that other nodes confirmed or released: its journal catches up.
+    func holdNews(_ node: String) -> String { "\(prefix)news:\(node)" }
     /// The lease of a node id: which process may use it (value), for how long (TTL).
     func node(_ id: String) -> String { "\(prefix)node:\(id)" }
 }

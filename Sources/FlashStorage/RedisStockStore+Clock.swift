@@ -1,8 +1,8 @@
 import FlashCore
 import RedisClient
 
-/// The sale's clock in Redis: `opens`, `closes` (ms of Redis' clock) and `paused` in the sale
-/// hash, read by the purchase script's one HMGET and judged against `TIME` there.
+/// The sale's clock in Redis: `opens`, `closes` (ms of Redis' clock), `paused` and `hold` (ms)
+/// in the sale hash, read by the purchase script's one HMGET and judged against `TIME` there.
 extension RedisStockStore {
     public func setPaused(item: String, paused: Bool) async throws -> SaleInfo {
         let r = try await eval(LuaScripts.pause, keys: [keys.sale(item)], args: [paused ? "1" : "0"], confirm: false)
@@ -20,8 +20,8 @@ extension RedisStockStore {
         return seconds * 1000 + micros / 1000
     }
 
-    /// The create and reset scripts' last two arguments: opens and closes ('' for none).
+    /// The create and reset scripts' last three arguments: opens, closes and hold ('' for none).
     static func clockArgs(_ clock: SaleClock) -> [String] {
-        [clock.opensMs.map(String.init) ?? "", clock.closesMs.map(String.init) ?? ""]
+        [clock.opensMs.map(String.init) ?? "", clock.closesMs.map(String.init) ?? "", clock.holdMs.map(String.init) ?? ""]
     }
 }

@@ -23,7 +23,7 @@ extension RedisStockStore {
         }
     }
 
-    public func repair(item: String, round: Int, node: String, orders: [(gid: String, user: String)], apply: Bool) async throws -> RepairResult {
+    public func repair(item: String, round: Int, node: String, orders: [OrderRef], apply: Bool) async throws -> RepairResult {
         // In slices: one script holds Redis for its whole run, and a sale may have many orders.
         var missing = 0
         var stockAfter = 0
@@ -31,7 +31,8 @@ extension RedisStockStore {
         repeat {
             let slice = orders[start..<min(start + 500, orders.count)]
             let r = try await eval(LuaScripts.repair, keys: roundKeys(item, round),
-                                   args: [String(round), node, apply ? "1" : "0"] + slice.flatMap { [$0.gid, $0.user] }, confirm: apply)
+                                   args: [String(round), node, apply ? "1" : "0"] + slice.flatMap { [$0.gid, $0.user, Self.barrier($0.hold)] },
+                                   confirm: apply)
             guard let a = r.array, a.count >= 2, let code = a[0].int, let value = a[1].int else { throw badReply("repair", r) }
             switch code {
             case 5: throw EngineError.unknownSale(item)
@@ -44,6 +45,15 @@ extension RedisStockStore {
             start += 500
         } while start < orders.count
         return RepairResult(missing: missing, stockAfter: stockAfter)
+    }
+
+    /// The barrier an order's hold state wants in Redis: a decided hold its mark, the rest `d`.
+    static func barrier(_ hold: HoldState?) -> String {
+        switch hold {
+        case .confirmed: return "c"
+        case .released: return "x"
+        default: return "d"
+        }
     }
 
     public func liftFence(item: String, node: String) async throws -> Int {

@@ -85,7 +85,7 @@ public final class RedisStockStore: StockStore {
         guard let code = r.int else { throw badReply("create", r) }
         if code == 1 { throw EngineError(.saleExists, "a sale for item \(item) exists already; use restock or reset") }
         return SaleInfo(item: item, round: 1, limitPerUser: limitPerUser, total: stock, remaining: stock,
-                        clock: SaleClock(opensMs: clock.opensMs, closesMs: clock.closesMs))
+                        clock: SaleClock(opensMs: clock.opensMs, closesMs: clock.closesMs, holdMs: clock.holdMs))
     }
 
     public func restock(item: String, add: Int, requestID: String?) async throws -> SaleInfo {
@@ -111,19 +111,19 @@ public final class RedisStockStore: StockStore {
             // A replayed request id's round may have sold since: read the sale as it is.
             if Int(code) != expectedRound + 1, let sale = try await sale(item: item) { return sale }
             return SaleInfo(item: item, round: Int(code), limitPerUser: limitPerUser, total: stock, remaining: stock,
-                            clock: SaleClock(opensMs: clock.opensMs, closesMs: clock.closesMs))
+                            clock: SaleClock(opensMs: clock.opensMs, closesMs: clock.closesMs, holdMs: clock.holdMs))
         }
     }
 
     public func sale(item: String) async throws -> SaleInfo? {
-        let r = try await command(["HMGET", keys.sale(item), "round", "limit", "total", "stock", "opens", "closes", "paused"])
-        guard let f = r.array, f.count == 7 else { throw badReply("HMGET", r) }
+        let r = try await command(["HMGET", keys.sale(item), "round", "limit", "total", "stock", "opens", "closes", "paused", "hold"])
+        guard let f = r.array, f.count == 8 else { throw badReply("HMGET", r) }
         if f[0] == .null { return nil }
         guard let round = f[0].int, let limit = f[1].int, let total = f[2].int, let stock = f[3].int else {
             throw badReply("HMGET sale", r)
         }
         return SaleInfo(item: item, round: Int(round), limitPerUser: Int(limit), total: Int(total), remaining: Int(stock),
-                        clock: SaleClock(opensMs: f[4].int, closesMs: f[5].int, paused: f[6].string == "1"))
+                        clock: SaleClock(opensMs: f[4].int, closesMs: f[5].int, paused: f[6].string == "1", holdMs: f[7].int))
     }
 
     public func sales() async throws -> [SaleInfo] {
@@ -144,14 +144,16 @@ public final class RedisStockStore: StockStore {
 
     public func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) async throws -> StockReply {
         let lease = leaseArgs
-        let r = try await eval(LuaScripts.buy, keys: roundKeys(item, round) + [lease.key],
+        let r = try await eval(LuaScripts.buy, keys: roundKeys(item, round) + [lease.key, keys.holds],
                                args: [gid, user, String(round), floor.node, String(floor.orders), String(floor.seen), lease.token],
                                confirm: true)
-        guard let pair = r.array, pair.count == 2, let code = pair[0].int, let value = pair[1].int else {
+        guard let pair = r.array, pair.count >= 2, let code = pair[0].int, let value = pair[1].int else {
             throw badReply("buy", r)
         }
         switch code {
-        case 0: return .deducted(remaining: Int(value))
+        case 0:
+            guard pair.count == 3, let expires = pair[2].int else { throw badReply("buy", r) }
+            return .deducted(remaining: Int(value), expiresMs: expires > 0 ? expires : nil)
         case 1: return .alreadyDeducted
         case 2: return .rolledBack
         case 3: return .soldOut

@@ -9,7 +9,8 @@ extension SQLiteJournal {
             var filter = ""
             var params: [SQLiteValue] = []
             // A buyer's orders come along the partial txns_user index, newest first.
-            for (column, value) in [("user", query.user), ("item", query.item), ("request_id", query.requestID)] {
+            for (column, value) in [("user", query.user), ("item", query.item), ("request_id", query.requestID),
+                                    ("hold", query.hold?.rawValue)] {
                 guard let value else { continue }
                 filter += " AND \(column) = ?"
                 params.append(.text(value))
@@ -28,7 +29,7 @@ extension SQLiteJournal {
                 while try s.step() {
                     let o = Self.order(s)
                     rows.append(o)
-                    last = ListCursor(createdMs: s.int(7), gid: o.gid)
+                    last = ListCursor(createdMs: s.int(10), gid: o.gid)
                 }
                 return Page(rows: rows, next: rows.count == limit ? last : nil)
             }

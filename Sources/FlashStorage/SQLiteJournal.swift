@@ -56,6 +56,10 @@ public final class SQLiteJournal: Journal {
                     try db.execute(JournalSchema.migrateFrom1)
                 }
                 try db.execute(JournalSchema.create)
+                if try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") == 3 {
+                    try db.execute(JournalSchema.migrateFrom3)
+                }
+                try db.execute(JournalSchema.holdIndex)
                 let version = try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'")
                 guard version == JournalSchema.version else {
                     throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
@@ -108,9 +112,12 @@ public final class SQLiteJournal: Journal {
         try await call { db in
             // The common case is one statement: the prepared row becomes the order.
             try db.statement("""
-                UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
+                UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
+                    hold = ?, expires_ms = ?, release_cause = ?
                 WHERE gid = ? AND state = 'prepared'
-                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .text(order.gid)])
+                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), Self.optional(order.hold?.rawValue),
+                          order.expiresMs.map(SQLiteValue.int) ?? .null, Self.optional(order.releaseCause?.rawValue),
+                          .text(order.gid)])
             if db.changes == 1 { return (order, true) }
             guard let txn = try Self.loadTxn(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
@@ -201,12 +208,14 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    public func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [(gid: String, user: String)] {
+    public func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [OrderRef] {
         try await read { db in
-            try db.query("SELECT gid, user FROM txns WHERE \(Self.nodeOrders) ORDER BY gid",
+            try db.query("SELECT gid, user, hold FROM txns WHERE \(Self.nodeOrders) ORDER BY gid",
                          Self.nodeOrderParams(item, round, gidPrefix)) { s in
-                var rows: [(gid: String, user: String)] = []
-                while try s.step() { rows.append((s.text(0) ?? "", s.text(1) ?? "")) }
+                var rows: [OrderRef] = []
+                while try s.step() {
+                    rows.append(OrderRef(gid: s.text(0) ?? "", user: s.text(1) ?? "", hold: s.text(2).flatMap(HoldState.init(rawValue:))))
+                }
                 return rows
             }
         }
@@ -254,7 +263,7 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    private static func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {
+    static func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {
         try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE gid = ? AND state = 'succeeded'", [.text(gid)]) { s in
             try s.step() ? order(s) : nil
         }
@@ -272,8 +281,12 @@ public final class SQLiteJournal: Journal {
 
     static func order(_ s: SQLiteStatement) -> Order {
         Order(orderID: s.text(0) ?? "", gid: s.text(1) ?? "", item: s.text(2) ?? "", round: Int(s.int(3)),
-              user: s.text(4) ?? "", requestID: s.text(5) ?? "", createdMs: s.int(6))
+              user: s.text(4) ?? "", requestID: s.text(5) ?? "", createdMs: s.int(6),
+              hold: s.text(7).flatMap(HoldState.init(rawValue:)), expiresMs: s.isNull(8) ? nil : s.int(8),
+              releaseCause: s.text(9).flatMap(ReleaseCause.init(rawValue:)))
     }
+
+    static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
 
     // MARK: plumbing
 
@@ -287,7 +300,7 @@ public final class SQLiteJournal: Journal {
     }
 
     /// A write (or a read that must be in the same transaction as writes), group-committed.
-    private func call<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
+    func call<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
         do {
             return try await conn.run(deadline: deadline, body)
         } catch let e as SQLiteError {

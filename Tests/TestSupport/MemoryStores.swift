@@ -79,8 +79,47 @@ public actor MemoryStockStore: StockStore {
         bought["\(item)/\(user)", default: 0] += 1
         barriers[gid] = true
         deductions += 1
+        if let hold = s.clock.holdMs {
+            holds[gid] = HoldEntry(gid: gid, item: item, round: round, user: user, expiresMs: nowMs + hold, state: .held)
+            return .deducted(remaining: s.remaining, expiresMs: nowMs + hold)
+        }
         return .deducted(remaining: s.remaining)
     }
+
+    /// Holds by gid, with their barrier's state (as `LuaScripts.decideHold` keeps them).
+    public var holds: [String: HoldEntry] = [:]
+
+    public func hold(gid: String) throws -> HoldEntry? {
+        try checkUp()
+        return holds[gid]
+    }
+
+    public func decideHold(_ entry: HoldEntry, action: HoldAction, notifyOwner: Bool) throws -> HoldReply {
+        try checkUp()
+        guard var h = holds[entry.gid], let state = h.state else { return .missing }
+        switch state {
+        case .confirmed: return .confirmed
+        case .released: return .released
+        default: break
+        }
+        let expired = nowMs >= h.expiresMs
+        if action == .expire && !expired { return .stillHeld(expiresMs: h.expiresMs) }
+        if action == .confirm && !expired {
+            h.state = .confirmed
+            holds[entry.gid] = h
+            return .confirmed
+        }
+        h.state = .released
+        holds[entry.gid] = h
+        if var s = saleByItem[h.item], s.round == h.round {
+            s.remaining += 1
+            saleByItem[h.item] = s
+            bought["\(h.item)/\(h.user)", default: 1] -= 1
+        }
+        return .released
+    }
+
+    public func takeHoldNews(node: String, max: Int) -> [String] { [] }
 
     public func backCheck(gid: String, item: String, round: Int) throws -> BackCheckReply {
         try checkUp()
@@ -94,7 +133,7 @@ public actor MemoryStockStore: StockStore {
         guard let s = saleByItem[item] else { return .noSale }
         return s.round == round ? .current(mine: nil, all: nil, fences: [:]) : .otherRound(s.round)
     }
-    public func repair(item: String, round: Int, node: String, orders: [(gid: String, user: String)], apply: Bool) -> RepairResult {
+    public func repair(item: String, round: Int, node: String, orders: [OrderRef], apply: Bool) -> RepairResult {
         RepairResult(missing: 0, stockAfter: saleByItem[item]?.remaining ?? 0)
     }
     public func liftFence(item: String, node: String) -> Int { 0 }
@@ -152,6 +191,7 @@ public actor MemoryJournal: Journal {
     public func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) -> Page<Order> {
         let rows = ordersByGID.values.lazy.filter {
             (query.item ?? $0.item) == $0.item && (query.user ?? $0.user) == $0.user && (query.requestID ?? $0.requestID) == $0.requestID
+                && (query.hold == nil || $0.hold == query.hold)
         }
         return Page(rows: Array(rows.prefix(limit)), next: nil)
     }
@@ -164,8 +204,43 @@ public actor MemoryJournal: Journal {
     public func counts(item: String, round: Int) -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
     public func totals() -> (orders: Int, pending: Int) { (ordersByGID.count, pendingCount) }
     public func orderCount(item: String, round: Int, gidPrefix: String) -> Int { orderRefs(item: item, round: round, gidPrefix: gidPrefix).count }
-    public func orderRefs(item: String, round: Int, gidPrefix: String) -> [(gid: String, user: String)] {
-        ordersByGID.values.filter { $0.item == item && $0.round == round && $0.gid.hasPrefix(gidPrefix) }.map { ($0.gid, $0.user) }
+    public func orderRefs(item: String, round: Int, gidPrefix: String) -> [OrderRef] {
+        ordersByGID.values.filter { $0.item == item && $0.round == round && $0.gid.hasPrefix(gidPrefix) }
+            .map { OrderRef(gid: $0.gid, user: $0.user, hold: $0.hold) }
+    }
+
+    public func setHold(gid: String, to state: HoldState, cause: ReleaseCause?, nowMs: Int64) -> Order? {
+        guard var o = ordersByGID[gid] else { return nil }
+        let movable = state == .held ? o.hold == .releasing : (o.hold.map { !$0.isFinal } ?? false)
+        if movable {
+            o.hold = state
+            o.releaseCause = cause
+            ordersByGID[gid] = o
+        }
+        return o
+    }
+
+    public func holdsDue(atMs: Int64, limit: Int) -> [Order] {
+        Array(ordersByGID.values.filter { ($0.hold.map { !$0.isFinal } ?? false) && ($0.expiresMs ?? .max) <= atMs }
+            .sorted { ($0.expiresMs ?? 0) < ($1.expiresMs ?? 0) }.prefix(limit))
+    }
+
+    public func holdIntents(limit: Int) -> [Order] {
+        Array(ordersByGID.values.filter { $0.hold?.isIntent ?? false }.prefix(limit))
+    }
+
+    public func holdCounts(item: String, round: Int) -> HoldCounts {
+        var c = HoldCounts()
+        for o in ordersByGID.values where o.item == item && o.round == round {
+            switch o.hold {
+            case .held?: c.held += 1
+            case .confirmed?: c.confirmed += 1
+            case .released?: c.released += 1
+            case .confirming?, .releasing?: c.deciding += 1
+            case nil: break
+            }
+        }
+        return c
     }
     public func history(after rowID: Int64, limit: Int) -> (rows: [JournalEntry], next: Int64?) { ([], nil) }
     public func ping() {}

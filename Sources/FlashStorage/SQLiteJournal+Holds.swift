@@ -1,0 +1,62 @@
+import FlashCore
+import SQLiteStore
+
+/// Checkout holds in the journal (G7): an order's hold moves held → confirming/releasing (the
+/// intent, before Redis is asked) → confirmed/released (Redis' verdict). A decided hold never
+/// moves again, so a late or repeated step can't undo a verdict.
+extension SQLiteJournal {
+    public func setHold(gid: String, to state: HoldState, cause: ReleaseCause?, nowMs: Int64) async throws -> Order? {
+        try await call { db in
+            // Back to held only from a release intent (an expiry Redis said was early); every
+            // other move starts from an undecided hold.
+            let from = state == .held ? "hold = 'releasing'" : "hold IN ('held', 'confirming', 'releasing')"
+            try db.statement("UPDATE txns SET hold = ?, release_cause = ?, updated_ms = ? WHERE gid = ? AND \(from)")
+                .run([.text(state.rawValue), Self.optional(cause?.rawValue), .int(nowMs), .text(gid)])
+            return try Self.loadOrder(db, gid: gid)
+        }
+    }
+
+    public func holdsDue(atMs: Int64, limit: Int) async throws -> [Order] {
+        try await read { db in
+            // Along txns_hold: the index holds only undecided holds, by expiry.
+            try Self.orders(db, where: "hold IN ('held', 'confirming', 'releasing') AND expires_ms <= ? ORDER BY expires_ms",
+                            [.int(atMs), .int(Int64(limit))])
+        }
+    }
+
+    public func holdIntents(limit: Int) async throws -> [Order] {
+        try await read { db in
+            try Self.orders(db, where: "hold IN ('held', 'confirming', 'releasing') AND hold <> 'held' ORDER BY expires_ms",
+                            [.int(Int64(limit))])
+        }
+    }
+
+    public func holdCounts(item: String, round: Int) async throws -> HoldCounts {
+        try await read { db in
+            try db.query("""
+                SELECT hold, COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND hold IS NOT NULL GROUP BY hold
+                """, [.text(item), .int(Int64(round))]) { s in
+                var counts = HoldCounts()
+                while try s.step() {
+                    let n = Int(s.int(1))
+                    switch HoldState(rawValue: s.text(0) ?? "") {
+                    case .held: counts.held += n
+                    case .confirmed: counts.confirmed += n
+                    case .released: counts.released += n
+                    case .confirming, .releasing: counts.deciding += n
+                    case nil: break
+                    }
+                }
+                return counts
+            }
+        }
+    }
+
+    private static func orders(_ db: SQLiteDatabase, where condition: String, _ params: [SQLiteValue]) throws -> [Order] {
+        try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE state = 'succeeded' AND \(condition) LIMIT ?", params) { s in
+            var rows: [Order] = []
+            while try s.step() { rows.append(order(s)) }
+            return rows
+        }
+    }
+}
