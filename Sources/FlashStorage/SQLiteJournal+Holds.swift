@@ -53,7 +53,9 @@ extension SQLiteJournal {
     }
 
     private static func orders(_ db: SQLiteDatabase, where condition: String, _ params: [SQLiteValue]) throws -> [Order] {
-        try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE state = 'succeeded' AND \(condition) LIMIT ?", params) { s in
+        // No `state = 'succeeded'`: only orders have a hold, and that term would lead the
+        // planner to the state index instead of txns_hold.
+        try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE \(condition) LIMIT ?", params) { s in
             var rows: [Order] = []
             while try s.step() { rows.append(order(s)) }
             return rows

@@ -11,7 +11,8 @@ enum Exit {
     static let degraded: Int32 = 3
     static let limitReached: Int32 = 4
     /// Refused for another reason: rolled back, sale reset meanwhile, fault injected, the sale
-    /// not open yet, closed or paused.
+    /// not open yet, closed or paused; a confirm of a released order, a cancel of a confirmed
+    /// or final one.
     static let refused: Int32 = 5
     /// `audit`: consistent so far, but transactions are still pending.
     static let pending: Int32 = 6
@@ -23,7 +24,8 @@ enum Exit {
 
     static let help = """
         Exit codes: 0 success; 1 error; 3 sold out (status: degraded); 4 per-user limit reached; 5 purchase refused \
-        otherwise (rolled back, sale reset, injected fault, sale not open, closed or paused); 6 audit found pending transactions; \
+        otherwise (rolled back, sale reset, injected fault, sale not open, closed or paused), or a confirm or cancel refused \
+        (released, confirmed, final); 6 audit found pending transactions; \
         7 audit found drift; 64 bad usage; 69 flashd unreachable, connection lost or unavailable (503): retry with the same request id.
         """
 }

@@ -50,7 +50,8 @@ struct GlobalOptions: ParsableArguments {
             switch (api.status, api.body.code) {
             case (_, .soldOut): return ExitCode(Exit.soldOut)
             case (_, .limitReached): return ExitCode(Exit.limitReached)
-            case (_, .rolledBack), (_, .saleReset), (_, .faultInjected), (_, .notOpen), (_, .closed), (_, .paused):
+            case (_, .rolledBack), (_, .saleReset), (_, .faultInjected), (_, .notOpen), (_, .closed), (_, .paused),
+                 (_, .released), (_, .confirmed), (_, .final):
                 return ExitCode(Exit.refused)
             case (503, _): return ExitCode(Exit.unavailable)
             default: return ExitCode(Exit.failure)

@@ -6,7 +6,7 @@ import FoundationEssentials
 struct OrdersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orders", abstract: "List orders, newest first, or show one.",
-        subcommands: [ListOrders.self, ShowOrder.self], defaultSubcommand: ListOrders.self)
+        subcommands: [ListOrders.self, ShowOrder.self, ConfirmOrder.self, CancelOrder.self], defaultSubcommand: ListOrders.self)
 }
 
 struct ListOrders: ParsableCommand {
@@ -17,6 +17,7 @@ struct ListOrders: ParsableCommand {
     @Option(help: "Only this buyer's orders.") var user: String?
     @Option(help: "Only this item's orders.") var item: String?
     @Option(name: .customLong("request-id"), help: "Only the order of this request id (needs --user).") var requestID: String?
+    @Option(help: "Only orders whose hold is in this state: held, confirming, releasing, confirmed or released.") var state: String?
     @Option(help: "At most this many, 1-1000.") var limit = 100
     @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
 
@@ -26,7 +27,7 @@ struct ListOrders: ParsableCommand {
 
     func run() throws {
         var path = "/v1/orders?limit=\(limit)"
-        for (name, value) in [("user", user), ("item", item), ("request_id", requestID), ("before", before)] {
+        for (name, value) in [("user", user), ("item", item), ("request_id", requestID), ("state", state), ("before", before)] {
             if let value { path += "&\(name)=\(OrdersCommand.encoded(value))" }
         }
         let orders: API.Orders = try global.perform { try $0.call("GET", path) }
@@ -51,10 +52,49 @@ struct ShowOrder: ParsableCommand {
     }
 }
 
+/// `orders confirm ID` / `orders cancel ID`: the shop's verdict on a held order, on any node.
+struct ConfirmOrder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confirm", abstract: "Confirm a held order (paid): it keeps its unit.",
+        discussion: "Again on a confirmed order: success. On a released one (expired or cancelled): exit 5.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var decision: DecisionOptions
+    func run() throws { try decision.run(global, "confirm") }
+}
+
+struct CancelOrder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel", abstract: "Cancel a held order: its unit and the buyer's slot go back to the sale, once.",
+        discussion: "Again on a released order: success. On a confirmed or final one: exit 5.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var decision: DecisionOptions
+    func run() throws { try decision.run(global, "cancel") }
+}
+
+struct DecisionOptions: ParsableArguments {
+    @Argument(help: "The order id (ord-NODE-...): any node may decide it.") var orderID: String
+    @Option(help: ArgumentHelp("Fault injection: crash after-intent or after-decision.", visibility: .hidden)) var crashAfter: String?
+    @Option(help: ArgumentHelp("abandon or exit.", visibility: .hidden)) var crashMode: String?
+
+    func run(_ global: GlobalOptions, _ verb: String) throws {
+        let order: API.Order = try global.perform {
+            try $0.call("POST", "/v1/orders/\(OrdersCommand.encoded(orderID))/\(verb)",
+                        body: API.Decide(crashAfter: crashAfter, crashMode: crashMode))
+        }
+        if global.json { return global.printJSON(order) }
+        print(OrdersCommand.line(order))
+    }
+}
+
 extension OrdersCommand {
     /// One order as a line: its id, what was bought by whom, and when (UTC).
     static func line(_ o: API.Order) -> String {
-        "\(o.orderID)  \(o.item) round \(o.round)  user \(o.user)  request \(o.requestID)  at \(time(o.createdMs))"
+        var hold = ""
+        if let state = o.state, state != "final" {
+            hold = "  \(state)" + (state == "released" ? o.releaseCause.map { " (\($0))" } ?? "" : "")
+                + (state == "held" ? o.expiresAt.map { " until \($0)" } ?? "" : "")
+        }
+        return "\(o.orderID)  \(o.item) round \(o.round)  user \(o.user)  request \(o.requestID)  at \(time(o.createdMs))" + hold
     }
 
     /// RFC 3339 in UTC, to the millisecond: 2026-12-05T01:02:03.456Z.

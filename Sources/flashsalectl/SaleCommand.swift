@@ -17,7 +17,8 @@ struct SaleCommand: ParsableCommand {
         func run() throws {
             let sale: API.Sale = try global.perform {
                 try $0.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: stock, limitPerUser: limitPerUser,
-                                                                       opensAt: clock.opensAt, closesAt: clock.closesAt))
+                                                                       opensAt: clock.opensAt, closesAt: clock.closesAt,
+                                                                       holdSeconds: clock.holdSeconds))
             }
             show(sale, global, verb: "created")
         }
@@ -55,7 +56,8 @@ struct SaleCommand: ParsableCommand {
             let id = requestID ?? freshRequestID()
             let sale: API.Sale = try adminCall(global, requestID: id) {
                 try $0.call("POST", "/v1/sales/\(item)/reset", body: API.Reset(stock: stock, limitPerUser: limitPerUser, requestID: id,
-                                                                             opensAt: clock.opensAt, closesAt: clock.closesAt))
+                                                                             opensAt: clock.opensAt, closesAt: clock.closesAt,
+                                                                             holdSeconds: clock.holdSeconds))
             }
             show(sale, global, verb: "reset")
         }
@@ -181,6 +183,9 @@ private func show(_ s: API.Sale, _ global: GlobalOptions, verb: String?) {
     if let state = s.state, state != "open" || s.opensAt != nil || s.closesAt != nil {
         print("  \(state)" + (s.opensAt.map { ", opens \($0)" } ?? "") + (s.closesAt.map { ", closes \($0)" } ?? ""))
     }
+    if let hold = s.holdSeconds {
+        print("  orders held \(hold) s for payment: \(s.held ?? 0) held, \(s.confirmed ?? 0) confirmed, \(s.released ?? 0) released")
+    }
     if let why = s.redisBehind { print("  STOPPED: Redis is behind the journal (\(why)); see flashsalectl sale repair --help") }
 }
 
@@ -189,4 +194,30 @@ struct ClockOptions: ParsableArguments {
     @Option(help: "Opening time: RFC 3339 (2026-12-05T20:00:00Z) or +N with s, m, h or d from now (default: at once).")
     var opensAt: String?
     @Option(help: "Closing time, the same way (default: never).") var closesAt: String?
+    @Option(help: ArgumentHelp("Hold each order this long for payment (N with s, m, h or d, e.g. 10m); unconfirmed, its unit "
+                               + "returns to the sale (default: no hold, orders are final).", valueName: "duration"))
+    var hold: String?
+
+    var holdSeconds: Int? { hold.flatMap(Self.seconds) }
+
+    func validate() throws {
+        if let hold, Self.seconds(hold) == nil {
+            throw ValidationError("--hold must be N with s, m, h or d (1s to 7d), e.g. 10m; got \(hold)")
+        }
+    }
+
+    /// `10m` → 600; nil for anything else or outside 1 s to a week.
+    static func seconds(_ text: String) -> Int? {
+        guard let unit = text.last, let n = Int(text.dropLast()), n > 0 else { return nil }
+        let scale: Int
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86400
+        default: return nil
+        }
+        let (total, overflow) = n.multipliedReportingOverflow(by: scale)
+        return !overflow && total <= 7 * 86400 ? total : nil
+    }
 }

@@ -197,7 +197,7 @@ import TestSupport
         await j.close()
         let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT order_id, created_ms FROM orders; "
                                                                   + "SELECT value FROM meta WHERE key = 'schema_version';"])
-        #expect(out == "ord-g1|1500\n3\n")
+        #expect(out == "ord-g1|1500\n4\n")
         // The gid key was made at the first open and stays: reopened, the same key.
         let key = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT value FROM meta WHERE key = 'gid_key';"])
         #expect(key.trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
@@ -206,18 +206,55 @@ import TestSupport
         await again.close()
     }
 
-    /// Version 2 → 3 adds the buyer index and nothing else; a buyer's orders are read along it.
-    @Test func aVersion2JournalGainsTheBuyerIndex() async throws {
+    /// Version 2 → 3 adds the buyer index, 3 → 4 the hold columns and their index; a buyer's
+    /// orders are read along the one, holds running out along the other, old orders stay final.
+    @Test func aVersion2JournalGainsTheBuyerIndexAndHolds() async throws {
         let j = try await SQLiteJournal(path: path)
         _ = try await j.prepare(record("g1", user: "alice"))
+        _ = try await j.commitOrder(Order(orderID: "ord-g1", gid: "g1", item: "sku", round: 1, user: "alice", requestID: "r-g1",
+                                          createdMs: 1500), nowMs: 1500)
         await j.close()
-        _ = try Shell.run(try Executables.find("sqlite3"), [path, "DROP INDEX txns_user; UPDATE meta SET value = '2' WHERE key = 'schema_version';"])
+        _ = try Shell.run(try Executables.find("sqlite3"), [path, """
+            DROP INDEX txns_user; DROP INDEX txns_hold; ALTER TABLE txns DROP COLUMN hold; ALTER TABLE txns DROP COLUMN expires_ms;
+            ALTER TABLE txns DROP COLUMN release_cause; UPDATE meta SET value = '2' WHERE key = 'schema_version';
+            """])
         let again = try await SQLiteJournal(path: path)
+        #expect(try await again.order(gid: "g1")?.hold == nil)
+        #expect(try await again.holdsDue(atMs: .max, limit: 10).isEmpty)
         await again.close()
         let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT value FROM meta WHERE key = 'schema_version'; "
                                                                   + "EXPLAIN QUERY PLAN SELECT gid FROM txns WHERE state = 'succeeded' "
-                                                                  + "AND user = 'alice' ORDER BY created_ms DESC;"])
-        #expect(out.hasPrefix("3\n") && out.contains("USING INDEX txns_user"), "\(out)")
+                                                                  + "AND user = 'alice' ORDER BY created_ms DESC; "
+                                                                  + "EXPLAIN QUERY PLAN SELECT gid FROM txns WHERE "
+                                                                  + "hold IN ('held', 'confirming', 'releasing') AND expires_ms <= 5;"])
+        #expect(out.hasPrefix("4\n") && out.contains("USING INDEX txns_user") && out.contains("txns_hold"), "\(out)")
+    }
+
+    /// A hold moves held → intent → verdict and never back from a verdict; due holds and
+    /// intents are found, by hold state counts too.
+    @Test func aHoldMovesForwardOnly() async throws {
+        let j = try await SQLiteJournal(path: path)
+        for (gid, expires) in [("h1", Int64(1000)), ("h2", 2000), ("h3", 9000)] {
+            _ = try await j.prepare(record(gid, user: gid))
+            _ = try await j.commitOrder(Order(orderID: "ord-\(gid)", gid: gid, item: "sku", round: 1, user: gid, requestID: "r",
+                                              createdMs: 10, hold: .held, expiresMs: expires), nowMs: 10)
+        }
+        #expect(try await j.holdsDue(atMs: 2000, limit: 10).map(\.gid) == ["h1", "h2"])
+        #expect(try await j.setHold(gid: "h1", to: .releasing, cause: .cancelled, nowMs: 20)?.hold == .releasing)
+        #expect(try await j.holdIntents(limit: 10).map(\.gid) == ["h1"])
+        #expect(try await j.setHold(gid: "h1", to: .released, cause: .cancelled, nowMs: 30)?.hold == .released)
+        // A verdict stands: neither a late confirm nor a step back to held moves it.
+        #expect(try await j.setHold(gid: "h1", to: .confirmed, cause: nil, nowMs: 40)?.hold == .released)
+        #expect(try await j.setHold(gid: "h1", to: .held, cause: nil, nowMs: 40)?.hold == .released)
+        #expect(try await j.setHold(gid: "h2", to: .confirming, cause: nil, nowMs: 50)?.hold == .confirming)
+        // Back to held only from a release intent (an early expiry).
+        #expect(try await j.setHold(gid: "h2", to: .held, cause: nil, nowMs: 50)?.hold == .confirming)
+        #expect(try await j.setHold(gid: "h2", to: .confirmed, cause: nil, nowMs: 60)?.hold == .confirmed)
+        #expect(try await j.holdCounts(item: "sku", round: 1) == HoldCounts(held: 1, confirmed: 1, released: 1))
+        #expect(try await j.orders(OrderQuery(hold: .released), limit: 10, before: nil).rows.map(\.gid) == ["h1"])
+        let released = try #require(try await j.order(gid: "h1"))
+        #expect(released.releaseCause == .cancelled && released.expiresMs == 1000)
+        await j.close()
     }
 
     /// The sold-out gate reads the journal's history a page at a time, in write order.
