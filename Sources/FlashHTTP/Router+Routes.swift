@@ -159,7 +159,8 @@ extension Router {
                           confirmed: $0.holds == HoldCounts() ? nil : $0.holds.confirmed,
                           released: $0.holds == HoldCounts() ? nil : $0.holds.released)
         }
-        return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 },
+        return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent),
+                                   settled: lines.allSatisfy { $0.pending == 0 && $0.holds.deciding == 0 },
                                    items: items))
     }
 }
