@@ -73,8 +73,11 @@ extension API {
         public var held: Int?
         public var confirmed: Int?
         public var released: Int?
+        /// Confirms and releases journaled and not finished: Redis may have decided them already.
+        public var deciding: Int?
         public init(item: String, round: Int, stockTotal: Int, stockTaken: Int, orders: Int, pending: Int, consistent: Bool,
-                    redisBehind: String? = nil, held: Int? = nil, confirmed: Int? = nil, released: Int? = nil) {
+                    redisBehind: String? = nil, held: Int? = nil, confirmed: Int? = nil, released: Int? = nil, deciding: Int? = nil) {
+            self.deciding = deciding
             self.held = held
             self.confirmed = confirmed
             self.released = released
@@ -89,7 +92,7 @@ extension API {
         }
         enum CodingKeys: String, CodingKey {
             case item, round, orders, pending, consistent, stockTotal = "stock_total", stockTaken = "stock_taken"
-            case redisBehind = "redis_behind", held, confirmed, released
+            case redisBehind = "redis_behind", held, confirmed, released, deciding
         }
     }
 

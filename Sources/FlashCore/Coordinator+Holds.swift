@@ -177,9 +177,15 @@ extension Coordinator {
 
     func countHold(_ order: Order, action: HoldAction) {
         switch order.hold {
-        case .confirmed?: counters.holdsConfirmed += 1
-        case .released? where order.releaseCause == .expired: counters.holdsExpired += 1
-        case .released?: counters.holdsCancelled += 1
+        case .confirmed?:
+            counters.holdsConfirmed += 1
+            metrics.holds["confirmed"]?.increment()
+        case .released? where order.releaseCause == .expired:
+            counters.holdsExpired += 1
+            metrics.holds["expired"]?.increment()
+        case .released?:
+            counters.holdsCancelled += 1
+            metrics.holds["cancelled"]?.increment()
         default: return
         }
         logger.info("hold decided", metadata: ["gid": "\(order.gid)", "item": "\(order.item)", "hold": "\(order.hold?.rawValue ?? "")",

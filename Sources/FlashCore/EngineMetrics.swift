@@ -15,10 +15,15 @@ struct EngineMetrics: Sendable {
     let soldOutItems = Gauge(label: "flashd_sold_out_items")
     /// Items fenced because Redis is behind a journal (G9): anything above 0 needs an operator.
     let fencedItems = Gauge(label: "flashd_redis_behind_items")
+    /// Holds decided by this node (G7), by verdict: confirmed, cancelled, expired.
+    let holds: [String: Counter]
 
     init() {
         purchases = Dictionary(uniqueKeysWithValues: PurchaseTally.allCases.map {
             ($0, Counter(label: "flashd_purchases_total", dimensions: [("outcome", $0.rawValue)]))
+        })
+        holds = Dictionary(uniqueKeysWithValues: ["confirmed", "cancelled", "expired"].map {
+            ($0, Counter(label: "flashd_holds_decided_total", dimensions: [("verdict", $0)]))
         })
         backChecks = Dictionary(uniqueKeysWithValues: ["deducted", "rolled_back", "error"].map {
             ($0, Counter(label: "flashd_backchecks_total", dimensions: [("outcome", $0)]))

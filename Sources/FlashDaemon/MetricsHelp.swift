@@ -13,6 +13,7 @@ enum MetricsHelp {
         "flashd_redis_errors_total": "Purchase steps that failed because Redis or its replicas could not be used.",
         "flashd_journal_errors_total": "Purchase steps that failed because the journal could not be used (a full disk, a hung disk).",
         "flashd_sold_out_items": "Items the sold-out fast path answers for at once.",
+        "flashd_holds_decided_total": "Held orders this node decided, by verdict (confirmed, cancelled, expired); a released unit went back once.",
         "flashd_redis_behind_items": "Items stopped because Redis holds fewer deductions than a journal proves (G9).",
     ]
 

@@ -155,9 +155,10 @@ extension Router {
         let items = lines.map {
             API.AuditItem(item: $0.item, round: $0.round, stockTotal: $0.total, stockTaken: $0.taken,
                           orders: $0.orders, pending: $0.pending, consistent: $0.consistent, redisBehind: fenced[$0.item],
-                          held: $0.holds == HoldCounts() ? nil : $0.holds.held + $0.holds.deciding,
+                          held: $0.holds == HoldCounts() ? nil : $0.holds.held,
                           confirmed: $0.holds == HoldCounts() ? nil : $0.holds.confirmed,
-                          released: $0.holds == HoldCounts() ? nil : $0.holds.released)
+                          released: $0.holds == HoldCounts() ? nil : $0.holds.released,
+                          deciding: $0.holds == HoldCounts() ? nil : $0.holds.deciding)
         }
         return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent),
                                    settled: lines.allSatisfy { $0.pending == 0 && $0.holds.deciding == 0 },

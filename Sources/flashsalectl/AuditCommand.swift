@@ -90,7 +90,9 @@ struct AuditCommand: ParsableCommand {
 
     static func line(_ i: API.AuditItem) -> String {
         "\(i.consistent ? "ok   " : "DRIFT") \(i.item) round \(i.round): taken \(i.stockTaken) of \(i.stockTotal), "
-            + "\(i.orders) orders, \(i.pending) pending" + (i.redisBehind.map { "; STOPPED, Redis behind the journal: \($0)" } ?? "")
+            + "\(i.orders) orders, \(i.pending) pending"
+            + (i.held.map { "; holds: \($0) held, \(i.confirmed ?? 0) confirmed, \(i.released ?? 0) released" } ?? "")
+            + (i.redisBehind.map { "; STOPPED, Redis behind the journal: \($0)" } ?? "")
     }
 
     /// Sums orders and pending over the nodes per item. Redis' figures (total, taken, round) are
@@ -110,17 +112,25 @@ struct AuditCommand: ParsableCommand {
                 }
                 sum.orders += i.orders
                 sum.pending += i.pending
+                if i.held != nil || sum.held != nil {
+                    sum.held = (sum.held ?? 0) + (i.held ?? 0)
+                    sum.confirmed = (sum.confirmed ?? 0) + (i.confirmed ?? 0)
+                    sum.released = (sum.released ?? 0) + (i.released ?? 0)
+                    sum.deciding = (sum.deciding ?? 0) + (i.deciding ?? 0)
+                }
                 sum.redisBehind = sum.redisBehind ?? i.redisBehind
                 byItem[i.item] = sum
             }
         }
         let items = byItem.values.sorted { $0.item < $1.item }.map { i -> API.AuditItem in
             var i = i
-            i.consistent = !disagree.contains(i.item) && i.orders <= i.stockTotal && i.orders <= i.stockTaken
-                && i.stockTaken <= i.orders + i.pending
+            // A released order's unit is back in the stock: it is an order, not a unit taken.
+            let live = i.orders - (i.released ?? 0)
+            i.consistent = !disagree.contains(i.item) && live <= i.stockTotal && live - (i.deciding ?? 0) <= i.stockTaken
+                && i.stockTaken <= live + i.pending
             return i
         }
-        return Cluster(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 },
+        return Cluster(consistent: items.allSatisfy(\.consistent), settled: items.allSatisfy { $0.pending == 0 && ($0.deciding ?? 0) == 0 },
                        viewsAgree: disagree.isEmpty, nodes: nodes, items: items)
     }
 }

@@ -112,4 +112,23 @@ import TestSupport
         #expect(try a.settled() && conserved(a))
         #expect(try b.request("POST", "/v1/orders/ord-a-00000000000000ff/confirm").status == 404)
     }
+
+    /// A returned unit clears the sold-out flag on every node within the restock bound (the
+    /// 200 ms refresh and a round trip): node b, which answered sold out, sells it again.
+    @Test func aReturnedUnitClearsEveryNodesSoldOutFlag() throws {
+        let redis = try RedisServer()
+        let a = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "a"])
+        let b = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "b"])
+        #expect(try a.ctl("sale", "create", "sku", "--stock", "1", "--hold", "1h").status == 0)
+        let id = try #require(try buy(a, "ann", "r1").body["order_id"] as? String)
+        for i in 0..<3 { #expect(try buy(b, "bob", "s\(i)").body["error"] as? String == "sold_out") }
+        try Wait.until(timeout: 5, "b's fast path to flag the sale") {
+            ((try b.request("GET", "/v1/status").body["counters"] as? [String: Any])?["sold_out_items"] as? Int) == 1
+        }
+        #expect(try a.request("POST", "/v1/orders/\(id)/cancel").status == 200)
+        let started = Date()
+        try Wait.until(timeout: 3, "b to sell the returned unit") { try buy(b, "bob", UUID().uuidString).status == 201 }
+        #expect(Date().timeIntervalSince(started) < 1.5)
+        #expect(try a.redisTaken("sku") == 1)
+    }
 }
