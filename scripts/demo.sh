@@ -20,6 +20,8 @@ export FLASHD_SOCKET="$DIR/flashd.sock"
 echo "== flashsalectl simulate"
 status=0
 "$BIN/flashsalectl" simulate --stock "${STOCK:-4}" --buyers "${BUYERS:-10}" || status=$?
+echo "== flashsalectl simulate --hold 2s (checkout holds: one buyer never pays)"
+"$BIN/flashsalectl" simulate --item sim-held --hold 2s --stock "${STOCK:-4}" --buyers "${BUYERS:-10}" || status=$?
 echo "== flashsalectl audit"
 "$BIN/flashsalectl" audit || status=$?
 echo "== flashd's log"

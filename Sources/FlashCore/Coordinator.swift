@@ -245,8 +245,9 @@ public actor Coordinator {
                     if let holdExpiry {
                         order.hold = .held
                         order.expiresMs = holdExpiry
-                    } else if !deductedNow, let entry = try await stock.hold(gid: record.gid) {
-                        // A retried step or a back-check: the hold, as Redis has it by now.
+                    } else if !deductedNow, let entry = try await stock.renewHold(gid: record.gid, item: record.item, round: record.round) {
+                        // A retried step or a back-check: the hold, as Redis has it by now,
+                        // running from now (`LuaScripts.renewHold`).
                         order.hold = entry.state ?? .held
                         order.expiresMs = entry.expiresMs
                     }

@@ -35,6 +35,9 @@ public protocol StockStore: Sendable {
     func releaseNode(_ node: String, token: String) async throws
     /// The hold of `gid` as Redis keeps it, with its barrier's state; nil when Redis has none.
     func hold(gid: String) async throws -> HoldEntry?
+    /// For an order made after its deduction (recovery, a retry): its hold, renewed to run the
+    /// sale's hold from Redis' clock now if it is still held; nil when the gid has no hold.
+    func renewHold(gid: String, item: String, round: Int) async throws -> HoldEntry?
     /// Decides `action` for the held order atomically under its barrier (G7): a release gives
     /// the unit and the buyer's slot back once, in the order's round only. `notifyOwner`: tell
     /// the selling node (another one) that its order changed, so its journal catches up.

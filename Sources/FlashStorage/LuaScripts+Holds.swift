@@ -51,4 +51,32 @@ extension LuaScripts {
         if ARGV[6] == '1' then redis.call('RPUSH', KEYS[4], ARGV[1]) end
         return reply
         """)
+
+    /// KEYS: holds, sale hash, the order round's barrier hash. ARGV: gid, the order's round.
+    /// A hold starts when its order is made. For a purchase the purchase script made it a moment
+    /// ago; for one that recovery or a retry finishes later (a crash between the stock step and
+    /// the order), the hold is renewed now, still held (`d`) and in the sale's current round, to
+    /// run the sale's hold from Redis' clock now: the buyer can't pay for an order they were
+    /// never told of, and the seed's crashed purchase must not find its hold over on arrival.
+    /// Reply: {0} no hold for the gid; {1, expires, mark} with the barrier's mark (1 held,
+    /// 2 confirmed, 3 released, 0 none).
+    static let renewHold = LuaScript(name: "renew-hold", source: """
+        local entry = redis.call('HGET', KEYS[1], ARGV[1])
+        if not entry then return {0} end
+        local item, round, user, expires = entry:match('^(%S+) (%S+) (%S+) (%S+)$')
+        expires = tonumber(expires)
+        local b = redis.call('HGET', KEYS[3], ARGV[1])
+        local sale = redis.call('HMGET', KEYS[2], 'round', 'hold')
+        if b == 'd' and sale[1] == ARGV[2] and sale[2] then
+          local t = redis.call('TIME')
+          local renewed = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(sale[2])
+          if renewed > expires then
+            expires = renewed
+            redis.call('HSET', KEYS[1], ARGV[1], table.concat({item, round, user, expires}, ' '))
+          end
+        end
+        local mark = 0
+        if b == 'd' then mark = 1 elseif b == 'c' then mark = 2 elseif b == 'x' then mark = 3 end
+        return {1, expires, mark}
+        """)
 }

@@ -21,6 +21,16 @@ extension RedisStockStore {
         return HoldEntry(gid: gid, item: parts[0], round: round, user: parts[2], expiresMs: expires, state: state)
     }
 
+    public func renewHold(gid: String, item: String, round: Int) async throws -> HoldEntry? {
+        let r = try await eval(LuaScripts.renewHold, keys: [keys.holds, keys.sale(item), keys.barriers(item, round: round)],
+                               args: [gid, String(round)], confirm: true)
+        guard let a = r.array, let found = a.first?.int else { throw badReply("renew-hold", r) }
+        guard found == 1 else { return nil }
+        guard a.count == 3, let expires = a[1].int, let mark = a[2].int else { throw badReply("renew-hold", r) }
+        let state: HoldState? = [1: .held, 2: .confirmed, 3: .released][mark]
+        return HoldEntry(gid: gid, item: item, round: round, user: "", expiresMs: expires, state: state)
+    }
+
     public func decideHold(_ entry: HoldEntry, action: HoldAction, notifyOwner: Bool) async throws -> HoldReply {
         // Confirmed like a purchase (WAIT): a verdict a failover could lose must not be answered.
         let r = try await eval(LuaScripts.decideHold,

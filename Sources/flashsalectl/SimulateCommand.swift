@@ -17,6 +17,11 @@ struct SimulateCommand: ParsableCommand {
             (abandon), then --buyers concurrent purchases by other users. Prints the orders (stock - 1) and \
             the Redis stock (0), then watches until the crashed purchase's order appears, prints how long \
             that took, and runs the audit. Exit 0 when it converged and the audit is consistent.
+
+            With --hold D the sale holds each order D for payment: the buyers pay and the shop confirms their \
+            orders at once, but the crashed purchase's buyer, who was never told of the order, never pays: D \
+            after its order was made its unit goes back, the next buyer gets it, and the audit counts held, \
+            confirmed and released orders.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -24,10 +29,14 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Stock of the sale.") var stock = 4
     @Option(help: "Concurrent buyers after the crashed purchase.") var buyers = 10
     @Option(help: "Seconds to wait for convergence.") var timeout = 30.0
+    @Option(help: ArgumentHelp("Hold each order this long for payment (N with s, m, h or d); one buyer never pays.",
+                               valueName: "duration"))
+    var hold: String?
 
     func validate() throws {
         guard stock >= 1 else { throw ValidationError("--stock must be at least 1") }
         guard (1...1000).contains(buyers) else { throw ValidationError("--buyers must be 1...1000") }
+        if let hold, ClockOptions.seconds(hold) == nil { throw ValidationError("--hold must be N with s, m, h or d, e.g. 2s") }
     }
 
     func run() throws {
@@ -39,12 +48,14 @@ struct SimulateCommand: ParsableCommand {
         // 1. Reset the sale (or create it).
         try global.perform { c in
             do {
-                let _: API.Sale = try c.call("POST", "/v1/sales/\(item)/reset", body: API.Reset(stock: stock, limitPerUser: 1))
+                let _: API.Sale = try c.call("POST", "/v1/sales/\(item)/reset",
+                                             body: API.Reset(stock: stock, limitPerUser: 1, holdSeconds: holdSeconds))
             } catch let e as ControlError where e.apiError?.body.error == "unknown_sale" {
-                let _: API.Sale = try c.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: stock, limitPerUser: 1))
+                let _: API.Sale = try c.call("POST", "/v1/sales", body: API.CreateSale(item: item, stock: stock, limitPerUser: 1,
+                                                                                       holdSeconds: holdSeconds))
             }
         }
-        out.line("sale \(item) set to stock \(stock)")
+        out.line("sale \(item) set to stock \(stock)" + (holdSeconds.map { ", each order held \($0) s for payment" } ?? ""))
 
         // 2. One purchase that crashes right after the stock step.
         let crash = API.Buy(item: item, user: "crash-\(runID)", requestID: "crash-\(runID)", crashAfter: "after-stock", crashMode: "abandon")
@@ -66,13 +77,18 @@ struct SimulateCommand: ParsableCommand {
 
         // 3. Concurrent purchases by other users.
         let results = Mutex<[String: Int]>([:])
+        let paysAtOnce = holdSeconds != nil
         let socket = global.socketPath
         let saleItem = item
         concurrently(buyers) { i in
             let c = ControlClient(socketPath: socket)
             let outcome: String
             do {
-                let _: API.Order = try c.call("POST", "/v1/purchases", body: API.Buy(item: saleItem, user: "buyer-\(runID)-\(i)"))
+                let order: API.Order = try c.call("POST", "/v1/purchases", body: API.Buy(item: saleItem, user: "buyer-\(runID)-\(i)"))
+                if paysAtOnce {
+                    // The shop confirms each paid order as its payment arrives.
+                    let _: API.Order = try c.call("POST", "/v1/orders/\(order.orderID)/confirm", body: API.Decide())
+                }
                 outcome = "ordered"
             } catch let e as ControlError {
                 outcome = e.apiError?.body.error ?? "error"
@@ -97,16 +113,26 @@ struct SimulateCommand: ParsableCommand {
         }
         let waited = Self.now() - crashedAt
         let converged = after.orders == stock && after.pending == 0
-        if converged {
+        if converged && paysAtOnce {
+            out.line("orders: \(after.orders) after \(String(format2(waited))) s: the crashed purchase was finished by the timeout "
+                     + "check, held for payment")
+        } else if converged {
             out.line("orders: \(after.orders) after \(String(format2(waited))) s: the crashed purchase was finished by the timeout check")
         } else {
             out.line("orders: \(after.orders) after \(String(format2(waited))) s: NOT converged")
         }
 
-        // 6. Audit.
+        // 6. With a hold: all pay but one, whose unit goes back to the next buyer.
+        var holdPlayed = true
+        if let holdSeconds, converged {
+            holdPlayed = try playHold(holdSeconds, unpaid: "ord-" + crashedGID, runID: runID, out: out)
+        }
+
+        // 7. Audit.
         let audit: API.Audit = try global.perform { try $0.call("GET", "/v1/audit") }
         let line = audit.items.first { $0.item == item }
         out.line("audit \(item): taken \(line?.stockTaken ?? -1), orders \(line?.orders ?? -1), pending \(line?.pending ?? -1), "
+                 + (line?.held.map { "held \($0), confirmed \(line?.confirmed ?? 0), released \(line?.released ?? 0), " } ?? "")
                  + "\((line?.consistent ?? false) ? "consistent" : "DRIFT")")
         if global.json {
             global.printJSON(Summary(item: item, stock: stock, buyers: buyers, buyerOutcomes: tally, crashedGID: crashedGID,
@@ -114,8 +140,10 @@ struct SimulateCommand: ParsableCommand {
                                      ordersAfter: after.orders, convergeSeconds: waited, converged: converged,
                                      auditConsistent: line?.consistent ?? false, totalSeconds: Self.now() - started))
         }
-        if !converged || line?.consistent != true { throw ExitCode(Exit.failure) }
+        if !converged || !holdPlayed || line?.consistent != true { throw ExitCode(Exit.failure) }
     }
+
+    var holdSeconds: Int? { hold.flatMap(ClockOptions.seconds) }
 
     struct Summary: Encodable {
         var item: String

@@ -25,6 +25,24 @@ import TestSupport
         #expect(try flashd.sql("SELECT COUNT(*) FROM txns WHERE state = 'prepared'") == "0")
     }
 
+    /// The seed with a 2 s hold (G7): the crashed purchase gets its order 3-5 s later, held; its
+    /// buyer never pays, so 2 s after that its unit goes back and the next buyer gets it.
+    @Test func simulateWithAHoldReturnsTheUnpaidUnitToTheNextBuyer() throws {
+        let redis = try RedisServer()
+        let flashd = try FlashdProcess(redis: redis, checkDelay: 3)
+        let r = try flashd.ctl("simulate", "--stock", "4", "--buyers", "10", "--hold", "2s")
+        #expect(r.status == 0, "simulate failed: \(r.stdout)\n\(r.stderr)\n\(flashd.log())")
+        #expect(r.stdout.contains("its hold ran out") && r.stdout.contains("the next buyer got it"), "\(r.stdout)")
+        #expect(try flashd.sql("SELECT hold, COUNT(*) FROM txns WHERE state = 'succeeded' GROUP BY hold ORDER BY hold")
+                == "confirmed|4\nreleased|1")
+        #expect(try flashd.sql("SELECT release_cause FROM txns WHERE hold = 'released'") == "expired")
+        // Its hold ran from when its order was made (3 s after the deduction), not from the
+        // deduction: it arrived with 2 s to pay, not already over (one clock here: Redis' = wall).
+        let held = try #require(Int(try flashd.sql("SELECT expires_ms - ordered_ms FROM txns WHERE hold = 'released'")))
+        #expect((1500...2500).contains(held), "held \(held) ms")
+        #expect(try flashd.redisTaken("sim-item") == 4)
+    }
+
     @Test func simulateRefusesWithoutFaultInjection() throws {
         let redis = try RedisServer()
         let flashd = try FlashdProcess(redis: redis, faultInjection: false)

@@ -94,6 +94,16 @@ public actor MemoryStockStore: StockStore {
         return holds[gid]
     }
 
+    public func renewHold(gid: String, item: String, round: Int) throws -> HoldEntry? {
+        try checkUp()
+        guard var h = holds[gid] else { return nil }
+        if h.state == .held, let s = saleByItem[item], s.round == round, let hold = s.clock.holdMs, nowMs + hold > h.expiresMs {
+            h.expiresMs = nowMs + hold
+            holds[gid] = h
+        }
+        return h
+    }
+
     public func decideHold(_ entry: HoldEntry, action: HoldAction, notifyOwner: Bool) throws -> HoldReply {
         try checkUp()
         guard var h = holds[entry.gid], let state = h.state else { return .missing }
