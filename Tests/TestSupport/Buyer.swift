@@ -31,6 +31,35 @@ public enum Buyer {
     }
 }
 
+extension Buyer {
+    public struct Decision: Sendable {
+        public var orderID: String
+        public var verb: String
+        /// 200 or 409 when answered; the last status seen (0: none) when the deadline passed.
+        public var status: Int
+        /// The order's hold as the answer gave it (200), or the refusal's code (409).
+        public var outcome: String?
+    }
+
+    /// The shop's confirm or cancel of a held order, retried like a purchase until answered.
+    public static func decideUntilAnswered(socket: String, orderID: String, verb: String, deadline seconds: Double = 30) -> Decision {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = 0
+        while Date() < deadline {
+            if let r = try? ControlClient(socketPath: socket, timeoutSeconds: 5).send("POST", "/v1/orders/\(orderID)/\(verb)") {
+                last = r.status
+                if r.status == 200 || r.status == 409 {
+                    let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
+                    return Decision(orderID: orderID, verb: verb, status: r.status,
+                                    outcome: (r.status == 200 ? obj?["state"] : obj?["error"]) as? String)
+                }
+            }
+            usleep(50_000)
+        }
+        return Decision(orderID: orderID, verb: verb, status: last, outcome: nil)
+    }
+}
+
 /// A small deterministic generator (SplitMix64): the same seed replays the same run.
 public struct SplitMix64: RandomNumberGenerator {
     public var state: UInt64

@@ -136,8 +136,9 @@ public final class FlashdProcess: @unchecked Sendable {
     }
 
     /// Creates a sale, retrying a 503 for up to 5 s as an operator would (Redis just restarted).
-    public func createSale(_ item: String, stock: Int, limit: Int = 1) throws {
-        let body = #"{"item":"\#(item)","stock":\#(stock),"limit_per_user":\#(limit)}"#
+    public func createSale(_ item: String, stock: Int, limit: Int = 1, holdSeconds: Int? = nil) throws {
+        let hold = holdSeconds.map { #","hold_seconds":\#($0)"# } ?? ""
+        let body = #"{"item":"\#(item)","stock":\#(stock),"limit_per_user":\#(limit)\#(hold)}"#
         var r = try request("POST", "/v1/sales", json: body)
         let deadline = Date().addingTimeInterval(5)
         while r.status == 503 && Date() < deadline {

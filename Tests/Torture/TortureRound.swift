@@ -19,6 +19,9 @@ struct TortureRound {
         /// `--power-cut` only: flashd and Redis killed at once, the journal rolled back to its
         /// last syncs (the power-cut VFS), both started again.
         case powerCut
+        /// `--holds` only: the shop's confirm or cancel of an order asks its node to kill itself
+        /// after the intent or after Redis decided (exit mode), then restart.
+        case holdCrash
 
         /// The faults a round draws from when not cutting power.
         static let processFaults: [Fault] = [.killDaemon, .crashPoint, .abandon, .killRedis]
@@ -34,10 +37,14 @@ struct TortureRound {
     let checkDelay: Double
     /// The node the fault hits (kill, crash point, abandoned purchase).
     let victim: Int
+    /// `--holds`: the sale holds each order this long; the shop confirms some orders, cancels
+    /// some, and leaves the rest to run out, from any node, while the fault hits.
+    let holdSeconds: Int?
 
-    init(number: Int, rng: inout SplitMix64, checkDelay: Double, nodes: Int = 1, powerCut: Bool = false) {
+    init(number: Int, rng: inout SplitMix64, checkDelay: Double, nodes: Int = 1, powerCut: Bool = false, holds: Bool = false) {
         self.number = number
-        let draw = Fault.processFaults[Int(rng.next() % UInt64(Fault.processFaults.count))]
+        let faults = Fault.processFaults + (holds ? [.holdCrash, .holdCrash] : [])
+        let draw = faults[Int(rng.next() % UInt64(faults.count))]
         fault = powerCut ? .powerCut : draw
         stock = 5 + Int(rng.next() % 26)
         limit = 1 + Int(rng.next() % 2)
@@ -46,6 +53,7 @@ struct TortureRound {
         point = ["after-journal", "after-stock", "before-order"][Int(rng.next() % 3)]
         self.checkDelay = checkDelay
         victim = Int(rng.next() % UInt64(max(nodes, 1)))
+        holdSeconds = holds ? 1 + Int(rng.next() % 2) : nil
     }
 
     var item: String { "t\(number)" }
@@ -74,7 +82,7 @@ struct TortureRound {
     /// tier with sticky sessions would: request ids are idempotent per node.
     func run(setup: TortureSetup) throws -> (violations: [String], kills: Int, acknowledged: Int, restored: Int) {
         let nodes = setup.nodes
-        try nodes[0].createSale(item, stock: stock, limit: limit)
+        try nodes[0].createSale(item, stock: stock, limit: limit, holdSeconds: holdSeconds)
         // Redis losing writes at the cut loses all of this round's buying before it: the last
         // 0-150 ms of writes, as appendfsync everysec may lose up to a second of them.
         if fault == .powerCut && setup.redisLosesWrites { try setup.redisDurablePoint() }
@@ -91,7 +99,11 @@ struct TortureRound {
                     group.enter()
                     Thread.detachNewThread {
                         defer { group.leave() }
-                        recorder.record(Buyer.buyUntilAnswered(socket: socket, item: item, user: "u\(u)", requestID: "r\(p)"))
+                        let answer = Buyer.buyUntilAnswered(socket: socket, item: item, user: "u\(u)", requestID: "r\(p)")
+                        recorder.record(answer)
+                        if holdSeconds != nil, answer.status == 201, let id = answer.orderID {
+                            decide(id, u: u, p: p, nodes: nodes, recorder: recorder)
+                        }
                     }
                 }
             }
@@ -122,6 +134,8 @@ struct TortureRound {
         case .killRedis:
             try setup.killRedis()
             kills += 1
+        case .holdCrash:
+            kills += try crashAHold(recorder: recorder, nodes: nodes)
         case .powerCut:
             // With Redis losing writes, the journal now holds orders Redis forgot: the item must
             // be fenced (G9), and is repaired.
@@ -147,10 +161,18 @@ struct TortureRound {
         while Date() < deadline, prepared() != 0 { usleep(50_000) }
         let left = prepared()
         if left != 0 { violations.append("\(left.map(String.init) ?? "?") transactions still prepared \(checkDelay + 2) s after the load ended") }
+        if let holdSeconds {
+            // Every hold is decided by its expiry at the latest (plus the check's second, and a
+            // second for a node to hear of another node's verdict).
+            let holdDeadline = Date().addingTimeInterval(Double(holdSeconds) + checkDelay + 3)
+            while Date() < holdDeadline, undecided(nodes) != 0 { usleep(50_000) }
+            if let n = undecided(nodes), n != 0 { violations.append("\(n) holds undecided \(holdSeconds) s after they ran out") }
+        }
         // Read once the cluster is steady: a second failover may follow the first, and only the
         // primary every sentinel agrees on holds the truth.
         let redis = try setup.steadyPrimary()
-        violations += try Invariants(round: self, nodes: nodes, redis: redis, answers: recorder.all).check()
+        violations += try Invariants(round: self, nodes: nodes, redis: redis, answers: recorder.all,
+                                     decisions: recorder.decisions).check()
         // G9: Redis forgot deductions the journal holds, so the item must have been stopped,
         // and not one unit sold twice meanwhile.
         if repair.restored > 0 && !repair.fenced { violations.append("Redis forgot \(repair.restored) deductions and the item was not fenced") }

@@ -5,7 +5,7 @@ import TestSupport
 // moments and at every fault-injection point, abandoned purchases, Redis killed under load),
 // with the invariants checked after each round from the journal file and Redis directly.
 //
-//   flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover]
+//   flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover] [--holds]
 //   flashd-torture --power-cut [--rounds N] [--sqlite-sync full|normal [--expect-loss]]
 //
 // --nodes N: N flashd nodes share the Redis, buyers are spread over them, and the fault hits a
@@ -13,6 +13,11 @@ import TestSupport
 // is a primary with two replicas behind three sentinels, flashd waits for one replica (WAIT;
 // --wait-replicas 0 turns that off, to see what it buys), and the Redis fault kills the
 // primary, so the sentinels fail over mid-round.
+//
+// --holds: every sale holds its orders 1-2 s; the shop confirms four in ten acknowledged orders
+// and cancels three, through any node, the rest run out, while the faults hit (and a fault that
+// kills a node in the middle of a confirm or cancel). The invariants then count released units
+// as returned, once, and every acknowledged confirm or cancel must stand.
 //
 // --power-cut: every round's fault is a power cut: the journal runs on the power-cut VFS, and
 // flashd and Redis (appendfsync always) are killed at once, the journal rolled back to its last
@@ -43,6 +48,7 @@ var powerCut = false
 var sqliteSync = "full"
 var expectLoss = false
 var redisLosesWrites = false
+var holds = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let arg = args.next() {
     switch arg {
@@ -56,8 +62,9 @@ while let arg = args.next() {
     case "--sqlite-sync": sqliteSync = args.next() ?? sqliteSync
     case "--expect-loss": expectLoss = true
     case "--redis-loses-writes": redisLosesWrites = true
+    case "--holds": holds = true
     default:
-        say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover [--wait-replicas N]]")
+        say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover [--wait-replicas N]] [--holds]")
         say("       flashd-torture --power-cut [--rounds N] [--seed S] [--sqlite-sync full|normal [--expect-loss]] [--redis-loses-writes]")
         exit(64)
     }
@@ -90,6 +97,7 @@ func selfCheck(_ setup: TortureSetup) throws {
 
 let shape = "\(nodeCount) node\(nodeCount == 1 ? "" : "s"), " + (failover ? "Redis primary + 2 replicas behind 3 sentinels, WAIT for \(waitReplicas)" : "one Redis")
     + (powerCut ? ", power cuts, sqlite-sync \(sqliteSync)" : "") + (redisLosesWrites ? ", Redis losing its last writes" : "")
+    + (holds ? ", checkout holds" : "")
 say("flashd-torture: \(rounds) rounds, \(shape), seed \(seed), flashd from \(FlashdProcess.binDir)")
 var rng = SplitMix64(seed: seed)
 var kills = 0
@@ -103,7 +111,7 @@ do {
                                  powerCut: powerCut, sqliteSync: sqliteSync, redisLosesWrites: redisLosesWrites)
     try selfCheck(setup)
     for n in 1...max(rounds, 1) {
-        let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay, nodes: nodeCount, powerCut: powerCut)
+        let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay, nodes: nodeCount, powerCut: powerCut, holds: holds)
         let result = try round.run(setup: setup)
         kills += result.kills
         violations += result.violations.count
@@ -112,7 +120,8 @@ do {
         restored += result.restored
         let on = nodeCount > 1 && round.fault != .killRedis ? " on n\(round.victim + 1)" : ""
         let forgot = result.restored > 0 ? ", Redis forgot \(result.restored) deductions: fenced, repaired" : ""
-        let summary = "round \(n)/\(rounds): \(round.fault)\(on), stock \(round.stock), limit \(round.limit), \(round.users) users\(forgot)"
+        let held = round.holdSeconds.map { ", hold \($0) s" } ?? ""
+        let summary = "round \(n)/\(rounds): \(round.fault)\(on), stock \(round.stock), limit \(round.limit), \(round.users) users\(held)\(forgot)"
         if result.violations.isEmpty {
             say("\(summary): ok")
         } else {
@@ -146,6 +155,7 @@ if powerCut {
 if violations > 0 {
     let flags = (nodeCount > 1 ? " --nodes \(nodeCount)" : "") + (failover ? " --failover --wait-replicas \(waitReplicas)" : "")
         + (powerCut ? " --power-cut --sqlite-sync \(sqliteSync)" : "") + (redisLosesWrites ? " --redis-loses-writes" : "")
+        + (holds ? " --holds" : "")
     say("replay with: flashd-torture --rounds \(rounds) --seed \(seed)\(flags)")
     exit(1)
 }
