@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: the release flashd against a private redis-server in a temporary directory, then
-# `flashsalectl bench` for each scenario, the latency at half the peak rate, recovery of
+# `flashsalectl bench` for each scenario, checkout holds off against on, the latency at half the peak rate, recovery of
 # RECOVERY_TXNS prepared transactions after kill -9, and the cost of WAIT for one replica. Prints a short table; the JSON of every run
 # stays in $OUT (default out/bench).
 #
@@ -62,6 +62,9 @@ HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%d", p / 2 }')
 run success-half --scenario success --no-ceilings --rate "$HALF" || status=1
 run soldout --scenario soldout || status=1
 run sale --scenario sale --stock "$STOCK" --no-ceilings || status=1
+# What a checkout hold costs a successful purchase: off, on, on, off in one run (the ratio counts).
+echo "== bench holds: --scenario holds" >&2
+"$CTL" --json bench --scenario holds --connections "$CONNECTIONS" --duration "$DURATION" --quiet >"$OUT/holds.json" || status=1
 
 # The journal alone (no HTTP, no Redis): the ceiling SQLite and this disk put on purchases.
 echo "== the journal alone" >&2
@@ -124,6 +127,8 @@ printf 'WAIT for one replica (TCP primary + replica): %s successful/s against %s
   "$(field "$OUT/wait1.json" success_per_s)" "$(field "$OUT/wait0.json" success_per_s)" \
   "$(awk -v a="$(field "$OUT/wait1.json" success_per_s)" -v b="$(field "$OUT/wait0.json" success_per_s)" 'BEGIN { printf "%.2f", a / b }')" \
   "$(field "$OUT/wait1.json" p99_ms)" "$(field "$OUT/wait0.json" p99_ms)"
+printf 'checkout holds: %s successful/s with a hold against %s without, ratio %s (target >= 0.9)\n' \
+  "$(field "$OUT/holds.json" holds_on_per_s)" "$(field "$OUT/holds.json" holds_off_per_s)" "$(field "$OUT/holds.json" ratio)"
 printf 'p99 at half the peak rate (%s/s): %s ms (target <= 5)\n' "$HALF" "$(field "$OUT/success-half.json" p99_ms)"
 printf 'recovery: %s prepared, ready in %.3f s, %s pending after (target <= 2 s); empty journal: ready in %.3f s (target <= 0.3)\n' \
   "$PENDING" "$RECOVERY_S" "$AFTER" "$EMPTY_S"

@@ -72,6 +72,7 @@ public actor Coordinator {
     /// Orders whose confirm or release failed half-way (an outage, a crash point): the timeout
     /// check decides them again.
     var holdRetries: Set<String> = []
+    var lastHoldUpkeep: ContinuousClock.Instant?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).

@@ -18,16 +18,18 @@ struct BenchCommand: ParsableCommand {
             Scenarios: success (stock larger than the run: every purchase succeeds), soldout (stock 0: \
             every answer is sold_out), sale (stock --stock, every request a new user: the stock sells \
             out, the rest are sold_out), notopen (a sale opening tomorrow: every answer is not_open, \
-            counted with the sold-out answers). Each run sells a new item, bench-SCENARIO-RUNID. \
+            counted with the sold-out answers), holds (the success scenario without and with a checkout hold, \
+            in four alternating phases off-on-on-off, for the ratio of the two rates measured in one run; no \
+            ceilings). Each run sells a new item, bench-SCENARIO-RUNID. \
             Exit 0 when the audit is consistent and settled and (sale) no more than --stock sold; 1 otherwise.
             """)
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
-        case success, soldout, sale, notopen
+        case success, soldout, sale, notopen, holds
     }
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "success, soldout, sale or notopen.") var scenario: Scenario = .success
+    @Option(help: "success, soldout, sale, notopen or holds.") var scenario: Scenario = .success
     @Option(help: "Concurrent keep-alive connections.") var connections = 64
     @Option(help: "Seconds per phase.") var duration = 5.0
     @Option(help: "Stop the scenario after this many requests (default: the duration decides).") var requests: Int?
@@ -95,6 +97,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if scenario == .holds { return try compareHolds() }
         let socket = global.socketPath
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let item = "bench-\(scenario.rawValue)-\(runID)"
@@ -104,6 +107,7 @@ struct BenchCommand: ParsableCommand {
         case .soldout: saleStock = 0
         case .sale: saleStock = stock
         case .notopen: saleStock = 1_000_000
+        case .holds: saleStock = 0
         }
         note("bench: \(scenario.rawValue), \(connections) connections, \(Self.format(duration)) s per phase, \(socket)")
 
@@ -172,7 +176,7 @@ struct BenchCommand: ParsableCommand {
 
     // MARK: phases
 
-    private func load(label: String, plan: LoadGenerator.Plan) -> LoadGenerator.Result {
+    func load(label: String, plan: LoadGenerator.Plan) -> LoadGenerator.Result {
         var plan = plan
         if !quiet {
             plan.progress = { tally, elapsed in
@@ -185,7 +189,7 @@ struct BenchCommand: ParsableCommand {
 
     /// Polls the audit until nothing is pending (the timeout check settles what a run left
     /// prepared), for up to 30 s.
-    private func settledAudit(wait: Bool) throws -> API.Audit {
+    func settledAudit(wait: Bool) throws -> API.Audit {
         let deadline = monotonicSeconds() + 30
         while true {
             let audit: API.Audit = try global.perform { try $0.call("GET", "/v1/audit") }
@@ -196,7 +200,7 @@ struct BenchCommand: ParsableCommand {
 
     // MARK: output
 
-    private func note(_ line: String) {
+    func note(_ line: String) {
         if !quiet { printError(line) }
     }
 

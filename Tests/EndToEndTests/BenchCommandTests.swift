@@ -41,6 +41,25 @@ import TestSupport
         #expect(try flashd.settled())
     }
 
+    /// Holds off against on in one run: both rates measured, their ratio reported, every order
+    /// of the held sale held (an hour), the audit consistent.
+    @Test func theHoldsScenarioReportsTheRatioOfOneRun() throws {
+        let redis = try RedisServer()
+        let flashd = try FlashdProcess(redis: redis)
+        let r = try flashd.ctl("--json", "bench", "--scenario", "holds", "--duration", "1", "--connections", "8", "--quiet")
+        #expect(r.status == 0, "\(r)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r)")
+        let off = try #require(obj["holds_off_per_s"] as? Double)
+        let on = try #require(obj["holds_on_per_s"] as? Double)
+        let ratio = try #require(obj["ratio"] as? Double)
+        #expect(off > 0 && on > 0 && abs(ratio - on / off) < 0.01, "\(obj)")
+        #expect(obj["errors"] as? Int == 0 && obj["audit_consistent"] as? Bool == true)
+        let held = try flashd.sql("SELECT COUNT(*) FROM txns WHERE item LIKE 'bench-holds-on-%' AND hold = 'held'")
+        let all = try flashd.sql("SELECT COUNT(*) FROM txns WHERE item LIKE 'bench-holds-on-%' AND state = 'succeeded'")
+        #expect(Int(held) ?? 0 > 0 && held == all)
+        #expect(try flashd.sql("SELECT COUNT(*) FROM txns WHERE item LIKE 'bench-holds-off-%' AND hold IS NOT NULL") == "0")
+    }
+
     @Test func badOptionsAreUsageErrors() throws {
         let redis = try RedisServer()
         let flashd = try FlashdProcess(redis: redis)
