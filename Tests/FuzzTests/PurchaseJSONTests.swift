@@ -67,4 +67,22 @@ import TestSupport
         let bare = API.ErrorBody(error: "e", message: "m")
         #expect(try JSONDecoder().decode(API.ErrorBody.self, from: Data(PurchaseJSON.encode(bare))) == bare)
     }
+
+    /// The arithmetic RFC 3339 writer against Foundation's ISO 8601 style: the same date and
+    /// time of day across leap years, century edges and before 1970, and the milliseconds
+    /// exact (Foundation's own writer truncates through a Double: 0.999 s comes out .998).
+    @Test func saleTimesAreWrittenAsFoundationWritesThem() throws {
+        var rng = SplitMix64(seed: 7)
+        var samples: [Int64] = [0, 1, 999, 1000, 86_399_999, 951_782_400_000, 4_107_542_400_000, 1_796_432_400_000, -1, -86_400_000]
+        for _ in 0..<20_000 { samples.append(Int64(rng.next() % 8_000_000_000_000) - 1_000_000_000_000) }
+        for ms in samples {
+            let (s, frac) = ms.quotientAndRemainder(dividingBy: 1000)
+            let second = frac < 0 ? s - 1 : s
+            let whole = Date(timeIntervalSince1970: Double(second)).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false))
+            let millis = (frac + 1000) % 1000
+            let want = millis == 0 ? whole : String(whole.dropLast()) + "." + String(String(millis + 1000).dropFirst()) + "Z"
+            #expect(SaleTime.format(ms) == want, "\(ms)")
+            if SaleTime.format(ms) != want { return }
+        }
+    }
 }
