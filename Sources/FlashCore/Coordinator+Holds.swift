@@ -60,24 +60,25 @@ extension Coordinator {
         return (order, false)
     }
 
-    /// Runs a hold machine to its reply for one of this node's orders.
+    /// Runs a hold machine to its reply for one of this node's orders, and schedules what is
+    /// left to do for it: nothing once decided, its expiry while held, a retry in a second for
+    /// an intent (or a held order past its expiry) whose step failed.
     func runHold(_ initial: HoldMachine, order initialOrder: Order) async throws -> (order: Order, replayed: Bool) {
         var machine = initial
         var order = initialOrder
+        var failed = true
+        defer { rescheduleHold(order, failed: failed) }
         var action = machine.start(order.hold)
         while true {
             switch action {
             case .writeIntent(let state, let cause), .recordVerdict(let state, let cause):
-                let isIntent = state.isIntent
                 do {
                     if let stored = try await journal.setHold(gid: order.gid, to: state, cause: cause, nowMs: wallClockMs()) {
                         journalWrote()
                         order = stored
                     }
-                    if !isIntent { holdRetries.remove(order.gid) }
-                    action = isIntent ? machine.intentWritten() : machine.recorded()
+                    action = state.isIntent ? machine.intentWritten() : machine.recorded()
                 } catch {
-                    if !isIntent { holdRetries.insert(order.gid) }
                     action = machine.failed(engineError(error, order.gid))
                 }
             case .decide(let hold):
@@ -89,23 +90,32 @@ extension Coordinator {
                     if reply == .released { unitReturned(order.item, round: order.round) }
                     action = machine.decided(reply)
                 } catch {
-                    holdRetries.insert(order.gid)
                     action = machine.failed(engineError(error, order.gid))
                 }
             case .injectFault(let f):
                 logger.warning("injected fault", metadata: ["gid": "\(order.gid)", "point": "\(f.point.rawValue)", "mode": "\(f.mode.rawValue)"])
                 if f.mode == .exit { fatalFault(f) }
-                holdRetries.insert(order.gid)
                 throw EngineError(.faultInjected, "\(machine.action.rawValue) abandoned at \(f.point.rawValue); the timeout check finishes it",
                                   gid: order.gid)
             case .reply(let replayed):
                 if !replayed { countHold(order, action: machine.action) }
+                failed = false
                 return (order, replayed)
             case .fail(let error):
-                if error.code == .redisBehind { holdRetries.insert(order.gid) }
                 throw error
             }
         }
+    }
+
+    /// What is left to do for an order after a hold step (see `runHold`).
+    func rescheduleHold(_ order: Order, failed: Bool) {
+        guard let hold = order.hold, !hold.isFinal else {
+            holdSchedule.decided(order.gid)
+            return
+        }
+        let retry = redisNowMs() + 1000
+        let expires = order.expiresMs ?? 0
+        holdSchedule.schedule(order.gid, at: hold.isIntent ? retry : (failed && expires < retry ? retry : expires))
     }
 
     /// The timeout check's part for holds: expire this node's holds that ran out on Redis'
@@ -116,22 +126,17 @@ extension Coordinator {
         let now = time()
         guard redisHealthy, lastHoldUpkeep.map({ now - $0 >= .milliseconds(200) }) ?? true else { return }
         lastHoldUpkeep = now
-        var work: [(Order, HoldAction)] = []
-        if let due = try? await journal.holdsDue(atMs: redisNowMs(), limit: 500) {
-            work += due.map { ($0, $0.hold == .confirming ? .confirm : .expire) }
-        }
-        for gid in holdRetries where !work.contains(where: { $0.0.gid == gid }) {
-            guard let order = try? await journal.order(gid: gid) else { continue }
-            guard let hold = order.hold, !hold.isFinal else {
-                holdRetries.remove(gid)
-                continue
-            }
-            work.append((order, Self.retryAction(order)))
+        var work: [Order] = []
+        for gid in holdSchedule.take(atMs: redisNowMs(), limit: 500) {
+            // The journal has the truth of this node's orders; a read that fails leaves the gid
+            // scheduled for the next pass.
+            guard let found = try? await journal.order(gid: gid) else { continue }
+            if let hold = found.hold, !hold.isFinal { work.append(found) } else { holdSchedule.decided(gid) }
         }
         for batch in work.chunked(config.resolveConcurrency) {
             await withTaskGroup(of: Void.self) { group in
-                for (order, action) in batch {
-                    group.addTask { _ = try? await self.runHold(HoldMachine(action: action), order: order) }
+                for order in batch {
+                    group.addTask { _ = try? await self.runHold(HoldMachine(action: Self.retryAction(order)), order: order) }
                 }
             }
         }
@@ -147,7 +152,8 @@ extension Coordinator {
         }
     }
 
-    /// Start-up: every confirm and release a crash interrupted is decided again.
+    /// Start-up, before READY: every confirm and release a crash interrupted is decided again.
+    /// (Held orders wait for their expiry in the schedule, rebuilt from the journal's history.)
     func recoverHolds() async -> Int {
         guard let intents = try? await journal.holdIntents(limit: 100_000) else { return 0 }
         for batch in intents.chunked(config.resolveConcurrency) {
@@ -166,8 +172,9 @@ extension Coordinator {
         for gid in gids {
             guard let entry = try? await stock.hold(gid: gid), let state = entry.state, state.isFinal else { continue }
             let cause: ReleaseCause? = state == .released ? .cancelled : nil
-            if (try? await journal.setHold(gid: gid, to: state, cause: cause, nowMs: wallClockMs())) != nil {
-                logger.info("hold decided on another node", metadata: ["gid": "\(gid)", "hold": "\(state.rawValue)"])
+            if let order = try? await journal.setHold(gid: gid, to: state, cause: cause, nowMs: wallClockMs()) {
+                rescheduleHold(order, failed: false)
+                logger.info("hold decided on another node", metadata: ["gid": "\(gid)", "hold": "\(order.hold?.rawValue ?? "")"])
             }
         }
     }

@@ -1,7 +1,7 @@
 /// Upkeep of the sold-out fast path (`SoldOutGate`).
 extension Coordinator {
     /// Reads every journal row into the gate's filters, a page at a time, then opens the fast
-    /// path. Runs in the background after start-up: until it is done, sold-out answers take
+    /// path; undecided holds go into the hold schedule on the way. Runs in the background after start-up: until it is done, sold-out answers take
     /// the normal path, which is slower but never wrong.
     public func loadSoldOutHistory(pageSize: Int = 5000) async {
         let started = clock.now
@@ -11,6 +11,11 @@ extension Coordinator {
             do {
                 let page = try await journal.history(after: after, limit: pageSize)
                 gate.remember(page.rows.compactMap { r in GlobalTransactionID.digest(ofGID: r.gid).map { (r.item, r.round, $0) } })
+                // The holds this node must still decide: held ones at their expiry, intents now.
+                for r in page.rows {
+                    guard let hold = r.hold, !hold.isFinal, holdSchedule.due[r.gid] == nil else { continue }
+                    holdSchedule.schedule(r.gid, at: hold == .held ? r.expiresMs ?? 0 : 0)
+                }
                 rows += page.rows.count
                 guard let next = page.next else {
                     gate.markHistoryLoaded()

@@ -69,9 +69,9 @@ public actor Coordinator {
     var lastFenceCheck: ContinuousClock.Instant?
     /// When the timeout check last swept the journal for rows its schedule did not know.
     var lastSweep: ContinuousClock.Instant?
-    /// Orders whose confirm or release failed half-way (an outage, a crash point): the timeout
-    /// check decides them again.
-    var holdRetries: Set<String> = []
+    /// This node's undecided holds by when each is next due: expiry, or a retry of a confirm
+    /// or release that failed half-way (an outage, a crash point).
+    var holdSchedule = HoldSchedule()
     var lastHoldUpkeep: ContinuousClock.Instant?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
@@ -255,6 +255,7 @@ public actor Coordinator {
                     let (stored, inserted) = try await journal.commitOrder(order, nowMs: wallClockMs())
                     journalWrote()
                     if inserted && countable { fence.ordered(key) }
+                    if let hold = stored.hold, !hold.isFinal { holdSchedule.schedule(stored.gid, at: stored.expiresMs ?? 0) }
                     schedule.settled(record.gid)
                     logger.debug("order committed", metadata: meta(record, "succeeded"))
                     return try await finish(machine.committed(), record: record, order: stored)

@@ -90,8 +90,6 @@ public protocol Journal: Sendable {
     /// Moves an order's hold to `state` (an intent or a verdict), unless it is final already;
     /// `cause` with a release. Returns the order as it is now (nil: no such order).
     func setHold(gid: String, to state: HoldState, cause: ReleaseCause?, nowMs: Int64) async throws -> Order?
-    /// Undecided holds (held or an intent) that ran out by `atMs`, soonest first, at most `limit`.
-    func holdsDue(atMs: Int64, limit: Int) async throws -> [Order]
     /// Confirms and releases journaled and not finished (a crash, a Redis outage), at most `limit`.
     func holdIntents(limit: Int) async throws -> [Order]
     /// Orders of one item's round by hold state.
@@ -103,15 +101,20 @@ public protocol Journal: Sendable {
     func ping() async throws
 }
 
-/// One journal row as the sold-out gate needs it.
+/// One journal row as the sold-out gate (and the hold schedule) need it.
 public struct JournalEntry: Sendable, Equatable {
     public var item: String
     public var round: Int
     public var gid: String
-    public init(item: String, round: Int, gid: String) {
+    /// An order's hold and when it runs out: how the hold schedule is rebuilt at start-up.
+    public var hold: HoldState?
+    public var expiresMs: Int64?
+    public init(item: String, round: Int, gid: String, hold: HoldState? = nil, expiresMs: Int64? = nil) {
         self.item = item
         self.round = round
         self.gid = gid
+        self.hold = hold
+        self.expiresMs = expiresMs
     }
 }
 

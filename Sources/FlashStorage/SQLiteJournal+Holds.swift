@@ -16,18 +16,10 @@ extension SQLiteJournal {
         }
     }
 
-    public func holdsDue(atMs: Int64, limit: Int) async throws -> [Order] {
-        try await read { db in
-            // Along txns_hold: the index holds only undecided holds, by expiry.
-            try Self.orders(db, where: "hold IN ('held', 'confirming', 'releasing') AND expires_ms <= ? ORDER BY expires_ms",
-                            [.int(atMs), .int(Int64(limit))])
-        }
-    }
-
     public func holdIntents(limit: Int) async throws -> [Order] {
         try await read { db in
-            try Self.orders(db, where: "hold IN ('held', 'confirming', 'releasing') AND hold <> 'held' ORDER BY expires_ms",
-                            [.int(Int64(limit))])
+            // Along txns_hold_intent: only rows with an intent are in it.
+            try Self.orders(db, where: "hold IN ('confirming', 'releasing')", [.int(Int64(limit))])
         }
     }
 
@@ -54,7 +46,7 @@ extension SQLiteJournal {
 
     private static func orders(_ db: SQLiteDatabase, where condition: String, _ params: [SQLiteValue]) throws -> [Order] {
         // No `state = 'succeeded'`: only orders have a hold, and that term would lead the
-        // planner to the state index instead of txns_hold.
+        // planner to the state index instead of txns_hold_intent.
         try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE \(condition) LIMIT ?", params) { s in
             var rows: [Order] = []
             while try s.step() { rows.append(order(s)) }

@@ -223,13 +223,14 @@ public final class SQLiteJournal: Journal {
 
     public func history(after rowID: Int64, limit: Int) async throws -> (rows: [JournalEntry], next: Int64?) {
         try await read { db in
-            try db.query("SELECT rowid, item, round, gid FROM txns WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            try db.query("SELECT rowid, item, round, gid, hold, expires_ms FROM txns WHERE rowid > ? ORDER BY rowid LIMIT ?",
                          [.int(rowID), .int(Int64(limit))]) { s in
                 var rows: [JournalEntry] = []
                 var last = rowID
                 while try s.step() {
                     last = s.int(0)
-                    rows.append(JournalEntry(item: s.text(1) ?? "", round: Int(s.int(2)), gid: s.text(3) ?? ""))
+                    rows.append(JournalEntry(item: s.text(1) ?? "", round: Int(s.int(2)), gid: s.text(3) ?? "",
+                                             hold: s.text(4).flatMap(HoldState.init(rawValue:)), expiresMs: s.isNull(5) ? nil : s.int(5)))
                 }
                 return (rows, rows.count < limit ? nil : last)
             }

@@ -131,4 +131,18 @@ import TestSupport
         #expect(Date().timeIntervalSince(started) < 1.5)
         #expect(try a.redisTaken("sku") == 1)
     }
+
+    /// The hold schedule lives in memory: after a kill -9 it is rebuilt from the journal, and a
+    /// hold made before the restart still runs out and returns its unit.
+    @Test func aHoldMadeBeforeARestartStillRunsOut() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        #expect(try node.ctl("sale", "create", "sku", "--stock", "2", "--hold", "2s").status == 0)
+        let id = try #require(try buy(node, "ann", "r1").body["order_id"] as? String)
+        node.kill9()
+        try node.start()
+        #expect(try orderState(node, id) == "held")
+        try Wait.until(timeout: 8, "the hold to run out after the restart") { try orderState(node, id) == "released" }
+        #expect(try node.redisTaken("sku") == 0 && conserved(node))
+    }
 }

@@ -77,6 +77,10 @@ import TestSupport
         }
         #expect(await journal.order(gid: o.gid)?.hold == .releasing)
         #expect(await stock.saleByItem["sku"]?.remaining == 0)
+        // Retried a second later (on Redis' clock), by the timeout check.
+        await coordinator.timeoutCheckPass()
+        #expect(await journal.order(gid: o.gid)?.hold == .releasing)
+        await advance(1000)
         await coordinator.timeoutCheckPass()
         #expect(await journal.order(gid: o.gid)?.hold == .released)
         #expect(await journal.order(gid: o.gid)?.releaseCause == .cancelled)

@@ -230,11 +230,6 @@ public actor MemoryJournal: Journal {
         return o
     }
 
-    public func holdsDue(atMs: Int64, limit: Int) -> [Order] {
-        Array(ordersByGID.values.filter { ($0.hold.map { !$0.isFinal } ?? false) && ($0.expiresMs ?? .max) <= atMs }
-            .sorted { ($0.expiresMs ?? 0) < ($1.expiresMs ?? 0) }.prefix(limit))
-    }
-
     public func holdIntents(limit: Int) -> [Order] {
         Array(ordersByGID.values.filter { $0.hold?.isIntent ?? false }.prefix(limit))
     }
