@@ -58,4 +58,23 @@ import TestSupport
         #expect(flashd.log().contains("admin verb refused"))
         #expect(flashd.log().contains("peer_uid=65534"))
     }
+
+    /// The web tier, not an admin, confirms and cancels held orders (it forwards the shop's
+    /// payment results); a crash point on a confirm stays an admin's, and creating a held sale too.
+    @Test func theWebTierConfirmsAndCancelsButInjectsNoFault() throws {
+        let redis = try RedisServer()
+        let flashd = try FlashdProcess(redis: redis, extraArgs: ["--admin-group", "daemon"])
+        openUp(flashd)
+        #expect(try asNobody(flashd, "sale", "create", "sku", "--stock", "3", "--hold", "1h").status == 1)
+        #expect(try flashd.ctl("sale", "create", "sku", "--stock", "3", "--hold", "1h").status == 0)
+        let ids = try (1...2).map { i in
+            try #require(try flashd.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u\#(i)"}"#).body["order_id"] as? String)
+        }
+        let crash = try asNobody(flashd, "orders", "confirm", ids[0], "--crash-after", "after-intent", "--crash-mode", "exit")
+        #expect(crash.status == 1 && crash.stderr.contains("forbidden"), "\(crash)")
+        #expect(flashd.isRunning)
+        #expect(try asNobody(flashd, "orders", "confirm", ids[0]).status == 0)
+        #expect(try asNobody(flashd, "orders", "cancel", ids[1]).status == 0)
+        #expect(try flashd.sql("SELECT group_concat(hold) FROM (SELECT hold FROM txns ORDER BY hold)") == "confirmed,released")
+    }
 }

@@ -116,6 +116,21 @@ import TestSupport
         #expect(try redis.cli("HGET", "t:usr:sku:2", "u1") == "")
     }
 
+    /// Releases and restocks add to the stock in any order: both arrive, neither is lost.
+    @Test func releasesAndRestocksRacingBothArrive() async throws {
+        try await holdSale(stock: 30)
+        var entries: [HoldEntry] = []
+        for i in 0..<30 { entries.append(try await buy("n-\(i)", "u\(i)")) }
+        #expect(try await remaining() == 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for e in entries { group.addTask { _ = try await store.decideHold(e, action: .cancel, notifyOwner: false) } }
+            for i in 0..<10 { group.addTask { _ = try await store.restock(item: "sku", add: 2, requestID: "re\(i)") } }
+            try await group.waitForAll()
+        }
+        #expect(try await remaining() == 30 + 20)
+        #expect(try await store.sale(item: "sku")?.total == 50)
+    }
+
     @Test func anotherNodesVerdictIsNewsForTheSellingNode() async throws {
         try await holdSale(stock: 2)
         let a = try await buy("node1-00000000000000aa", "u1")
