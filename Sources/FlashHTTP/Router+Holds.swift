@@ -7,19 +7,8 @@ import NIOHTTP1
 extension Router {
     func decide(_ c: Call, _ action: HoldAction) async throws -> Response {
         let body = c.request.body.isEmpty ? API.Decide() : try decode(API.Decide.self, c.request)
-        var fault: FaultRequest?
-        if let point = body.crashAfter {
-            try requireAdmin(c.request, "fault injection")
-            guard let p = FaultPoint(rawValue: point), p.isHoldPoint else {
-                throw EngineError.invalidInput(field: "crash_after", "crash_after must be after-intent or after-decision")
-            }
-            guard let m = FaultMode(rawValue: body.crashMode ?? "abandon") else {
-                throw EngineError.invalidInput(field: "crash_mode", "crash_mode must be abandon or exit")
-            }
-            fault = FaultRequest(point: p, mode: m)
-        } else if body.crashMode != nil {
-            throw EngineError.invalidInput(field: "crash_mode", "crash_mode needs crash_after")
-        }
+        if body.crashAfter != nil { try requireAdmin(c.request, "fault injection") }
+        let fault = try Self.fault(body.crashAfter, body.crashMode, hold: true)
         let (order, replayed) = try await coordinator.decide(orderID: c.key, action, fault: fault)
         let answer = Self.order(order, replayed: replayed)
         switch (action, order.hold) {

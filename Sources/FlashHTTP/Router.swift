@@ -135,18 +135,7 @@ public struct Router: Sendable {
     }
 
     func buy(_ body: API.Buy) async throws -> Response {
-        var fault: FaultRequest?
-        if let point = body.crashAfter {
-            guard let p = FaultPoint(rawValue: point) else {
-                throw EngineError.invalidInput(field: "crash_after", "crash_after must be after-journal, after-stock or before-order")
-            }
-            guard let m = FaultMode(rawValue: body.crashMode ?? "abandon") else {
-                throw EngineError.invalidInput(field: "crash_mode", "crash_mode must be abandon or exit")
-            }
-            fault = FaultRequest(point: p, mode: m)
-        } else if body.crashMode != nil {
-            throw EngineError.invalidInput(field: "crash_mode", "crash_mode needs crash_after")
-        }
+        let fault = try Self.fault(body.crashAfter, body.crashMode, hold: false)
         // Without a request id the purchase can't be retried safely; give it a fresh one and
         // return it, so the client can retry with it.
         // Every answer carries it, errors too: a 503 after the stock step means the unit may be
@@ -170,6 +159,23 @@ public struct Router: Sendable {
         case .refused(let reason, let gid, _):
             return refused(reason, item: body.item, gid: gid, requestID: requestID)
         }
+    }
+
+    /// A request's crash point (fault injection): one of a purchase's (`hold` false) or of a
+    /// confirm or cancel's, and abandon (the default) or exit.
+    static func fault(_ after: String?, _ mode: String?, hold: Bool) throws -> FaultRequest? {
+        guard let after else {
+            if mode != nil { throw EngineError.invalidInput(field: "crash_mode", "crash_mode needs crash_after") }
+            return nil
+        }
+        guard let point = FaultPoint(rawValue: after), point.isHoldPoint == hold else {
+            let points = FaultPoint.allCases.filter { $0.isHoldPoint == hold }.map(\.rawValue)
+            throw EngineError.invalidInput(field: "crash_after", "crash_after must be " + points.joined(separator: ", "))
+        }
+        guard let m = FaultMode(rawValue: mode ?? "abandon") else {
+            throw EngineError.invalidInput(field: "crash_mode", "crash_mode must be abandon or exit")
+        }
+        return FaultRequest(point: point, mode: m)
     }
 
     /// Admin verbs: root or the admin group only. A refusal is logged with the peer's identity.

@@ -145,4 +145,20 @@ import TestSupport
         try Wait.until(timeout: 8, "the hold to run out after the restart") { try orderState(node, id) == "released" }
         #expect(try node.redisTaken("sku") == 0 && conserved(node))
     }
+
+    /// A purchase's crash points are not a confirm's, and the other way round: a point that
+    /// can't be reached is a 400, not a request that silently never crashes.
+    @Test func crashPointsBelongToTheirVerb() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        #expect(try node.ctl("sale", "create", "sku", "--stock", "2", "--hold", "1h").status == 0)
+        let wrongBuy = try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"a","crash_after":"after-intent"}"#)
+        #expect(wrongBuy.status == 400 && wrongBuy.body["field"] as? String == "crash_after", "\(wrongBuy)")
+        let id = try #require(try buy(node, "ann", "r1").body["order_id"] as? String)
+        let wrongConfirm = try node.request("POST", "/v1/orders/\(id)/confirm", json: #"{"crash_after":"after-stock"}"#)
+        #expect(wrongConfirm.status == 400 && (wrongConfirm.body["message"] as? String ?? "").contains("after-intent"), "\(wrongConfirm)")
+        #expect(try node.request("POST", "/v1/orders/\(id)/confirm", json: #"{"crash_mode":"exit"}"#).status == 400)
+        #expect(try orderState(node, id) == "held")
+        #expect(try node.request("POST", "/v1/orders/nonsense/confirm").status == 400)
+    }
 }
