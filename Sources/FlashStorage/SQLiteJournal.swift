@@ -110,14 +110,22 @@ public final class SQLiteJournal: Journal {
 
     public func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool) {
         try await call { db in
-            // The common case is one statement: the prepared row becomes the order.
-            try db.statement("""
-                UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
-                    hold = ?, expires_ms = ?, release_cause = ?
-                WHERE gid = ? AND state = 'prepared'
-                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), Self.optional(order.hold?.rawValue),
-                          order.expiresMs.map(SQLiteValue.int) ?? .null, Self.optional(order.releaseCause?.rawValue),
-                          .text(order.gid)])
+            // The common case is one statement: the prepared row becomes the order. A final
+            // order (no hold) leaves the hold columns alone, so SQLite has no hold index to weigh.
+            if order.hold == nil {
+                try db.statement("""
+                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
+                    WHERE gid = ? AND state = 'prepared'
+                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .text(order.gid)])
+            } else {
+                try db.statement("""
+                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
+                        hold = ?, expires_ms = ?, release_cause = ?
+                    WHERE gid = ? AND state = 'prepared'
+                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), Self.optional(order.hold?.rawValue),
+                              order.expiresMs.map(SQLiteValue.int) ?? .null, Self.optional(order.releaseCause?.rawValue),
+                              .text(order.gid)])
+            }
             if db.changes == 1 { return (order, true) }
             guard let txn = try Self.loadTxn(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
