@@ -39,6 +39,8 @@ extension API {
         case methodNotAllowed = "method_not_allowed"
         case payloadTooLarge = "payload_too_large"
         case overloaded
+        // flashsalectl's own, under --json: the command line was not one it takes (exit 64).
+        case usage
     }
 
     /// Every error answer: `{"error": "<code>", "message": "..."}`, plus the gid of the purchase

@@ -4,7 +4,22 @@ import Control
 @main
 enum Entry {
     static func main() {
-        FlashSaleCtl.main(hoistGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+        let args = hoistGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try FlashSaleCtl.parseAsRoot(args)
+            try command.run()
+        } catch {
+            // A script that asked for JSON gets JSON for a usage error too (exit 64), not an
+            // empty stdout and prose on stderr.
+            let code = FlashSaleCtl.exitCode(for: error)
+            if args.contains("--json"), code.rawValue == 64 {
+                let message = FlashSaleCtl.message(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
+                GlobalOptions.printJSONLine(API.ErrorBody(error: "usage", message: message))
+                printError("flashsalectl: \(message)")
+                FlashSaleCtl.exit(withError: ExitCode(64))
+            }
+            FlashSaleCtl.exit(withError: error)
+        }
     }
 
     /// `flashsalectl --socket S --json buy ...` is the documented form, but the parser wants each

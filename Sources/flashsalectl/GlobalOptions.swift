@@ -67,7 +67,10 @@ struct GlobalOptions: ParsableArguments {
         return ExitCode(e.code == .daemonNotRunning || e.code == .io ? Exit.unavailable : Exit.failure)
     }
 
-    func printJSON<T: Encodable>(_ value: T) {
+    func printJSON<T: Encodable>(_ value: T) { Self.printJSONLine(value) }
+
+    /// One JSON object on a line of stdout, keys sorted.
+    static func printJSONLine<T: Encodable>(_ value: T) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }

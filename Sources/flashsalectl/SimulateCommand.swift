@@ -16,8 +16,7 @@ struct SimulateCommand: ParsableCommand {
             (Re)sets ITEM to --stock units, makes one purchase that crashes right after the stock step \
             (abandon), then --buyers concurrent purchases by other users. Prints the orders (stock - 1) and \
             the Redis stock (0), then watches until the crashed purchase's order appears, prints how long \
-            that took, and runs the audit. Exit 0 when it converged and the audit is consistent.
-
+            that took, and runs the audit. Exit 0 when it converged and the audit is consistent. \
             With --hold D the sale holds each order D for payment: the buyers pay and the shop confirms their \
             orders at once, but the crashed purchase's buyer, who was never told of the order, never pays: D \
             after its order was made its unit goes back, the next buyer gets it, and the audit counts held, \

@@ -40,6 +40,16 @@ import TestSupport
         #expect(sale["stock_remaining"] as? Int == 2 && sale["orders"] as? Int == 1 && sale["limit_per_user"] as? Int == 2)
         let err = try flashd.ctl("--json", "buy", "nope", "--user", "u")
         #expect(err.stdout.contains("\"error\":\"unknown_sale\""))
+        // A usage error under --json is JSON too, with exit 64; without --json, prose only.
+        for args in [["buy", "sku"], ["sale", "create", "sku", "--hold", "soon"], ["orders", "--request-id", "r1"], ["nonsense"]] {
+            let usage = try flashd.ctl(["--json"] + args)
+            let obj = try? JSONSerialization.jsonObject(with: Data(usage.stdout.utf8)) as? [String: Any]
+            #expect(usage.status == 64 && obj?["error"] as? String == "usage" && (obj?["message"] as? String ?? "").count > 5,
+                    "\(args): \(usage)")
+        }
+        let prose = try flashd.ctl("buy", "sku")
+        #expect(prose.status == 64 && prose.stdout.isEmpty && prose.stderr.contains("--user"), "\(prose)")
+        #expect(try flashd.ctl("--json", "--help").status == 0)
     }
 
     @Test func daemonNotRunningIsOneLineNamingTheSocket() throws {
