@@ -53,6 +53,8 @@ install -D -m 0644 packaging/debian/copyright "$PKG/usr/share/doc/flashd/copyrig
 gzip -9n < packaging/debian/changelog > "$PKG/usr/share/doc/flashd/changelog.gz"
 chmod 0644 "$PKG/usr/share/doc/flashd/changelog.gz"
 install -D -m 0644 packaging/nginx/flashd.conf "$PKG/usr/share/doc/flashd/examples/nginx-flashd.conf"
+install -D -m 0644 packaging/grafana/flashd-dashboard.json "$PKG/usr/share/doc/flashd/examples/grafana-flashd-dashboard.json"
+install -D -m 0644 packaging/prometheus/flashd-alerts.yml "$PKG/usr/share/doc/flashd/examples/prometheus-flashd-alerts.yml"
 
 # Control files.
 for script in postinst prerm postrm; do

@@ -78,6 +78,18 @@ extension Coordinator {
     /// reaches this node's fast path.
     func refreshClocks() async {
         guard let all = try? await stock.sales() else { return }
-        for sale in all { gate.setClock(item: sale.item, sale.clock) }
+        for sale in all {
+            gate.setClock(item: sale.item, sale.clock)
+            metrics.sales.stock(sale)
+        }
+        // The journal's side of the per-sale gauges, every 2 s (it reads the journal per sale).
+        let now = time()
+        guard lastSaleGauges.map({ now - $0 >= .seconds(2) }) ?? true else { return }
+        lastSaleGauges = now
+        for sale in all {
+            guard let (orders, pending) = try? await journal.counts(item: sale.item, round: sale.round),
+                  let holds = try? await journal.holdCounts(item: sale.item, round: sale.round) else { continue }
+            metrics.sales.journal(item: sale.item, orders: orders, pending: pending, holds: holds)
+        }
     }
 }

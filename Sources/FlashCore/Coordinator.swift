@@ -73,6 +73,7 @@ public actor Coordinator {
     /// or release that failed half-way (an outage, a crash point).
     var holdSchedule = HoldSchedule()
     var lastHoldUpkeep: ContinuousClock.Instant?
+    var lastSaleGauges: ContinuousClock.Instant?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).

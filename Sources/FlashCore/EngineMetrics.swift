@@ -15,6 +15,8 @@ struct EngineMetrics: Sendable {
     let soldOutItems = Gauge(label: "flashd_sold_out_items")
     /// Items fenced because Redis is behind a journal (G9): anything above 0 needs an operator.
     let fencedItems = Gauge(label: "flashd_redis_behind_items")
+    /// Per sale: stock, orders, pending, holds.
+    let sales = SaleMetrics()
     /// Holds decided by this node (G7), by verdict: confirmed, cancelled, expired.
     let holds: [String: Counter]
 

@@ -13,6 +13,11 @@ enum MetricsHelp {
         "flashd_redis_errors_total": "Purchase steps that failed because Redis or its replicas could not be used.",
         "flashd_journal_errors_total": "Purchase steps that failed because the journal could not be used (a full disk, a hung disk).",
         "flashd_sold_out_items": "Items the sold-out fast path answers for at once.",
+        "flashd_sale_stock_remaining": "Units of a sale's current round left in Redis, by item (every 200 ms).",
+        "flashd_sale_stock_total": "Units of a sale's current round, its start and every restock, by item.",
+        "flashd_sale_orders": "This node's orders of a sale's current round, released ones included, by item (every 2 s).",
+        "flashd_sale_pending": "This node's purchases of a sale's current round not yet settled, by item (every 2 s).",
+        "flashd_sale_holds": "This node's orders of a sale's current round by hold state (held, confirmed, released), by item.",
         "flashd_holds_decided_total": "Held orders this node decided, by verdict (confirmed, cancelled, expired); a released unit went back once.",
         "flashd_redis_behind_items": "Items stopped because Redis holds fewer deductions than a journal proves (G9).",
     ]

@@ -82,6 +82,12 @@ import TestSupport
         try flashd.createSale("sku", stock: 1)
         #expect(try flashd.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"a"}"#).status == 201)
         #expect(try flashd.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"b"}"#).status == 409)
+        // Per sale, refreshed in the background: the stock from Redis, the orders from the journal.
+        try Wait.until(timeout: 5, "the per-sale gauges") {
+            let t = String(decoding: try flashd.client().send("GET", "/metrics").body, as: UTF8.self)
+            return t.contains(#"flashd_sale_stock_remaining{item="sku"} 0"#) && t.contains(#"flashd_sale_stock_total{item="sku"} 1"#)
+                && t.contains(#"flashd_sale_orders{item="sku"} 1"#) && t.contains(#"flashd_sale_pending{item="sku"} 0"#)
+        }
         let r = try flashd.client().send("GET", "/metrics")
         #expect(r.status == 200)
         #expect(r.header("Content-Type")?.hasPrefix("text/plain") == true)
