@@ -129,9 +129,18 @@ extension Coordinator {
         var work: [Order] = []
         for gid in holdSchedule.take(atMs: redisNowMs(), limit: 500) {
             // The journal has the truth of this node's orders; a read that fails leaves the gid
-            // scheduled for the next pass.
-            guard let found = try? await journal.order(gid: gid) else { continue }
-            if let hold = found.hold, !hold.isFinal { work.append(found) } else { holdSchedule.decided(gid) }
+            // scheduled for the next pass, an order decided (or gone) meanwhile leaves it.
+            let found: Order?
+            do {
+                found = try await journal.order(gid: gid)
+            } catch {
+                continue
+            }
+            guard let found, let hold = found.hold, !hold.isFinal else {
+                holdSchedule.decided(gid)
+                continue
+            }
+            work.append(found)
         }
         for batch in work.chunked(config.resolveConcurrency) {
             await withTaskGroup(of: Void.self) { group in
