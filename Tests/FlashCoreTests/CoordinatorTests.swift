@@ -23,11 +23,15 @@ import TestSupport
     let coordinator: Coordinator
 
     init() async throws {
-        let time = self.time
-        coordinator = Coordinator(config: CoordinatorConfig(node: "n", checkDelay: .seconds(3), faultInjection: true),
-                                  stock: stock, journal: journal, logger: Logger(label: "test"),
-                                  wallClockMs: { time.wallMs() }, time: { time.now() }, fatalFault: { _ in })
+        coordinator = Self.engine(time: time, stock: stock, journal: journal)
         _ = try await coordinator.createSale(item: "sku", stock: 10, limitPerUser: 1)
+    }
+
+    /// The engine on these stores, node "n", check delay 3 s, on the test's clock.
+    static func engine(time: TestTime, stock: MemoryStockStore, journal: MemoryJournal) -> Coordinator {
+        Coordinator(config: CoordinatorConfig(node: "n", checkDelay: .seconds(3), faultInjection: true),
+                    stock: stock, journal: journal, logger: Logger(label: "test"),
+                    wallClockMs: { time.wallMs() }, time: { time.now() }, fatalFault: { _ in })
     }
 
     /// A purchase left prepared at `point` (the handler abandoned it, as a crash would).

@@ -1,4 +1,3 @@
-import Logging
 import Testing
 import TestSupport
 @testable import FlashCore
@@ -13,10 +12,7 @@ import TestSupport
     let coordinator: Coordinator
 
     init() async throws {
-        let time = self.time
-        coordinator = Coordinator(config: CoordinatorConfig(node: "n", checkDelay: .seconds(3), faultInjection: true),
-                                  stock: stock, journal: journal, logger: Logger(label: "test"),
-                                  wallClockMs: { time.wallMs() }, time: { time.now() }, fatalFault: { _ in })
+        coordinator = CoordinatorTests.engine(time: time, stock: stock, journal: journal)
         await coordinator.readClocks()
         _ = try await coordinator.createSale(item: "sku", stock: 1, limitPerUser: 1, clock: SaleClock(holdMs: 10_000))
     }
