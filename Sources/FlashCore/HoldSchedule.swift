@@ -29,10 +29,12 @@ struct HoldSchedule {
     /// schedules each again, or marks it decided, when its step ends.
     mutating func take(atMs nowMs: Int64, limit: Int) -> [String] {
         var out: [String] = []
+        var seen: Set<String> = []
         var keep: [(at: Int64, gid: String)] = []
         while out.count < limit, let top = heap.first, top.at <= nowMs {
             pop()
-            guard due[top.gid] == top.at else { continue }
+            // A gid moved away from a time and back has two pairs at it: one comes out.
+            guard due[top.gid] == top.at, seen.insert(top.gid).inserted else { continue }
             out.append(top.gid)
             keep.append(top)
         }

@@ -101,7 +101,7 @@ struct TxnsCommand: ParsableCommand {
         for t in txns.txns {
             var line = "\(t.gid)  \(t.state)\(t.reason.map { " (\($0))" } ?? "")  \(t.item) round \(t.round)  user \(t.user)"
             if t.state == "prepared" {
-                line += "  attempts \(t.attempts), next check at \(t.nextCheckMs)"
+                line += "  attempts \(t.attempts), next check at \(TimeText.format(t.nextCheckMs, utc: global.utc))"
                 if let e = t.lastError { line += ", last error: \(e)" }
             }
             print(line)

@@ -22,14 +22,14 @@ enum Entry {
         }
     }
 
-    /// `flashsalectl --socket S --json buy ...` is the documented form, but the parser wants each
+    /// `flashsalectl --socket S --json [--utc] buy ...` is the documented form, but the parser wants each
     /// command's options after the command: move leading global options to the end.
     static func hoistGlobalOptions(_ args: [String]) -> [String] {
         var globals: [String] = []
         var i = 0
         while i < args.count {
             let a = args[i]
-            if a == "--json" {
+            if a == "--json" || a == "--utc" {
                 globals.append(a)
                 i += 1
             } else if a == "--socket", i + 1 < args.count {

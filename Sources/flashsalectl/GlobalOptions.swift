@@ -16,6 +16,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print the daemon's JSON answer instead of text, for scripts.")
     var json = false
 
+    @Flag(help: "Print times in UTC (default: the local time zone, with its offset).")
+    var utc = false
+
     var socketPath: String {
         socket.last ?? ProcessInfo.processInfo.environment["FLASHD_SOCKET"] ?? "/run/flashd/flashd.sock"
     }

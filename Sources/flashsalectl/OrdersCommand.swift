@@ -33,7 +33,7 @@ struct ListOrders: ParsableCommand {
         let orders: API.Orders = try global.perform { try $0.call("GET", path) }
         if global.json { return global.printJSON(orders) }
         if orders.orders.isEmpty { print(user.map { "no orders for user \($0)" } ?? "no orders") }
-        for o in orders.orders { print(OrdersCommand.line(o)) }
+        for o in orders.orders { print(OrdersCommand.line(o, utc: global.utc)) }
         if let next = orders.next { print("more: --before \(next)") }
     }
 }
@@ -47,7 +47,7 @@ struct ShowOrder: ParsableCommand {
     func run() throws {
         let order: API.Order = try global.perform { try $0.call("GET", "/v1/orders/\(OrdersCommand.encoded(orderID))") }
         if global.json { return global.printJSON(order) }
-        print(OrdersCommand.line(order))
+        print(OrdersCommand.line(order, utc: global.utc))
         print("gid \(order.gid)")
     }
 }
@@ -82,25 +82,19 @@ struct DecisionOptions: ParsableArguments {
                         body: API.Decide(crashAfter: crashAfter, crashMode: crashMode))
         }
         if global.json { return global.printJSON(order) }
-        print(OrdersCommand.line(order))
+        print(OrdersCommand.line(order, utc: global.utc))
     }
 }
 
 extension OrdersCommand {
     /// One order as a line: its id, what was bought by whom, and when (UTC).
-    static func line(_ o: API.Order) -> String {
+    static func line(_ o: API.Order, utc: Bool) -> String {
         var hold = ""
         if let state = o.state, state != "final" {
             hold = "  \(state)" + (state == "released" ? o.releaseCause.map { " (\($0))" } ?? "" : "")
-                + (state == "held" ? o.expiresAt.map { " until \($0)" } ?? "" : "")
+                + (state == "held" ? o.expiresAt.map { " until \(TimeText.format($0, utc: utc))" } ?? "" : "")
         }
-        return "\(o.orderID)  \(o.item) round \(o.round)  user \(o.user)  request \(o.requestID)  at \(time(o.createdMs))" + hold
-    }
-
-    /// RFC 3339 in UTC, to the millisecond: 2026-12-05T01:02:03.456Z.
-    static func time(_ ms: Int64) -> String {
-        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
-        return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        return "\(o.orderID)  \(o.item) round \(o.round)  user \(o.user)  request \(o.requestID)  at \(TimeText.format(o.createdMs, utc: utc))" + hold
     }
 
     /// A query or path value, percent-encoded: anything but unreserved characters, so a stray

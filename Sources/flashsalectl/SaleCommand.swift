@@ -181,7 +181,9 @@ private func show(_ s: API.Sale, _ global: GlobalOptions, verb: String?) {
     print("\(prefix)round \(s.round), stock \(s.stockRemaining) of \(s.stockTotal) left, \(s.orders) orders, "
           + "\(s.pending) pending, limit \(s.limitPerUser) per user")
     if let state = s.state, state != "open" || s.opensAt != nil || s.closesAt != nil {
-        print("  \(state)" + (s.opensAt.map { ", opens \($0)" } ?? "") + (s.closesAt.map { ", closes \($0)" } ?? ""))
+        let utc = global.utc
+        print("  \(state)" + (s.opensAt.map { ", opens \(TimeText.format($0, utc: utc))" } ?? "")
+              + (s.closesAt.map { ", closes \(TimeText.format($0, utc: utc))" } ?? ""))
     }
     if let hold = s.holdSeconds {
         print("  orders held \(hold) s for payment: \(s.held ?? 0) held, \(s.confirmed ?? 0) confirmed, \(s.released ?? 0) released")

@@ -77,4 +77,26 @@ import Testing
         let missing = try node.ctl("orders", "show", "ord-test-0000000000000000")
         #expect(missing.status == 1 && missing.stderr.contains("unknown_order"), "\(missing)")
     }
+
+    /// Times print in the local zone with its offset, or in UTC with --utc; never as epoch
+    /// milliseconds (orders, a held order's expiry, a sale's hours).
+    @Test func timesPrintInTheLocalZoneOrInUTC() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        #expect(try node.ctl("sale", "create", "sku", "--stock", "3", "--hold", "1h", "--closes-at", "+2h").status == 0)
+        #expect(try node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"ann"}"#).status == 201)
+        let tokyo = ProcessInfo.processInfo.environment.merging(["TZ": "Asia/Tokyo"]) { $1 }
+        func ctl(_ args: String...) throws -> String {
+            let r = try Shell.runStatus(FlashdProcess.binDir + "/flashsalectl", ["--socket", node.socketPath] + args, environment: tokyo)
+            #expect(r.status == 0, "\(r)")
+            return r.stdout
+        }
+        let local = try ctl("orders")
+        #expect(local.contains("+09:00") && !local.contains("Z "), "\(local)")
+        #expect(local.components(separatedBy: "+09:00").count == 3, "created and held until, both local: \(local)")
+        let utc = try ctl("--utc", "orders")
+        #expect(!utc.contains("+09:00") && utc.contains("Z  held until") , "\(utc)")
+        let sale = try ctl("sale", "show", "sku")
+        #expect(sale.contains("closes ") && sale.contains("+09:00"), "\(sale)")
+    }
 }

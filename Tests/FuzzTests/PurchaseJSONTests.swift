@@ -85,4 +85,20 @@ import TestSupport
             if SaleTime.format(ms) != want { return }
         }
     }
+
+    /// With an offset, the local date and time and "+HH:MM" (RFC 3339's colon) as Foundation
+    /// writes them in that zone.
+    @Test func timesWithAnOffsetAreWrittenAsFoundationWritesThem() throws {
+        var rng = SplitMix64(seed: 11)
+        for offset in [9 * 3600, -5 * 3600 - 1800, 5 * 3600 + 2700, -12 * 3600, 14 * 3600] {
+            let zone = try #require(TimeZone(secondsFromGMT: offset))
+            for _ in 0..<2000 {
+                let seconds = Int64(rng.next() % 4_000_000_000) - 500_000_000
+                let want = Date(timeIntervalSince1970: Double(seconds))
+                    .formatted(Date.ISO8601FormatStyle(timeZoneSeparator: .colon, includingFractionalSeconds: false, timeZone: zone))
+                #expect(RFC3339.format(seconds * 1000, offsetSeconds: offset) == want, "\(seconds) at \(offset)")
+            }
+        }
+        #expect(RFC3339.format(1_796_432_400_123, offsetSeconds: 9 * 3600) == "2026-12-05T10:00:00.123+09:00")
+    }
 }
