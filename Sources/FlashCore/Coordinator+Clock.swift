@@ -82,9 +82,14 @@ extension Coordinator {
             gate.setClock(item: sale.item, sale.clock)
             metrics.sales.stock(sale)
         }
-        // The journal's side of the per-sale gauges, every 2 s (it reads the journal per sale).
+        // The journal's side of the per-sale gauges, every 2 s (it reads the journal per sale),
+        // and not in the pass before READY: counting a big sale's orders would delay it.
         let now = time()
-        guard lastSaleGauges.map({ now - $0 >= .seconds(2) }) ?? true else { return }
+        guard let last = lastSaleGauges else {
+            lastSaleGauges = now
+            return
+        }
+        guard now - last >= .seconds(2) else { return }
         lastSaleGauges = now
         for sale in all {
             guard let (orders, pending) = try? await journal.counts(item: sale.item, round: sale.round),

@@ -1,8 +1,9 @@
 /// Upkeep of the sold-out fast path (`SoldOutGate`).
 extension Coordinator {
     /// Reads every journal row into the gate's filters, a page at a time, then opens the fast
-    /// path; undecided holds go into the hold schedule on the way. Runs in the background after start-up: until it is done, sold-out answers take
-    /// the normal path, which is slower but never wrong.
+    /// path; undecided holds go into the hold schedule on the way. Runs in the background after
+    /// start-up: until it is done, sold-out answers take the normal path, which is slower but
+    /// never wrong.
     public func loadSoldOutHistory(pageSize: Int = 5000) async {
         let started = clock.now
         var after: Int64 = 0

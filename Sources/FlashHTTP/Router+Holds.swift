@@ -28,7 +28,7 @@ extension Router {
         Response(status: .conflict, body: PurchaseJSON.encode(API.ErrorBody(code, message: message, gid: order.gid)))
     }
 
-    /// `?state=` of an order listing: a hold state, or `final` for orders of sales without one.
+    /// `?state=` of an order listing: a hold state (orders of sales without a hold have none).
     static func holdState(_ text: String?) throws -> HoldState? {
         guard let text, !text.isEmpty else { return nil }
         guard let s = HoldState(rawValue: text) else {

@@ -152,13 +152,12 @@ extension Router {
     private func audit() async throws -> Response {
         let lines = try await coordinator.audit()
         let fenced = await coordinator.fencedItems
-        let items = lines.map {
-            API.AuditItem(item: $0.item, round: $0.round, stockTotal: $0.total, stockTaken: $0.taken,
-                          orders: $0.orders, pending: $0.pending, consistent: $0.consistent, redisBehind: fenced[$0.item],
-                          held: $0.holds == HoldCounts() ? nil : $0.holds.held,
-                          confirmed: $0.holds == HoldCounts() ? nil : $0.holds.confirmed,
-                          released: $0.holds == HoldCounts() ? nil : $0.holds.released,
-                          deciding: $0.holds == HoldCounts() ? nil : $0.holds.deciding)
+        let items = lines.map { line in
+            // Hold figures only for an item whose current round has held orders.
+            let holds = line.holds == HoldCounts() ? nil : line.holds
+            return API.AuditItem(item: line.item, round: line.round, stockTotal: line.total, stockTaken: line.taken,
+                                 orders: line.orders, pending: line.pending, consistent: line.consistent, redisBehind: fenced[line.item],
+                                 held: holds?.held, confirmed: holds?.confirmed, released: holds?.released, deciding: holds?.deciding)
         }
         return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent),
                                    settled: lines.allSatisfy { $0.pending == 0 && $0.holds.deciding == 0 },

@@ -202,7 +202,8 @@ public struct Router: Sendable {
                        "other_refusals": c.otherRefusals, "replayed": c[.replayed], "errors": c[.error],
                        "resolved_ordered": c.resolvedOrdered, "resolved_rolled_back": c.resolvedRolledBack,
                        "resolve_retries": c.resolveRetries, "holds_confirmed": c.holdsConfirmed,
-                       "holds_cancelled": c.holdsCancelled, "holds_expired": c.holdsExpired, "sold_out_fast": s.fastSoldOut, "clock_refused_fast": s.fastClockRefused,
+                       "holds_cancelled": c.holdsCancelled, "holds_expired": c.holdsExpired,
+                       "sold_out_fast": s.fastSoldOut, "clock_refused_fast": s.fastClockRefused,
                        "clock_refusals": c.clockRefusals, "sold_out_items": s.soldOutItems,
                        "sold_out_gate_open": s.fastPathOpen ? 1 : 0, "node_lease_held": s.nodeLeaseHeld ? 1 : 0]
                 .merging(info.storageCounters()) { a, _ in a },

@@ -119,6 +119,7 @@ enum LuaScripts {
         redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
         redis.call('HINCRBY', KEYS[4], '*', 1)
         if sale[7] then
+          -- The item is the sale key's last part (names can't hold ':', see RedisKeys).
           local expires = now + tonumber(sale[7])
           redis.call('HSET', KEYS[7], ARGV[1], table.concat({KEYS[1]:match('[^:]+$'), ARGV[3], ARGV[2], expires}, ' '))
           return {0, left - 1, expires}
