@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // Delivery of orders to the shop's PostgreSQL (optional, off by default).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -41,6 +43,12 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "Control", dependencies: []),
+        // The deliverer's PostgreSQL side: one connection, the table, the batched upsert.
+        .target(name: "FlashDelivery", dependencies: [
+            "FlashCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // The HTTP layer: NIO's HTTP/1.1 pipeline, the route table, access and limits.
         .target(name: "FlashHTTP", dependencies: [
@@ -52,7 +60,7 @@ let package = Package(
         ]),
         // The daemon: its settings table, the start, the services, the one teardown.
         .target(name: "FlashDaemon", dependencies: [
-            "FlashCore", "FlashStorage", "FlashHTTP", "Control", "Systemd", "RedisClient", "SQLiteStore",
+            "FlashCore", "FlashStorage", "FlashHTTP", "FlashDelivery", "Control", "Systemd", "RedisClient", "SQLiteStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

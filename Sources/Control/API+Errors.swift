@@ -32,6 +32,7 @@ extension API {
         case shuttingDown = "shutting_down"
         case saleBusy = "sale_busy"
         case nodeConflict = "node_conflict"
+        case deliveryOff = "delivery_off"
         case `internal`
         // The HTTP layer's.
         case invalidJSON = "invalid_json"

@@ -109,3 +109,38 @@ extension API {
         }
     }
 }
+
+/// The feed of orders and their changes (`GET /v1/orders?after=CURSOR`), in journal order.
+extension API {
+    public struct Change: Codable, Sendable, Equatable {
+        /// Where this change sits in the node's journal; `after=` this continues behind it.
+        public var cursor: String
+        /// The state the order moved to: `final`, `held`, `confirmed` or `released`.
+        public var state: String
+        /// When the journal committed the change (RFC 3339, UTC).
+        public var changedAt: String
+        /// The node that sold the order.
+        public var node: String
+        /// The order as it is now; its `state` may be later than this change's.
+        public var order: Order
+        public init(cursor: String, state: String, changedAt: String, node: String, order: Order) {
+            self.cursor = cursor
+            self.state = state
+            self.changedAt = changedAt
+            self.node = node
+            self.order = order
+        }
+        enum CodingKeys: String, CodingKey { case cursor, state, changedAt = "changed_at", node, order }
+    }
+
+    public struct Changes: Codable, Sendable {
+        public var changes: [Change]
+        /// Always present: ask again with `after=` this for what comes next (the same cursor
+        /// when nothing came).
+        public var next: String
+        public init(changes: [Change], next: String) {
+            self.changes = changes
+            self.next = next
+        }
+    }
+}

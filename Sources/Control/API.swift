@@ -249,9 +249,12 @@ public enum API {
         public var peakRSSBytes: Int?
         /// Items fenced because Redis is behind a journal (G9), with why; empty when none.
         public var redisBehind: [String: String]?
+        /// Delivery to the shop's PostgreSQL (absent when flashd delivers nowhere).
+        public var delivery: Delivery?
         public init(version: String, node: String, uptimeSeconds: Double, redis: Health, sqlite: Health, sales: Int, orders: Int,
                     pending: Int, inflight: Int, faultInjection: Bool, draining: Bool, counters: [String: Int],
-                    peakRSSBytes: Int? = nil, redisBehind: [String: String]? = nil) {
+                    peakRSSBytes: Int? = nil, redisBehind: [String: String]? = nil, delivery: Delivery? = nil) {
+            self.delivery = delivery
             self.peakRSSBytes = peakRSSBytes
             self.redisBehind = redisBehind
             self.version = version
@@ -270,7 +273,7 @@ public enum API {
         enum CodingKeys: String, CodingKey {
             case version, node, redis, sqlite, sales, orders, pending, inflight, draining, counters
             case uptimeSeconds = "uptime_seconds", faultInjection = "fault_injection", peakRSSBytes = "peak_rss_bytes"
-            case redisBehind = "redis_behind"
+            case redisBehind = "redis_behind", delivery
         }
     }
 

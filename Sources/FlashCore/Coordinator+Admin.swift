@@ -190,6 +190,15 @@ extension Coordinator {
         return order
     }
 
+    /// The feed: changes after sequence `after`, oldest first.
+    public func changes(after: Int64, limit: Int) async throws -> [OrderChange] {
+        try await journal.changes(after: after, limit: limit)
+    }
+
+    public func newestChange() async throws -> Int64 {
+        try await journal.newestChange()
+    }
+
     public func transactions(state: TxnState?, limit: Int, before: ListCursor? = nil) async throws -> Page<TxnRecord> {
         try await journal.transactions(state: state, limit: limit, before: before)
     }

@@ -32,6 +32,8 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         /// This node's id is not (or no longer) leased to this process in Redis: another
         /// process may be using it, and two nodes with one id would share gids and barriers.
         case nodeConflict = "node_conflict"
+        /// Delivery to a database was asked about, and flashd delivers nowhere (no --orders-to).
+        case deliveryOff = "delivery_off"
         case internalError = "internal"
     }
 

@@ -60,7 +60,8 @@ public struct OrderRef: Sendable, Equatable {
 
 /// The journal (SQLite in production): global transactions and orders, on this node.
 /// Implementations throw `EngineError` with `.journalUnavailable` when the file can't be used.
-public protocol Journal: Sendable {
+/// It is also the outbox of orders and their changes (`Outbox`).
+public protocol Journal: Outbox {
     /// Inserts `record` as prepared and durable (`inserted == true`), or returns the row already
     /// there for its gid (`inserted == false`).
     func prepare(_ record: TxnRecord) async throws -> (record: TxnRecord, inserted: Bool)

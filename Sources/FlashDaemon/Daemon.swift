@@ -32,7 +32,11 @@ public struct Daemon: Sendable {
         let coordinator = running.coordinator
         let lease = NodeLeaseKeeper(stock: running.stock, coordinator: coordinator, node: config.nodeID, token: running.leaseToken,
                                     held: running.leaseHeld, logger: logger)
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        var delivery: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let deliverer = running.deliverer {
+            delivery.append(.init(service: LoopService("order delivery") { await deliverer.run() }))
+        }
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = delivery + [
             .init(service: LoopService("timeout checks") { await coordinator.runTimeoutChecks() }),
             // Done once the journal's sold-out history is read; the fast path opens then.
             .init(service: LoopService("sold-out history") { await coordinator.loadSoldOutHistory() }, successTerminationBehavior: .ignore),

@@ -40,6 +40,11 @@ public struct DaemonConfig: Sendable, Equatable {
     public var idleTimeout = Duration.seconds(60)
     /// host:port of the optional Prometheus listener (GET /metrics only); nil = off.
     public var metricsListen: String?
+    /// The shop's PostgreSQL, where orders are delivered ("": nowhere, the journal only), the
+    /// file with its password ("": the `orders-to-password` credential, else none), the table.
+    public var ordersTo = ""
+    public var ordersToPasswordFile = ""
+    public var ordersTable = "flashd_orders"
     /// The config file these settings were read from, for reloads.
     public var configFile: String?
 

@@ -148,34 +148,43 @@ extension DaemonStartup {
 
     /// nil when no password is configured (and none is passed by systemd).
     func redisCredentials(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RedisCredentials? {
-        var path = config.redisPasswordFile
-        if path.isEmpty, let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty,
-           access(dir + "/" + Self.passwordCredential, R_OK) == 0 {
-            path = dir + "/" + Self.passwordCredential
-        }
-        guard !path.isEmpty else {
+        guard let path = secretPath(config.redisPasswordFile, credential: Self.passwordCredential, environment: environment) else {
             if !config.redisUser.isEmpty {
                 throw DaemonError("--redis-user \(config.redisUser) needs a password: --redis-password-file, or the "
                                   + "\(Self.passwordCredential) credential")
             }
             return nil
         }
+        return RedisCredentials(user: config.redisUser, password: try readSecret(path, what: "Redis"))
+    }
+
+    /// The file a secret comes from: the flag's, else systemd's credential of that name
+    /// (`LoadCredential=NAME:PATH`), else nil.
+    func secretPath(_ flag: String, credential: String, environment: [String: String]) -> String? {
+        if !flag.isEmpty { return flag }
+        if let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty, access(dir + "/" + credential, R_OK) == 0 {
+            return dir + "/" + credential
+        }
+        return nil
+    }
+
+    /// A password file's first line, as it is: only the line's end (`echo`'s newline, a CR) is
+    /// not part of the password; spaces may be.
+    func readSecret(_ path: String, what: String) throws -> String {
         let text: String
         do {
             text = try DaemonConfig.readFile(path)
         } catch {
-            throw DaemonError("cannot read the Redis password: \(error.message)")
+            throw DaemonError("cannot read the \(what) password: \(error.message)")
         }
-        // The first line, as it is: only the line's end (`echo`'s newline, a CR) is not part of
-        // the password; spaces may be.
         var password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
         if password.hasSuffix("\r") { password.removeLast() }
-        guard !password.isEmpty else { throw DaemonError("the Redis password file \(path) is empty") }
+        guard !password.isEmpty else { throw DaemonError("the \(what) password file \(path) is empty") }
         var st = stat()
         if stat(path, &st) == 0, st.st_mode & 0o004 != 0 {
-            logger.warning("the Redis password file is readable by every user; chmod 0600 it", metadata: ["file": "\(path)"])
+            logger.warning("the \(what) password file is readable by every user; chmod 0600 it", metadata: ["file": "\(path)"])
         }
-        return RedisCredentials(user: config.redisUser, password: password)
+        return password
     }
 
     /// A start with refused credentials stops here, with the reason, rather than starting to

@@ -105,8 +105,14 @@ struct DaemonStartup {
         await coordinator.readClocks()
 
         do {
+            running.deliverer = try await deliverer(journal: journal, eventLoop: running.eventLoops.next())
+        } catch {
+            await running.close()
+            throw error
+        }
+        do {
             running.channels = try await listen(coordinator, registry: registry, target: target, journal: journal, stock: stock,
-                                                eventLoops: running.eventLoops)
+                                                deliverer: running.deliverer, eventLoops: running.eventLoops)
         } catch {
             await running.close()
             throw DaemonError("cannot listen: \(error)")
@@ -116,7 +122,8 @@ struct DaemonStartup {
 
     /// The Unix socket (systemd's, or bound here) and the optional TCP metrics listener.
     private func listen(_ coordinator: Coordinator, registry: PrometheusCollectorRegistry, target: RedisTarget, journal: SQLiteJournal,
-                        stock: RedisStockStore, eventLoops: MultiThreadedEventLoopGroup) async throws -> [any Channel] {
+                        stock: RedisStockStore, deliverer: OrderDeliverer?,
+                        eventLoops: MultiThreadedEventLoopGroup) async throws -> [any Channel] {
         let info = Router.DaemonInfo(redisTarget: target.description, journalPath: config.journalPath,
                                      faultInjection: config.faultInjection,
                                      metrics: { MetricsHelp.annotate(registry.emitToString()) },
@@ -125,7 +132,8 @@ struct DaemonStartup {
                                          let g = journal.groupCommitStatistics
                                          return ["journal_commits": g.commits, "journal_calls": g.calls, "journal_largest_batch": g.largest]
                                      },
-                                     stockScript: { (try await stock.purchaseScriptSHA(), stock.currentServer) })
+                                     stockScript: { (try await stock.purchaseScriptSHA(), stock.currentServer) },
+                                     delivery: deliverer)
         let requestTimeout = TimeAmount(config.requestTimeout)
         let idleTimeout = TimeAmount(config.idleTimeout)
         let server = HTTPServer(group: eventLoops, router: Router(coordinator: coordinator, info: info, logger: logger),

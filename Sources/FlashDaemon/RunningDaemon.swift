@@ -18,6 +18,8 @@ struct RunningDaemon: Sendable {
     let journal: SQLiteJournal
     let eventLoops: MultiThreadedEventLoopGroup
     var channels: [any Channel] = []
+    /// Delivery to the shop's PostgreSQL, when `--orders-to` asks for it.
+    var deliverer: OrderDeliverer?
     let notifier: SystemdNotifier
     let node: String
     let leaseToken: String

@@ -1,3 +1,5 @@
+import FlashCore
+import FlashDelivery
 import RedisClient
 
 extension Setting {
@@ -56,6 +58,27 @@ extension Setting {
         .text("admin-group", \.adminGroup, value: "group",
               help: "Group whose members, besides root, may create, restock and reset sales.",
               check: { $0.isEmpty ? "must name a group" : nil }),
+        .text("orders-to", \.ordersTo, value: "url",
+              help: "Deliver every order and state change to this PostgreSQL: postgresql://USER@HOST:PORT/DB or postgresql://USER@/DB?host=/run/postgresql.",
+              defaultNote: "none: orders stay in the journal (and its feed)",
+              check: { url in
+                  guard !url.isEmpty else { return nil }
+                  do {
+                      _ = try PostgresTarget(url: url, password: nil, table: "flashd_orders")
+                      return nil
+                  } catch {
+                      return (error as? DeliveryError)?.message ?? "\(error)"
+                  }
+              }),
+        .text("orders-to-password-file", \.ordersToPasswordFile, value: "path",
+              help: "File holding the PostgreSQL password for --orders-to. Keep it mode 0600.",
+              defaultNote: "$CREDENTIALS_DIRECTORY/orders-to-password if systemd passes that credential, else no password"),
+        .text("orders-table", \.ordersTable, value: "name",
+              help: "PostgreSQL table the orders go to (schema.table allowed); created if missing.",
+              check: { name in
+                  (try? PostgresTarget(url: "postgresql://u@h/d", password: nil, table: name)) == nil
+                      ? "must be lower case letters, digits and _, optionally schema.table" : nil
+              }),
         .integer("max-connections", \.maxConnections, in: 1...1_000_000, help: "Open connections beyond this get 503 and are closed."),
         .integer("max-inflight", \.maxInflight, in: 1...10_000_000, help: "Requests in progress beyond this get 503 at once."),
         .seconds("request-timeout", \.requestTimeout, max: 3600,

@@ -72,8 +72,9 @@ extension Router {
             if body.crashAfter != nil { try r.requireAdmin(c.request, "fault injection") }
             return try await r.buy(body)
         },
-        Route(.GET, ["v1", "orders"], query: ["user", "item", "request_id", "state", "limit", "before"]) { r, c in
+        Route(.GET, ["v1", "orders"], query: ["user", "item", "request_id", "state", "limit", "before", "after"]) { r, c in
             let q = c.request.query
+            if q["after"] != nil { return try await r.feed(c) }
             let page = try await r.coordinator.orders(OrderQuery(item: q["item"], user: q["user"], requestID: q["request_id"],
                                                                  hold: try holdState(q["state"])),
                                                       limit: try r.limit(c.request), before: try r.cursor(c.request))
@@ -84,6 +85,7 @@ extension Router {
         Route(.POST, ["v1", "orders", "*", "cancel"]) { r, c in try await r.decide(c, .cancel) },
         Route(.GET, ["v1", "txns"], query: ["state", "limit", "before"]) { r, c in try await r.txns(c) },
         Route(.GET, ["v1", "audit"]) { r, _ in try await r.audit() },
+        Route(.POST, ["v1", "delivery"]) { r, c in try await r.controlDelivery(c) },
     ]
 
     private func wedge(_ c: Call) throws -> Response {

@@ -36,10 +36,15 @@ public struct Router: Sendable {
             throw EngineError(.internalError, "no stock script in this configuration")
         }
 
+        /// Delivery to the shop's database, when configured.
+        var delivery: OrderDeliverer?
+
         public init(redisTarget: String, journalPath: String, faultInjection: Bool, metrics: @escaping @Sendable () -> String,
                     wedge: @escaping @Sendable () -> Void, metricsOnly: Bool = false,
                     storageCounters: @escaping @Sendable () -> [String: Int] = { [:] },
-                    stockScript: (@Sendable () async throws -> (sha: String, server: String))? = nil) {
+                    stockScript: (@Sendable () async throws -> (sha: String, server: String))? = nil,
+                    delivery: OrderDeliverer? = nil) {
+            self.delivery = delivery
             self.redisTarget = redisTarget
             self.journalPath = journalPath
             self.faultInjection = faultInjection
@@ -207,7 +212,7 @@ public struct Router: Sendable {
                        "clock_refusals": c.clockRefusals, "sold_out_items": s.soldOutItems,
                        "sold_out_gate_open": s.fastPathOpen ? 1 : 0, "node_lease_held": s.nodeLeaseHeld ? 1 : 0]
                 .merging(info.storageCounters()) { a, _ in a },
-            peakRSSBytes: Self.peakRSSBytes(), redisBehind: s.redisBehind)
+            peakRSSBytes: Self.peakRSSBytes(), redisBehind: s.redisBehind, delivery: await deliveryStatus())
     }
 
     // MARK: decoding and encoding
@@ -260,7 +265,7 @@ public struct Router: Sendable {
         switch e.code {
         case .invalidInput: status = .badRequest
         case .unknownSale, .unknownOrder: status = .notFound
-        case .saleExists, .salePending, .conflict: status = .conflict
+        case .saleExists, .salePending, .conflict, .deliveryOff: status = .conflict
         case .redisUnavailable, .replicasBehind, .redisBehind, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict:
             status = .serviceUnavailable
         case .faultInjected, .internalError: status = .internalServerError

@@ -18,8 +18,13 @@
 /// that finds the confirms and releases a crash left, and nothing else: a row is in it only
 /// while an intent is, so a purchase writes no entry. (An index of every held order by expiry
 /// cost held purchases about 5%; the coordinator keeps that schedule in memory instead.)
+///
+/// Version 5 adds the outbox (G8): `changes`, one row per order made and per hold decided, in
+/// the commit that makes it; its row id is the delivery sequence (`OrderChange`). Rows are
+/// appended at the B-tree's right edge, so a purchase dirties one more page that the next
+/// purchases share. `meta.delivered_seq` is the deliverer's mark.
 enum JournalSchema {
-    static let version = 4
+    static let version = 5
 
     static let create = """
         CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,7 +53,13 @@ enum JournalSchema {
         CREATE VIEW IF NOT EXISTS orders AS
             SELECT order_id, gid, item, round, user, request_id, ordered_ms AS created_ms FROM txns WHERE state = 'succeeded';
         CREATE INDEX IF NOT EXISTS txns_user ON txns(user, created_ms) WHERE state = 'succeeded';
-        INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '4');
+        CREATE TABLE IF NOT EXISTS changes(
+            seq INTEGER PRIMARY KEY,
+            gid TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('final', 'held', 'confirmed', 'released')),
+            at_ms INTEGER NOT NULL
+        );
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '5');
         -- Version 2 → 3 is the index above, nothing else.
         UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';
         """
@@ -78,6 +89,24 @@ enum JournalSchema {
         COMMIT;
         """
 
+    /// Version 4 → 5, in one transaction: the outbox, filled with every order so far in the
+    /// order they were made, each in the state it has now (its earlier states are gone).
+    static let migrateFrom4 = """
+        BEGIN IMMEDIATE;
+        CREATE TABLE changes(
+            seq INTEGER PRIMARY KEY,
+            gid TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('final', 'held', 'confirmed', 'released')),
+            at_ms INTEGER NOT NULL
+        );
+        INSERT INTO changes(gid, state, at_ms)
+            SELECT gid, CASE WHEN hold IS NULL THEN 'final' WHEN hold IN ('confirmed', 'released') THEN hold ELSE 'held' END,
+                   updated_ms
+            FROM txns WHERE state = 'succeeded' ORDER BY ordered_ms, gid;
+        UPDATE meta SET value = '5' WHERE key = 'schema_version';
+        COMMIT;
+        """
+
     /// After any migration: the confirms and releases journaled and not finished.
     static let holdIndex = """
         CREATE INDEX IF NOT EXISTS txns_hold_intent ON txns(gid) WHERE hold IN ('confirming', 'releasing');
@@ -85,4 +114,6 @@ enum JournalSchema {
 
     static let txnColumns = "gid, item, round, user, request_id, state, reason, order_id, created_ms, updated_ms, next_check_ms, attempts, last_error"
     static let orderColumns = "order_id, gid, item, round, user, request_id, ordered_ms, hold, expires_ms, release_cause"
+    /// The same, of `txns` named `t` in a join.
+    static let orderColumnsOfT = "t.order_id, t.gid, t.item, t.round, t.user, t.request_id, t.ordered_ms, t.hold, t.expires_ms, t.release_cause"
 }

@@ -12,6 +12,10 @@ extension SQLiteJournal {
             let from = state == .held ? "hold = 'releasing'" : "hold IN ('held', 'confirming', 'releasing')"
             try db.statement("UPDATE txns SET hold = ?, release_cause = ?, updated_ms = ? WHERE gid = ? AND \(from)")
                 .run([.text(state.rawValue), Self.optional(cause?.rawValue), .int(nowMs), .text(gid)])
+            // A verdict is news outside; an intent, or back to held, is not (it showed held already).
+            if db.changes == 1, state.isFinal {
+                try Self.appendChange(db, gid: gid, state: DeliveredState(hold: state), atMs: nowMs)
+            }
             return try Self.loadOrder(db, gid: gid)
         }
     }

@@ -59,6 +59,9 @@ public final class SQLiteJournal: Journal {
                 if try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") == 3 {
                     try db.execute(JournalSchema.migrateFrom3)
                 }
+                if try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") == 4 {
+                    try db.execute(JournalSchema.migrateFrom4)
+                }
                 try db.execute(JournalSchema.holdIndex)
                 let version = try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'")
                 guard version == JournalSchema.version else {
@@ -126,7 +129,10 @@ public final class SQLiteJournal: Journal {
                               order.expiresMs.map(SQLiteValue.int) ?? .null, Self.optional(order.releaseCause?.rawValue),
                               .text(order.gid)])
             }
-            if db.changes == 1 { return (order, true) }
+            if db.changes == 1 {
+                try Self.appendChange(db, gid: order.gid, state: DeliveredState(hold: order.hold), atMs: nowMs)
+                return (order, true)
+            }
             guard let txn = try Self.loadTxn(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
             }
@@ -288,11 +294,18 @@ public final class SQLiteJournal: Journal {
                          attempts: Int(s.int(11)), lastError: s.text(12))
     }
 
-    static func order(_ s: SQLiteStatement) -> Order {
-        Order(orderID: s.text(0) ?? "", gid: s.text(1) ?? "", item: s.text(2) ?? "", round: Int(s.int(3)),
-              user: s.text(4) ?? "", requestID: s.text(5) ?? "", createdMs: s.int(6),
-              hold: s.text(7).flatMap(HoldState.init(rawValue:)), expiresMs: s.isNull(8) ? nil : s.int(8),
-              releaseCause: s.text(9).flatMap(ReleaseCause.init(rawValue:)))
+    /// An order from `orderColumns`, starting at column `i`.
+    static func order(_ s: SQLiteStatement, from i: Int32 = 0) -> Order {
+        Order(orderID: s.text(i) ?? "", gid: s.text(i + 1) ?? "", item: s.text(i + 2) ?? "", round: Int(s.int(i + 3)),
+              user: s.text(i + 4) ?? "", requestID: s.text(i + 5) ?? "", createdMs: s.int(i + 6),
+              hold: s.text(i + 7).flatMap(HoldState.init(rawValue:)), expiresMs: s.isNull(i + 8) ? nil : s.int(i + 8),
+              releaseCause: s.text(i + 9).flatMap(ReleaseCause.init(rawValue:)))
+    }
+
+    /// The outbox row of a change, in the caller's transaction: the change and its sequence
+    /// commit together or not at all.
+    static func appendChange(_ db: SQLiteDatabase, gid: String, state: DeliveredState, atMs: Int64) throws {
+        try db.statement("INSERT INTO changes(gid, state, at_ms) VALUES (?, ?, ?)").run([.text(gid), .text(state.rawValue), .int(atMs)])
     }
 
     static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }

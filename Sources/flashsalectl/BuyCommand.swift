@@ -49,6 +49,8 @@ struct StatusCommand: ParsableCommand {
         if let behind = s.redisBehind, !behind.isEmpty { why.append("\(behind.count) item(s) stopped: Redis behind the journal") }
         if s.counters["node_lease_held"] == 0 { why.append("node id not held in Redis") }
         if s.draining { why.append("draining") }
+        // The same threshold as flashd's warning in the log.
+        if let d = s.delivery, d.lagSeconds > 30 { why.append("order delivery \(Int(d.lagSeconds)) s behind") }
         return why
     }
 
@@ -68,6 +70,12 @@ struct StatusCommand: ParsableCommand {
         print("since start: \(c["ordered"] ?? 0) ordered, \(c["sold_out"] ?? 0) sold out, \(c["limit_reached"] ?? 0) limit reached, "
               + "\(c["replayed"] ?? 0) replayed, \(c["errors"] ?? 0) errors; recovered \(c["resolved_ordered"] ?? 0) ordered, "
               + "\(c["resolved_rolled_back"] ?? 0) rolled back, \(c["resolve_retries"] ?? 0) retries")
+        if let d = s.delivery {
+            let state = d.paused ? "PAUSED" : d.ok ? "ok  " : "FAILING"
+            print("delivery \(state) \(d.target): \(d.lagChanges) waiting"
+                  + (d.lagChanges > 0 ? ", oldest \(Double(Int(d.lagSeconds * 10)) / 10) s" : "")
+                  + ", \(d.delivered) delivered since start\(d.error.map { " (\($0))" } ?? "")")
+        }
         for (item, why) in (s.redisBehind ?? [:]).sorted(by: { $0.key < $1.key }) {
             print("STOPPED \(item): Redis is behind the journal (\(why)); flashsalectl sale repair \(item)")
         }

@@ -12,7 +12,7 @@ struct OrdersCommand: ParsableCommand {
 struct ListOrders: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List orders, newest first (a buyer's with --user).",
-        discussion: "Each node lists the orders in its own journal: over several nodes, ask each.")
+        discussion: "Each node lists the orders in its own journal: over several nodes, ask each. With --after or --follow, the feed: every order and every change of its state, in the order the journal committed them, each line starting with its cursor.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this buyer's orders.") var user: String?
     @Option(help: "Only this item's orders.") var item: String?
@@ -20,12 +20,23 @@ struct ListOrders: ParsableCommand {
     @Option(help: "Only orders whose hold is in this state: held, confirming, releasing, confirmed or released.") var state: String?
     @Option(help: "At most this many, 1-1000.") var limit = 100
     @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
+    @Option(help: "The feed instead: orders and their state changes after this cursor (0: from the start), oldest first.")
+    var after: String?
+    @Flag(help: "Follow the feed: print changes as they happen, from --after or from now on, until interrupted.")
+    var follow = false
 
     func validate() throws {
         if requestID != nil && user == nil { throw ValidationError("--request-id needs --user: request ids are the buyer's own") }
+        if after != nil || follow {
+            for (flag, value) in [("--user", user), ("--item", item), ("--request-id", requestID), ("--state", state), ("--before", before)]
+            where value != nil {
+                throw ValidationError("\(flag) lists orders; the feed (--after, --follow) takes every change in journal order")
+            }
+        }
     }
 
     func run() throws {
+        if after != nil || follow { return try FollowOrders(global: global, after: after, follow: follow, limit: limit).run() }
         var path = "/v1/orders?limit=\(limit)"
         for (name, value) in [("user", user), ("item", item), ("request_id", requestID), ("state", state), ("before", before)] {
             if let value { path += "&\(name)=\(OrdersCommand.encoded(value))" }

@@ -174,6 +174,7 @@ public actor MemoryJournal: Journal {
         txns[order.gid] = t
         pendingCount -= 1
         ordersByGID[order.gid] = order
+        outbox.append((order.gid, DeliveredState(hold: order.hold), nowMs))
         return (order, true)
     }
 
@@ -226,6 +227,7 @@ public actor MemoryJournal: Journal {
             o.hold = state
             o.releaseCause = cause
             ordersByGID[gid] = o
+            if state.isFinal { outbox.append((gid, DeliveredState(hold: state), nowMs)) }
         }
         return o
     }
@@ -249,6 +251,23 @@ public actor MemoryJournal: Journal {
     }
     public func history(after rowID: Int64, limit: Int) -> (rows: [JournalEntry], next: Int64?) { ([], nil) }
     public func ping() {}
+
+    /// The outbox: sequence n is `outbox[n - 1]`.
+    public var outbox: [(gid: String, state: DeliveredState, atMs: Int64)] = []
+    public var deliveredSeq: Int64 = 0
+    public func changes(after seq: Int64, limit: Int) -> [OrderChange] {
+        let from = Int(max(0, seq))
+        guard from < outbox.count else { return [] }
+        return outbox[from..<min(outbox.count, from + limit)].enumerated().compactMap { i, c in
+            ordersByGID[c.gid].map { OrderChange(seq: Int64(from + i + 1), state: c.state, atMs: c.atMs, order: $0) }
+        }
+    }
+    public func newestChange() -> Int64 { Int64(outbox.count) }
+    public func outboxLag() -> OutboxLag {
+        OutboxLag(delivered: deliveredSeq, newest: Int64(outbox.count),
+                  oldestUndeliveredMs: Int(deliveredSeq) < outbox.count ? outbox[Int(deliveredSeq)].atMs : nil)
+    }
+    public func markDelivered(upTo seq: Int64) { deliveredSeq = max(deliveredSeq, seq) }
 }
 
 extension StockStore {

@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Delivery of orders to a real PostgreSQL 15 (G8), against the real flashd and redis-server:
+/// every order and every change of its state arrives once, in its latest state, through kill -9
+/// of flashd at each point of the deliverer and through PostgreSQL's own crash.
+@Suite(.serialized) struct DeliveryTests {
+    func start(_ redis: RedisServer, _ pg: PostgresServer, _ more: [String] = []) throws -> FlashdProcess {
+        try FlashdProcess(redis: redis, extraArgs: ["--orders-to", pg.url] + more)
+    }
+
+    func buy(_ node: FlashdProcess, _ n: Int, from: Int = 0, item: String = "sku") throws -> [String] {
+        try (from..<(from + n)).map { i in
+            let r = try node.request("POST", "/v1/purchases", json: #"{"item":"\#(item)","user":"u\#(i)","request_id":"r\#(i)"}"#)
+            guard r.status == 201, let id = r.body["order_id"] as? String else { throw TestFailure("buy \(i): \(r)") }
+            return id
+        }
+    }
+
+    func delivery(_ node: FlashdProcess) throws -> [String: Any] {
+        try node.request("GET", "/v1/status").body["delivery"] as? [String: Any] ?? [:]
+    }
+
+    /// Nothing waits, and the mark has reached the newest change.
+    func caughtUp(_ node: FlashdProcess) throws -> Bool {
+        let d = try delivery(node)
+        return (d["lag_changes"] as? Int) == 0 && (d["delivered_seq"] as? Int) == (d["newest_seq"] as? Int)
+    }
+
+    /// PostgreSQL holds exactly the journal's orders, each in the state the journal has now.
+    func matchesJournal(_ node: FlashdProcess, _ pg: PostgresServer) throws {
+        let journal = try node.sql("""
+            SELECT order_id || ' ' || CASE WHEN hold IS NULL THEN 'final' WHEN hold IN ('confirmed', 'released') THEN hold ELSE 'held' END
+            FROM txns WHERE state = 'succeeded' ORDER BY order_id
+            """).split(separator: "\n").map(String.init)
+        let rows = try pg.psql("SELECT order_id || ' ' || state FROM flashd_orders ORDER BY order_id COLLATE \"C\"")
+            .split(separator: "\n").map(String.init)
+        #expect(rows == journal.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
+
+    @Test func ordersAndTheirHoldsArriveInTheirLatestState() throws {
+        let redis = try RedisServer()
+        let pg = try PostgresServer()
+        let node = try start(redis, pg)
+        try node.createSale("sku", stock: 10, holdSeconds: 60)
+        let ids = try buy(node, 6)
+        #expect(try node.request("POST", "/v1/orders/\(ids[0])/confirm").status == 200)
+        #expect(try node.request("POST", "/v1/orders/\(ids[1])/confirm").status == 200)
+        #expect(try node.request("POST", "/v1/orders/\(ids[2])/cancel").status == 200)
+        try Wait.until(timeout: 10, "delivery to catch up") { try caughtUp(node) }
+        try matchesJournal(node, pg)
+        #expect(try pg.psql("SELECT state || ' ' || COALESCE(release_cause, '-') FROM flashd_orders WHERE order_id = '\(ids[2])'")
+                == "released cancelled")
+        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders WHERE state = 'held' AND expires_at > now()") == 3)
+        #expect(try pg.psql("SELECT DISTINCT node || ' ' || item || ' ' || round FROM flashd_orders") == "test sku 1")
+
+        // The feed has the same history: six orders made, then three verdicts, in that order.
+        let feed = try node.request("GET", "/v1/orders?after=0&limit=100").body
+        let changes = try #require(feed["changes"] as? [[String: Any]])
+        #expect(changes.map { $0["state"] as? String } == Array(repeating: "held", count: 6) + ["confirmed", "confirmed", "released"])
+        #expect(changes.compactMap { Int($0["cursor"] as? String ?? "") } == Array(1...9))
+        #expect(feed["next"] as? String == "9")
+        let none = try node.request("GET", "/v1/orders?after=9").body
+        #expect((none["changes"] as? [Any])?.isEmpty == true && none["next"] as? String == "9")
+        #expect(try node.request("GET", "/v1/orders?after=end").body["next"] as? String == "9")
+        #expect(try node.request("GET", "/v1/orders?after=x").status == 400)
+        #expect(try node.request("GET", "/v1/orders?after=0&user=u1").status == 400)
+    }
+
+    /// kill -9 before the batch is sent, and after PostgreSQL committed it but before the mark:
+    /// the restarted flashd delivers everything, and the batch sent twice changes nothing.
+    @Test(arguments: ["before-send", "after-commit"])
+    func aCrashOfTheDelivererLosesAndDoublesNothing(point: String) throws {
+        let redis = try RedisServer()
+        let pg = try PostgresServer()
+        let node = try start(redis, pg)
+        try node.createSale("sku", stock: 100, holdSeconds: 60)
+        #expect(try node.request("POST", "/v1/delivery", json: #"{"paused":true}"#).status == 200)
+        let ids = try buy(node, 20)
+        #expect(try node.request("POST", "/v1/orders/\(ids[0])/confirm").status == 200)
+        #expect(try node.request("POST", "/v1/delivery", json: #"{"crash_at":"\#(point)","paused":false}"#).status == 200)
+        let (reason, _) = try node.waitForExit(timeout: 10)
+        #expect(reason == .exit || reason == .uncaughtSignal)
+        // Where it died: nothing sent yet, or all of it committed without the mark.
+        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == (point == "before-send" ? 0 : 20))
+        #expect(try node.sql("SELECT COALESCE((SELECT value FROM meta WHERE key = 'delivered_seq'), '0')") == "0")
+
+        try node.start()
+        try Wait.until(timeout: 10, "delivery to catch up after the restart") { try caughtUp(node) }
+        try matchesJournal(node, pg)
+        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 20)
+        #expect(try pg.psql("SELECT state FROM flashd_orders WHERE order_id = '\(ids[0])'") == "confirmed")
+    }
+
+    /// PostgreSQL down: purchases go on, the lag shows in status, and delivery resumes by
+    /// itself; PostgreSQL crashing again and again under load loses and doubles nothing.
+    @Test func postgresDownSlowOrCrashingDelaysDeliveryOnly() throws {
+        let redis = try RedisServer()
+        let pg = try PostgresServer()
+        let node = try start(redis, pg)
+        try node.createSale("sku", stock: 10_000, limit: 1)
+        _ = try buy(node, 5)
+        try Wait.until(timeout: 10, "the first orders delivered") { try caughtUp(node) }
+
+        pg.stopImmediately()
+        _ = try buy(node, 30, from: 5)
+        try Wait.until(timeout: 10, "status to show the outage") {
+            let d = try delivery(node)
+            return (d["ok"] as? Bool) == false && (d["lag_changes"] as? Int) == 30 && (d["error"] as? String) != nil
+        }
+        let text = try node.ctl("status")
+        #expect(text.stdout.contains("delivery") && text.stdout.contains("30 waiting"), "\(text)")
+        try pg.start()
+        try Wait.until(timeout: 20, "delivery to resume") { try caughtUp(node) }
+
+        // Crashes under load: a buyer runs while PostgreSQL is killed three times.
+        let buyer = Thread { _ = try? self.buy(node, 300, from: 100) }
+        buyer.start()
+        for _ in 0..<3 {
+            usleep(300_000)
+            pg.stopImmediately()
+            usleep(300_000)
+            try pg.start()
+        }
+        try Wait.until(timeout: 60, "the buyer to finish") { try node.sql("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'") == "335" }
+        try Wait.until(timeout: 30, "delivery to catch up after the crashes") { try caughtUp(node) }
+        try matchesJournal(node, pg)
+        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 335)
+        #expect(node.log().contains("order delivery failed"))
+    }
+
+    /// What can't work stops the start, naming the problem; what may pass (PostgreSQL down) doesn't.
+    @Test func aTargetThatCannotWorkIsAStartErrorNamingTheProblem() throws {
+        let redis = try RedisServer()
+        let pg = try PostgresServer()
+        try pg.psql("CREATE ROLE shop LOGIN PASSWORD 'hunter2'; CREATE TABLE locked(x int)")
+        let shop = "postgresql://shop@/postgres?host=\(pg.dir)"
+        func refused(_ args: [String], _ expected: String) throws {
+            let dir = try TempDir.make(prefix: "fd")
+            do {
+                _ = try FlashdProcess(redis: redis, extraArgs: args, dir: dir)
+                Issue.record("flashd started with \(args)")
+            } catch {
+                let log = (try? String(contentsOfFile: dir + "/flashd.log", encoding: .utf8)) ?? ""
+                #expect(log.contains(expected), "\(args): \(log)")
+                #expect(!log.contains("hunter2"), "the password must never be logged")
+            }
+        }
+        try refused(["--orders-to", "postgresql://shop:hunter2@/postgres?host=\(pg.dir)"], "a password in the URL")
+        try refused(["--orders-to", "mysql://x@y/z"], "must start with postgresql://")
+        try refused(["--orders-to", shop], "password")
+        let wrong = pg.dir + "/wrong"
+        try "nope\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        try refused(["--orders-to", shop, "--orders-to-password-file", wrong], "authentication failed")
+        let right = pg.dir + "/right"
+        try "hunter2\n".write(toFile: right, atomically: true, encoding: .utf8)
+        try refused(["--orders-to", shop, "--orders-to-password-file", right, "--orders-table", "locked"], "order_id")
+
+        // The superuser's flashd makes the table; the shop's may only read it, then may write.
+        let owner = try start(redis, pg, ["--orders-table", "shop_orders"])
+        _ = try owner.terminate()
+        try pg.psql("GRANT SELECT ON shop_orders TO shop")
+        try refused(["--orders-to", shop, "--orders-to-password-file", right, "--orders-table", "shop_orders"],
+                    "GRANT SELECT, INSERT, UPDATE ON shop_orders TO shop")
+        try pg.psql("GRANT INSERT, UPDATE ON shop_orders TO shop")
+        let node = try FlashdProcess(redis: redis, extraArgs: ["--orders-to", shop, "--orders-to-password-file", right,
+                                                               "--orders-table", "shop_orders"])
+        try node.createSale("sku", stock: 5)
+        _ = try buy(node, 2)
+        try Wait.until(timeout: 10, "delivery as the shop's role") { try pg.count("SELECT COUNT(*) FROM shop_orders") == 2 }
+        #expect(!node.log().contains("hunter2"))
+        _ = try node.terminate()
+
+        // PostgreSQL down at start-up is no reason not to sell.
+        pg.stopImmediately()
+        let alone = try start(redis, pg, ["--orders-table", "later_orders"])
+        #expect(alone.log().contains("can't be reached now"))
+        try alone.createSale("other", stock: 5)
+        _ = try buy(alone, 1, from: 50, item: "other")
+        try pg.start()
+        try Wait.until(timeout: 20, "the table made and the order delivered once PostgreSQL is back") {
+            (try? pg.count("SELECT COUNT(*) FROM later_orders")) == 1
+        }
+    }
+}
