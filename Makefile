@@ -47,11 +47,13 @@ cluster-demo:
 ## fence must stop and a repair restore; the self-check that sqlite-sync normal loses
 ## acknowledged orders under the same cuts; and the full-disk test on the release binaries),
 ## then checkout holds confirmed, cancelled and run out from any node under the same faults, on
-## one node and on three (HOLD_ROUNDS each). 0 skips a part.
+## one node and on three (HOLD_ROUNDS each), then three nodes with holds delivering into one
+## PostgreSQL crashed every other round (DELIVERY_ROUNDS). 0 skips a part.
 NODE_ROUNDS ?= 100
 FAILOVER_ROUNDS ?= 40
 POWER_ROUNDS ?= 100
 HOLD_ROUNDS ?= 100
+DELIVERY_ROUNDS ?= 100
 torture:
 	scripts/install-deps.sh
 	BIN=$$(scripts/build-release.sh) && "$$BIN/flashd-torture" --rounds $(ROUNDS) \
@@ -63,7 +65,8 @@ torture:
 	          then tail -n 2 $$out; else cat $$out; exit 1; fi \
 	       && FLASHD_BIN_DIR="$$BIN" $(SWIFT) test --filter FullDiskTests; fi \
 	  && if [ "$(HOLD_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(HOLD_ROUNDS) --holds \
-	       && "$$BIN/flashd-torture" --rounds $(HOLD_ROUNDS) --nodes 3 --holds; fi
+	       && "$$BIN/flashd-torture" --rounds $(HOLD_ROUNDS) --nodes 3 --holds; fi \
+	  && if [ "$(DELIVERY_ROUNDS)" -gt 0 ]; then "$$BIN/flashd-torture" --rounds $(DELIVERY_ROUNDS) --nodes 3 --holds --delivery; fi
 
 ## 1,000,000 mutated requests through NIO's decoder and flashd's router (FUZZ_INPUTS, FUZZ_SEED).
 FUZZ_INPUTS ?= 1000000

@@ -6,6 +6,14 @@ import TestSupport
 /// every order and every change of its state arrives once, in its latest state, through kill -9
 /// of flashd at each point of the deliverer and through PostgreSQL's own crash.
 @Suite(.serialized) struct DeliveryTests {
+    /// Set once, read from another thread.
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
     func start(_ redis: RedisServer, _ pg: PostgresServer, _ more: [String] = []) throws -> FlashdProcess {
         try FlashdProcess(redis: redis, extraArgs: ["--orders-to", pg.url] + more)
     }
@@ -128,6 +136,63 @@ import TestSupport
         try matchesJournal(node, pg)
         #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 335)
         #expect(node.log().contains("order delivery failed"))
+    }
+
+    /// The feed read a page of 7 at a time while purchases and confirms go on: the pages, put
+    /// together, are the journal's outbox, with no change skipped or read twice.
+    @Test func theFeedPagedUnderLoadSkipsAndRepeatsNothing() throws {
+        let redis = try RedisServer()
+        let node = try FlashdProcess(redis: redis)
+        try node.createSale("sku", stock: 100_000, holdSeconds: 600)
+        let done = Flag()
+        let buyer = Thread {
+            for i in 0..<300 {
+                let r = try? node.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"u\#(i)","request_id":"r\#(i)"}"#)
+                if i % 3 == 0, let id = r?.body["order_id"] as? String { _ = try? node.request("POST", "/v1/orders/\(id)/confirm") }
+            }
+            done.set()
+        }
+        buyer.start()
+        var cursor = "0"
+        var read: [(cursor: Int, order: String, state: String)] = []
+        var quietAfterDone = 0
+        while quietAfterDone < 2 {
+            let page = try node.request("GET", "/v1/orders?after=\(cursor)&limit=7").body
+            let changes = try #require(page["changes"] as? [[String: Any]])
+            for c in changes {
+                let order = c["order"] as? [String: Any]
+                read.append((Int(c["cursor"] as? String ?? "") ?? -1, order?["order_id"] as? String ?? "", c["state"] as? String ?? ""))
+            }
+            cursor = try #require(page["next"] as? String)
+            if changes.isEmpty { quietAfterDone += done.isSet ? 1 : 0; usleep(20_000) }
+        }
+        let journal = try node.sql("SELECT seq || ' ' || 'ord-' || gid || ' ' || state FROM changes ORDER BY seq")
+            .split(separator: "\n").map(String.init)
+        #expect(read.map(\.cursor) == Array(1...read.count))
+        #expect(read.map { "\($0.cursor) \($0.order) \($0.state)" } == journal)
+        #expect(read.count == 300 + 100)
+    }
+
+    /// Two nodes deliver into one table, the shop's one view: every order of both journals,
+    /// once, each with the node that sold it.
+    @Test func severalNodesDeliverIntoOneTable() throws {
+        let redis = try RedisServer()
+        let pg = try PostgresServer()
+        let a = try start(redis, pg, ["--node-id", "node-a"])
+        let b = try start(redis, pg, ["--node-id", "node-b"])
+        try a.createSale("sku", stock: 50, holdSeconds: 600)
+        let fromA = try buy(a, 10)
+        _ = try buy(b, 10, from: 10)
+        // A node confirms and cancels orders the other sold: the seller's journal follows, and so does PostgreSQL.
+        #expect(try b.request("POST", "/v1/orders/\(fromA[0])/confirm").status == 200)
+        #expect(try b.request("POST", "/v1/orders/\(fromA[1])/cancel").status == 200)
+        try Wait.until(timeout: 15, "both nodes to deliver, the seller's verdicts too") {
+            try caughtUp(a) && caughtUp(b) && pg.count("SELECT COUNT(*) FROM flashd_orders WHERE state IN ('confirmed', 'released')") == 2
+        }
+        #expect(try pg.psql("SELECT node || ' ' || COUNT(*) FROM flashd_orders GROUP BY node ORDER BY node") == "node-a 10\nnode-b 10")
+        #expect(try pg.psql("SELECT state FROM flashd_orders WHERE order_id = '\(fromA[0])'") == "confirmed")
+        #expect(try pg.psql("SELECT state FROM flashd_orders WHERE order_id = '\(fromA[1])'") == "released")
+        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 20)
     }
 
     /// What can't work stops the start, naming the problem; what may pass (PostgreSQL down) doesn't.

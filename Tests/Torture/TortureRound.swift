@@ -110,6 +110,7 @@ struct TortureRound {
         }
 
         let flashd = nodes[victim]
+        crashPostgresMidRound(setup)
         var kills = 0
         var repair = (restored: 0, fenced: false, oversold: 0)
         usleep(UInt32(faultAfterMs * 1000))
@@ -177,6 +178,7 @@ struct TortureRound {
         // and not one unit sold twice meanwhile.
         if repair.restored > 0 && !repair.fenced { violations.append("Redis forgot \(repair.restored) deductions and the item was not fenced") }
         if repair.oversold > 0 { violations.append("\(repair.oversold) units sold twice while Redis was behind") }
+        violations += deliveryViolations(setup)
         return (violations, kills, recorder.all.filter { $0.status == 201 }.count, repair.restored)
     }
 }

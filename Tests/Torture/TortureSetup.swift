@@ -9,6 +9,8 @@ final class TortureSetup: @unchecked Sendable {
     let nodes: [FlashdProcess]
     private let single: RedisServer?
     let sentinels: SentinelCluster?
+    /// `--delivery`: the PostgreSQL every node delivers into.
+    let postgres: PostgresServer?
 
     /// `waitReplicas`: flashd's --redis-wait-replicas with `failover` (0 shows what WAIT buys).
     /// `powerCut`: the journal on the power-cut VFS, at `sqliteSync`. `redisLosesWrites`: Redis
@@ -16,9 +18,10 @@ final class TortureSetup: @unchecked Sendable {
     let redisLosesWrites: Bool
 
     init(nodes count: Int, failover: Bool, waitReplicas: Int = 1, checkDelay: Double, powerCut: Bool = false,
-         sqliteSync: String = "full", redisLosesWrites: Bool = false) throws {
+         sqliteSync: String = "full", redisLosesWrites: Bool = false, delivery: Bool = false) throws {
         self.redisLosesWrites = redisLosesWrites
         var extra: [String] = powerCut ? ["--sqlite-sync", sqliteSync] : []
+        postgres = delivery ? try PostgresServer() : nil
         let first: RedisServer
         if failover {
             // Two replicas: after one failover the new primary still has one, so WAIT 1 goes on
@@ -27,7 +30,7 @@ final class TortureSetup: @unchecked Sendable {
             sentinels = cluster
             single = nil
             first = cluster.servers[0]
-            extra = ["--redis", cluster.url, "--redis-wait-replicas", String(waitReplicas), "--redis-wait-timeout-ms", "300"]
+            extra += ["--redis", cluster.url, "--redis-wait-replicas", String(waitReplicas), "--redis-wait-timeout-ms", "300"]
         } else {
             // Losing writes: no AOF; what survives a cut is the last SAVE's snapshot.
             let redis = try RedisServer(persistent: !redisLosesWrites)
@@ -35,6 +38,7 @@ final class TortureSetup: @unchecked Sendable {
             single = redis
             first = redis
         }
+        if let postgres { extra += ["--orders-to", postgres.url] }
         nodes = try (0..<max(count, 1)).map { i in
             try FlashdProcess(redis: first, checkDelay: checkDelay, extraArgs: extra + (count > 1 ? ["--node-id", "n\(i + 1)"] : []),
                               environment: powerCut ? PowerCut.environment : [:])

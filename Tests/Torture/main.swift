@@ -5,7 +5,7 @@ import TestSupport
 // moments and at every fault-injection point, abandoned purchases, Redis killed under load),
 // with the invariants checked after each round from the journal file and Redis directly.
 //
-//   flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover] [--holds]
+//   flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover] [--holds] [--delivery]
 //   flashd-torture --power-cut [--rounds N] [--sqlite-sync full|normal [--expect-loss]]
 //
 // --nodes N: N flashd nodes share the Redis, buyers are spread over them, and the fault hits a
@@ -18,6 +18,10 @@ import TestSupport
 // and cancels three, through any node, the rest run out, while the faults hit (and a fault that
 // kills a node in the middle of a confirm or cancel). The invariants then count released units
 // as returned, once, and every acknowledged confirm or cancel must stand.
+//
+// --delivery: every node delivers its orders into one PostgreSQL (crashed mid-round in every
+// other round); after each round, PostgreSQL must hold every journal's orders once, each in its
+// journal's state, and nothing else.
 //
 // --power-cut: every round's fault is a power cut: the journal runs on the power-cut VFS, and
 // flashd and Redis (appendfsync always) are killed at once, the journal rolled back to its last
@@ -49,6 +53,7 @@ var sqliteSync = "full"
 var expectLoss = false
 var redisLosesWrites = false
 var holds = false
+var delivery = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let arg = args.next() {
     switch arg {
@@ -63,8 +68,9 @@ while let arg = args.next() {
     case "--expect-loss": expectLoss = true
     case "--redis-loses-writes": redisLosesWrites = true
     case "--holds": holds = true
+    case "--delivery": delivery = true
     default:
-        say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover [--wait-replicas N]] [--holds]")
+        say("usage: flashd-torture [--rounds N] [--seed S] [--check-delay SECONDS] [--nodes N] [--failover [--wait-replicas N]] [--holds] [--delivery]")
         say("       flashd-torture --power-cut [--rounds N] [--seed S] [--sqlite-sync full|normal [--expect-loss]] [--redis-loses-writes]")
         exit(64)
     }
@@ -93,11 +99,22 @@ func selfCheck(_ setup: TortureSetup) throws {
     guard found.contains(where: { $0.hasPrefix("conservation") }) else {
         throw TestFailure("self-check: a unit taken behind flashd's back went unnoticed (\(found))")
     }
+    // And the delivery check: the probe's order, delivered, then changed in PostgreSQL behind
+    // flashd's back, must be reported.
+    if let pg = setup.postgres, let id = answer.orderID {
+        guard probe.deliveryViolations(setup).isEmpty else { throw TestFailure("self-check: the probe's delivery failed") }
+        try pg.psql("UPDATE flashd_orders SET state = 'released' WHERE order_id = '\(id)'")
+        let wrong = probe.deliveryViolations(setup)
+        try pg.psql("UPDATE flashd_orders SET state = 'final' WHERE order_id = '\(id)'")
+        guard wrong.contains(where: { $0.contains("another state") }) else {
+            throw TestFailure("self-check: an order changed in PostgreSQL went unnoticed (\(wrong))")
+        }
+    }
 }
 
 let shape = "\(nodeCount) node\(nodeCount == 1 ? "" : "s"), " + (failover ? "Redis primary + 2 replicas behind 3 sentinels, WAIT for \(waitReplicas)" : "one Redis")
     + (powerCut ? ", power cuts, sqlite-sync \(sqliteSync)" : "") + (redisLosesWrites ? ", Redis losing its last writes" : "")
-    + (holds ? ", checkout holds" : "")
+    + (holds ? ", checkout holds" : "") + (delivery ? ", delivery to one PostgreSQL, crashed every other round" : "")
 say("flashd-torture: \(rounds) rounds, \(shape), seed \(seed), flashd from \(FlashdProcess.binDir)")
 var rng = SplitMix64(seed: seed)
 var kills = 0
@@ -108,7 +125,7 @@ var restored = 0
 let started = Date()
 do {
     let setup = try TortureSetup(nodes: nodeCount, failover: failover, waitReplicas: waitReplicas, checkDelay: checkDelay,
-                                 powerCut: powerCut, sqliteSync: sqliteSync, redisLosesWrites: redisLosesWrites)
+                                 powerCut: powerCut, sqliteSync: sqliteSync, redisLosesWrites: redisLosesWrites, delivery: delivery)
     try selfCheck(setup)
     for n in 1...max(rounds, 1) {
         let round = TortureRound(number: n, rng: &rng, checkDelay: checkDelay, nodes: nodeCount, powerCut: powerCut, holds: holds)
@@ -155,7 +172,7 @@ if powerCut {
 if violations > 0 {
     let flags = (nodeCount > 1 ? " --nodes \(nodeCount)" : "") + (failover ? " --failover --wait-replicas \(waitReplicas)" : "")
         + (powerCut ? " --power-cut --sqlite-sync \(sqliteSync)" : "") + (redisLosesWrites ? " --redis-loses-writes" : "")
-        + (holds ? " --holds" : "")
+        + (holds ? " --holds" : "") + (delivery ? " --delivery" : "")
     say("replay with: flashd-torture --rounds \(rounds) --seed \(seed)\(flags)")
     exit(1)
 }
