@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "FlashStorageTests", dependencies: ["FlashCore", "FlashStorage", "RedisClient", "SQLiteStore", "TestSupport"]),
         // The C wrappers on their own: hiredis replies into values against a real redis-server,
         // SQLite statements and error classes on real files.
-        .testTarget(name: "FlashDaemonTests", dependencies: ["FlashDaemon", "FlashStorage", "TestSupport",
+        .testTarget(name: "FlashDaemonTests", dependencies: ["FlashDaemon", "FlashStorage", "FlashDelivery", "Control", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WrapperTests", dependencies: ["RedisClient", "SQLiteStore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "TestSupport"]),

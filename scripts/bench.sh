@@ -66,6 +66,18 @@ run sale --scenario sale --stock "$STOCK" --no-ceilings || status=1
 echo "== bench holds: --scenario holds" >&2
 "$CTL" --json bench --scenario holds --connections "$CONNECTIONS" --duration "$DURATION" --quiet >"$OUT/holds.json" || status=1
 
+# What delivery to PostgreSQL costs, and its lag: a private PostgreSQL 15, a flashd of its own
+# (its own journal, so no backlog of the runs above), delivery paused and running, off-on-on-off.
+echo "== bench delivery: --scenario delivery" >&2
+kill -TERM "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+sandbox_postgres
+start_flashd --state-dir "$DIR/state-delivery" --node-id bench-delivery --redis-prefix delivery: --orders-to "$PG_URL"
+wait_ready >/dev/null
+"$CTL" --json bench --scenario delivery --connections "$CONNECTIONS" --duration "$DURATION" --quiet >"$OUT/delivery.json" || status=1
+kill -TERM "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+start_flashd
+wait_ready >/dev/null
+
 # The journal alone (no HTTP, no Redis): the ceiling SQLite and this disk put on purchases.
 echo "== the journal alone" >&2
 "$BIN/flashd-journal-bench" --connections "$CONNECTIONS" --duration "$DURATION" --dir "$DIR" >"$OUT/journal.json"
@@ -129,6 +141,9 @@ printf 'WAIT for one replica (TCP primary + replica): %s successful/s against %s
   "$(field "$OUT/wait1.json" p99_ms)" "$(field "$OUT/wait0.json" p99_ms)"
 printf 'checkout holds: %s successful/s with a hold against %s without, ratio %s (target >= 0.9)\n' \
   "$(field "$OUT/holds.json" holds_on_per_s)" "$(field "$OUT/holds.json" holds_off_per_s)" "$(field "$OUT/holds.json" ratio)"
+printf 'delivery to PostgreSQL: %s successful/s running against %s paused, ratio %s (target >= 0.9); lag p50 <= %s ms, p99 <= %s ms (target <= 1000)\n' \
+  "$(field "$OUT/delivery.json" delivery_on_per_s)" "$(field "$OUT/delivery.json" delivery_off_per_s)" "$(field "$OUT/delivery.json" ratio)" \
+  "$(field "$OUT/delivery.json" lag_p50_ms)" "$(field "$OUT/delivery.json" lag_p99_ms)"
 printf 'p99 at half the peak rate (%s/s): %s ms (target <= 5)\n' "$HALF" "$(field "$OUT/success-half.json" p99_ms)"
 printf 'recovery: %s prepared, ready in %.3f s, %s pending after (target <= 2 s); empty journal: ready in %.3f s (target <= 0.3)\n' \
   "$PENDING" "$RECOVERY_S" "$AFTER" "$EMPTY_S"

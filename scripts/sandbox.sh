@@ -5,6 +5,7 @@
 #   sandbox_redis [redis args]   starts redis-server on $DIR/redis.sock and waits for its socket
 #   sandbox_ports N              sets PORTS=(N consecutive loopback TCP ports nobody listens on)
 #   sandbox_server NAME PORT [redis args]   a TCP redis-server (replicas, sentinels need TCP)
+#   sandbox_postgres             a PostgreSQL 15 on its socket in $DIR/pg; sets PG_URL for --orders-to
 
 sandbox_open() {
   DIR=$(mktemp -d "/tmp/flashd-$1.XXXXXX")
@@ -52,4 +53,15 @@ sandbox_server() {
   redis-server --port "$port" --bind 127.0.0.1 --save '' --dir "$DIR/$name" --repl-diskless-sync-delay 0 \
     --daemonize yes --pidfile "$DIR/$name.pid" --logfile "$DIR/$name.log" "$@"
   for _ in $(seq 50); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+sandbox_postgres() {
+  # initdb refuses root: the cluster is the postgres user's, in a directory it may reach.
+  chmod 711 "$DIR"
+  mkdir -p "$DIR/pg" && chown postgres:postgres "$DIR/pg"
+  runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$DIR/pg/data" -A trust -U postgres --no-sync -E UTF8 >"$DIR/pg/initdb.log" 2>&1
+  runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$DIR/pg/data" -l "$DIR/pg/pg.log" -w \
+    -o "-k $DIR/pg -c listen_addresses=''" start </dev/null >/dev/null 2>&1
+  head -n 1 "$DIR/pg/data/postmaster.pid" >"$DIR/postgres.pid"
+  PG_URL="postgresql://postgres@/postgres?host=$DIR/pg"
 }

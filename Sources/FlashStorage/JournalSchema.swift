@@ -90,10 +90,11 @@ enum JournalSchema {
         """
 
     /// Version 4 → 5, in one transaction: the outbox, filled with every order so far in the
-    /// order they were made, each in the state it has now (its earlier states are gone).
+    /// order they were made, each in the state it has now (its earlier states are gone). `create`
+    /// has made the table already, empty, as it runs first on every open.
     static let migrateFrom4 = """
         BEGIN IMMEDIATE;
-        CREATE TABLE changes(
+        CREATE TABLE IF NOT EXISTS changes(
             seq INTEGER PRIMARY KEY,
             gid TEXT NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('final', 'held', 'confirmed', 'released')),

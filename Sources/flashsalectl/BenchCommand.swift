@@ -20,16 +20,17 @@ struct BenchCommand: ParsableCommand {
             out, the rest are sold_out), notopen (a sale opening tomorrow: every answer is not_open, \
             counted with the sold-out answers), holds (the success scenario without and with a checkout hold, \
             in four alternating phases off-on-on-off, for the ratio of the two rates measured in one run; no \
-            ceilings). Each run sells a new item, bench-SCENARIO-RUNID. \
+            ceilings), delivery (the success scenario with delivery to PostgreSQL paused and running, in the same \
+            four phases, with the delivery lag of the running phases; needs flashd --orders-to). Each run sells a new item, bench-SCENARIO-RUNID. \
             Exit 0 when the audit is consistent and settled and (sale) no more than --stock sold; 1 otherwise.
             """)
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
-        case success, soldout, sale, notopen, holds
+        case success, soldout, sale, notopen, holds, delivery
     }
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "success, soldout, sale, notopen or holds.") var scenario: Scenario = .success
+    @Option(help: "success, soldout, sale, notopen, holds or delivery.") var scenario: Scenario = .success
     @Option(help: "Concurrent keep-alive connections.") var connections = 64
     @Option(help: "Seconds per phase.") var duration = 5.0
     @Option(help: "Stop the scenario after this many requests (default: the duration decides).") var requests: Int?
@@ -98,6 +99,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if scenario == .holds { return try compareHolds() }
+        if scenario == .delivery { return try compareDelivery() }
         let socket = global.socketPath
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let item = "bench-\(scenario.rawValue)-\(runID)"
@@ -107,7 +109,7 @@ struct BenchCommand: ParsableCommand {
         case .soldout: saleStock = 0
         case .sale: saleStock = stock
         case .notopen: saleStock = 1_000_000
-        case .holds: saleStock = 0
+        case .holds, .delivery: saleStock = 0  // compared in their own runs above
         }
         note("bench: \(scenario.rawValue), \(connections) connections, \(Self.format(duration)) s per phase, \(socket)")
 

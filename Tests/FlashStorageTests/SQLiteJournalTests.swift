@@ -197,7 +197,7 @@ import TestSupport
         await j.close()
         let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT order_id, created_ms FROM orders; "
                                                                   + "SELECT value FROM meta WHERE key = 'schema_version';"])
-        #expect(out == "ord-g1|1500\n4\n")
+        #expect(out == "ord-g1|1500\n5\n")
         // The gid key was made at the first open and stays: reopened, the same key.
         let key = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT value FROM meta WHERE key = 'gid_key';"])
         #expect(key.trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
@@ -216,7 +216,7 @@ import TestSupport
         await j.close()
         _ = try Shell.run(try Executables.find("sqlite3"), [path, """
             DROP INDEX txns_user; DROP INDEX txns_hold_intent; ALTER TABLE txns DROP COLUMN hold; ALTER TABLE txns DROP COLUMN expires_ms;
-            ALTER TABLE txns DROP COLUMN release_cause; UPDATE meta SET value = '2' WHERE key = 'schema_version';
+            ALTER TABLE txns DROP COLUMN release_cause; DROP TABLE changes; UPDATE meta SET value = '2' WHERE key = 'schema_version';
             """])
         let again = try await SQLiteJournal(path: path)
         #expect(try await again.order(gid: "g1")?.hold == nil)
@@ -227,7 +227,59 @@ import TestSupport
                                                                   + "AND user = 'alice' ORDER BY created_ms DESC; "
                                                                   + "EXPLAIN QUERY PLAN SELECT gid FROM txns WHERE "
                                                                   + "hold IN ('confirming', 'releasing');"])
-        #expect(out.hasPrefix("4\n") && out.contains("USING INDEX txns_user") && out.contains("txns_hold_intent"), "\(out)")
+        #expect(out.hasPrefix("5\n") && out.contains("USING INDEX txns_user") && out.contains("txns_hold_intent"), "\(out)")
+    }
+
+    /// The outbox (G8): a change per order made and per verdict, in commit order, none for an
+    /// intent or a replayed commit; the delivery mark never moves back; the lag is counted.
+    @Test func everyOrderAndVerdictGetsItsSequenceInTheSameCommit() async throws {
+        let j = try await SQLiteJournal(path: path)
+        for (gid, hold) in [("a", HoldState?.none), ("b", .held), ("c", .held)] {
+            _ = try await j.prepare(record(gid, user: gid))
+            var o = order(gid)
+            o.hold = hold
+            o.expiresMs = hold == nil ? nil : 9000
+            _ = try await j.commitOrder(o, nowMs: 100)
+            _ = try await j.commitOrder(o, nowMs: 200)  // a replay: no second change
+        }
+        _ = try await j.setHold(gid: "b", to: .confirming, cause: nil, nowMs: 300)  // an intent: not news
+        _ = try await j.setHold(gid: "b", to: .confirmed, cause: nil, nowMs: 310)
+        _ = try await j.setHold(gid: "b", to: .confirmed, cause: nil, nowMs: 320)  // already decided: nothing
+        _ = try await j.setHold(gid: "c", to: .released, cause: .expired, nowMs: 400)
+        let all = try await j.changes(after: 0, limit: 100)
+        #expect(all.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(all.map { "\($0.order.gid) \($0.state.rawValue) \($0.atMs)" } == ["a final 100", "b held 100", "c held 100",
+                                                                                 "b confirmed 310", "c released 400"])
+        // Each change carries the order as it is now.
+        #expect(all[1].order.hold == .confirmed && all[2].order.releaseCause == .expired)
+        #expect(try await j.changes(after: 3, limit: 1).map(\.seq) == [4])
+        #expect(try await j.newestChange() == 5)
+        #expect(try await j.outboxLag() == OutboxLag(delivered: 0, newest: 5, oldestUndeliveredMs: 100))
+        try await j.markDelivered(upTo: 4)
+        try await j.markDelivered(upTo: 2)  // a late mark never moves it back
+        #expect(try await j.outboxLag() == OutboxLag(delivered: 4, newest: 5, oldestUndeliveredMs: 400))
+        await j.close()
+    }
+
+    /// A version 4 journal gains the outbox, filled with its orders in the order they were
+    /// made, each in the state it has now.
+    @Test func aVersion4JournalGetsItsOrdersIntoTheOutbox() async throws {
+        let j = try await SQLiteJournal(path: path)
+        for (gid, made) in [("late", Int64(900)), ("early", 100)] {
+            _ = try await j.prepare(record(gid, user: gid))
+            var o = order(gid)
+            o.createdMs = made
+            o.hold = .held
+            _ = try await j.commitOrder(o, nowMs: made)
+        }
+        _ = try await j.setHold(gid: "late", to: .released, cause: .cancelled, nowMs: 950)
+        _ = try await j.prepare(record("pending", user: "p"))
+        await j.close()
+        _ = try Shell.run(try Executables.find("sqlite3"), [path, "DROP TABLE changes; UPDATE meta SET value = '4' WHERE key = 'schema_version';"])
+        let again = try await SQLiteJournal(path: path)
+        #expect(try await again.changes(after: 0, limit: 10).map { "\($0.seq) \($0.order.gid) \($0.state.rawValue)" }
+                == ["1 early held", "2 late released"])
+        await again.close()
     }
 
     /// A hold moves held → intent → verdict and never back from a verdict; due holds and
