@@ -33,6 +33,7 @@ extension API {
         case saleBusy = "sale_busy"
         case nodeConflict = "node_conflict"
         case deliveryOff = "delivery_off"
+        case ordersDBUnavailable = "orders_db_unavailable"
         case `internal`
         // The HTTP layer's.
         case invalidJSON = "invalid_json"

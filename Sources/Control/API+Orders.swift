@@ -75,8 +75,12 @@ extension API {
         public var released: Int?
         /// Confirms and releases journaled and not finished: Redis may have decided them already.
         public var deciding: Int?
+        /// With `?orders_db=1`: rows of this round in the shop's PostgreSQL that keep a unit.
+        public var ordersDB: Int?
         public init(item: String, round: Int, stockTotal: Int, stockTaken: Int, orders: Int, pending: Int, consistent: Bool,
-                    redisBehind: String? = nil, held: Int? = nil, confirmed: Int? = nil, released: Int? = nil, deciding: Int? = nil) {
+                    redisBehind: String? = nil, held: Int? = nil, confirmed: Int? = nil, released: Int? = nil, deciding: Int? = nil,
+                    ordersDB: Int? = nil) {
+            self.ordersDB = ordersDB
             self.deciding = deciding
             self.held = held
             self.confirmed = confirmed
@@ -92,7 +96,7 @@ extension API {
         }
         enum CodingKeys: String, CodingKey {
             case item, round, orders, pending, consistent, stockTotal = "stock_total", stockTaken = "stock_taken"
-            case redisBehind = "redis_behind", held, confirmed, released, deciding
+            case redisBehind = "redis_behind", held, confirmed, released, deciding, ordersDB = "orders_db"
         }
     }
 
@@ -102,11 +106,32 @@ extension API {
         /// Nothing pending: with `consistent`, stock taken == orders for every item.
         public var settled: Bool
         public var items: [AuditItem]
-        public init(consistent: Bool, settled: Bool, items: [AuditItem]) {
+        /// With `?orders_db=1`: PostgreSQL against Redis.
+        public var ordersDB: OrdersDBAudit?
+        public init(consistent: Bool, settled: Bool, items: [AuditItem], ordersDB: OrdersDBAudit? = nil) {
+            self.ordersDB = ordersDB
             self.consistent = consistent
             self.settled = settled
             self.items = items
         }
+    }
+
+    /// The shop's PostgreSQL against Redis, per item's current round: no row keeps a unit Redis
+    /// does not count as taken (`consistent`), and, once every node has delivered and nothing is
+    /// pending, every unit taken has its row (`complete`).
+    public struct OrdersDBAudit: Codable, Sendable, Equatable {
+        public var target: String
+        public var consistent: Bool
+        public var complete: Bool
+        /// This node's changes not delivered yet (other nodes have their own).
+        public var lagChanges: Int64
+        public init(target: String, consistent: Bool, complete: Bool, lagChanges: Int64) {
+            self.target = target
+            self.consistent = consistent
+            self.complete = complete
+            self.lagChanges = lagChanges
+        }
+        enum CodingKeys: String, CodingKey { case target, consistent, complete, lagChanges = "lag_changes" }
     }
 }
 

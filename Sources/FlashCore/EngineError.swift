@@ -34,6 +34,8 @@ public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case nodeConflict = "node_conflict"
         /// Delivery to a database was asked about, and flashd delivers nowhere (no --orders-to).
         case deliveryOff = "delivery_off"
+        /// The orders database could not be read (the audit against it): retry later.
+        case ordersDBUnavailable = "orders_db_unavailable"
         case internalError = "internal"
     }
 

@@ -72,7 +72,7 @@ public actor OrderDeliverer {
         lagCounts = Array(repeating: 0, count: Self.lagBuckets.count)
     }
 
-    public var target: String { sink.target }
+    public nonisolated var target: String { sink.target }
 
     /// Delivers until the task is cancelled.
     public func run() async {
@@ -173,6 +173,11 @@ public actor OrderDeliverer {
     public func setPaused(_ value: Bool) {
         paused = value
         logger.notice(value ? "order delivery paused" : "order delivery resumed by an operator", metadata: ["target": "\(sink.target)"])
+    }
+
+    /// The target's rows that keep a unit, per item and round (for the audit).
+    public nonisolated func liveOrders() async throws -> [ItemRound: Int] {
+        try await sink.liveOrders()
     }
 
     /// Fault injection: exit at `point` of the next batch.

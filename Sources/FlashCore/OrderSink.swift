@@ -9,7 +9,20 @@ public protocol OrderSink: Sendable {
     /// Upserts the latest change of each order in `changes` in one statement and one
     /// transaction, moving a row only forward (`DeliveredState.rank`): re-delivery changes nothing.
     func upsert(_ changes: [OrderChange]) async throws
+    /// Rows that keep a unit (every state but released), per item and round: what the audit
+    /// compares with the stock taken in Redis.
+    func liveOrders() async throws -> [ItemRound: Int]
     func close() async
+}
+
+/// One round of one item.
+public struct ItemRound: Hashable, Sendable {
+    public var item: String
+    public var round: Int
+    public init(item: String, round: Int) {
+        self.item = item
+        self.round = round
+    }
 }
 
 /// Why delivery failed. `refused` needs an operator (a wrong password, a missing right, a

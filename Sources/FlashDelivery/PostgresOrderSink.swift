@@ -107,6 +107,19 @@ public actor PostgresOrderSink: OrderSink {
         }
     }
 
+    public func liveOrders() async throws -> [ItemRound: Int] {
+        let sql = "SELECT item, round, COUNT(*) FROM \(config.quotedTable) WHERE state <> 'released' GROUP BY item, round"
+        let logger = self.logger
+        return try await run("count the orders") { conn in
+            var counts: [ItemRound: Int] = [:]
+            for try await (item, round, n) in try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                .decode((String, Int, Int).self) {
+                counts[ItemRound(item: item, round: round)] = n
+            }
+            return counts
+        }
+    }
+
     public func close() async {
         if let connection { try? await connection.close() }
         connection = nil

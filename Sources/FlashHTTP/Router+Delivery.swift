@@ -13,6 +13,22 @@ extension Router {
                             lagHistogramMs: s.lagHistogram.map { [$0.upperMs == .max ? -1 : $0.upperMs, Int64($0.count)] })
     }
 
+    /// `GET /v1/audit?orders_db=1`: the delivery target's live rows per item and round, read
+    /// by flashd with its own credentials (the password never leaves the daemon).
+    func ordersDB(_ c: Call) async throws -> (target: String, counts: [ItemRound: Int], lag: Int64)? {
+        guard let flag = c.request.query["orders_db"] else { return nil }
+        guard flag == "1" || flag == "true" else { throw EngineError.invalidInput(field: "orders_db", "orders_db must be 1") }
+        guard let d = info.delivery else {
+            throw EngineError(.deliveryOff, "flashd delivers orders nowhere: start it with --orders-to to audit them there")
+        }
+        do {
+            let counts = try await d.liveOrders()
+            return (d.target, counts, await d.snapshot().lag.count)
+        } catch let e as DeliveryError {
+            throw EngineError(.ordersDBUnavailable, "the orders database can't be read now: \(e.message)")
+        }
+    }
+
     func controlDelivery(_ c: Call) async throws -> Response {
         try requireAdmin(c.request, "delivery control")
         let body = try decode(API.DeliveryControl.self, c.request)

@@ -84,7 +84,7 @@ extension Router {
         Route(.POST, ["v1", "orders", "*", "confirm"]) { r, c in try await r.decide(c, .confirm) },
         Route(.POST, ["v1", "orders", "*", "cancel"]) { r, c in try await r.decide(c, .cancel) },
         Route(.GET, ["v1", "txns"], query: ["state", "limit", "before"]) { r, c in try await r.txns(c) },
-        Route(.GET, ["v1", "audit"]) { r, _ in try await r.audit() },
+        Route(.GET, ["v1", "audit"], query: ["orders_db"]) { r, c in try await r.audit(c) },
         Route(.POST, ["v1", "delivery"]) { r, c in try await r.controlDelivery(c) },
     ]
 
@@ -151,18 +151,25 @@ extension Router {
         return json(.ok, API.Txns(txns: page.rows.map(Self.txn), next: page.next?.text))
     }
 
-    private func audit() async throws -> Response {
+    private func audit(_ c: Call) async throws -> Response {
         let lines = try await coordinator.audit()
+        let db = try await ordersDB(c)
         let fenced = await coordinator.fencedItems
         let items = lines.map { line in
             // Hold figures only for an item whose current round has held orders.
             let holds = line.holds == HoldCounts() ? nil : line.holds
             return API.AuditItem(item: line.item, round: line.round, stockTotal: line.total, stockTaken: line.taken,
                                  orders: line.orders, pending: line.pending, consistent: line.consistent, redisBehind: fenced[line.item],
-                                 held: holds?.held, confirmed: holds?.confirmed, released: holds?.released, deciding: holds?.deciding)
+                                 held: holds?.held, confirmed: holds?.confirmed, released: holds?.released, deciding: holds?.deciding,
+                                 ordersDB: db.map { $0.counts[ItemRound(item: line.item, round: line.round)] ?? 0 })
+        }
+        var check: API.OrdersDBAudit?
+        if let db {
+            check = API.OrdersDBAudit(target: db.target, consistent: items.allSatisfy { ($0.ordersDB ?? 0) <= $0.stockTaken },
+                                      complete: items.allSatisfy { $0.ordersDB == $0.stockTaken }, lagChanges: db.lag)
         }
         return json(.ok, API.Audit(consistent: items.allSatisfy(\.consistent),
                                    settled: lines.allSatisfy { $0.pending == 0 && $0.holds.deciding == 0 },
-                                   items: items))
+                                   items: items, ordersDB: check))
     }
 }

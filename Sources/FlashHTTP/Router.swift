@@ -266,7 +266,8 @@ public struct Router: Sendable {
         case .invalidInput: status = .badRequest
         case .unknownSale, .unknownOrder: status = .notFound
         case .saleExists, .salePending, .conflict, .deliveryOff: status = .conflict
-        case .redisUnavailable, .replicasBehind, .redisBehind, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict:
+        case .redisUnavailable, .replicasBehind, .redisBehind, .journalUnavailable, .shuttingDown, .saleBusy, .nodeConflict,
+             .ordersDBUnavailable:
             status = .serviceUnavailable
         case .faultInjected, .internalError: status = .internalServerError
         case .faultInjectionDisabled, .forbidden: status = .forbidden

@@ -11,9 +11,15 @@ struct AuditCommand: ParsableCommand {
             With one socket, that node's own audit. With several (one per flashd node sharing one Redis), \
             the orders and pending transactions of every node are summed per item and compared with the \
             stock taken in Redis, which is what G1 and G2 promise across nodes. Exit 0 only when every \
-            item is consistent and nothing is pending; 6 pending; 7 drift; 69 a node unreachable.
+            item is consistent and nothing is pending; 6 pending; 7 drift; 69 a node unreachable. \
+            With --orders-db, the shop's PostgreSQL (flashd's --orders-to, read by flashd with its own \
+            credentials) is checked against Redis too: a row keeping a unit that Redis does not count as \
+            taken is drift (7); fewer rows than units taken while delivery or purchases are under way is \
+            pending (6).
             """)
     @OptionGroup var global: GlobalOptions
+    @Flag(name: .customLong("orders-db"), help: "Also check the orders in flashd's PostgreSQL (--orders-to) against Redis, per item.")
+    var ordersDB = false
 
     /// The audit over several nodes, as `--json` prints it.
     struct Cluster: Codable {
@@ -23,9 +29,11 @@ struct AuditCommand: ParsableCommand {
         var viewsAgree: Bool
         var nodes: [String]
         var items: [API.AuditItem]
+        /// With --orders-db: the one table every node delivers into, read through the first node.
+        var ordersDB: API.OrdersDBAudit?
 
         enum CodingKeys: String, CodingKey {
-            case consistent, settled, nodes, items, viewsAgree = "views_agree"
+            case consistent, settled, nodes, items, viewsAgree = "views_agree", ordersDB = "orders_db"
         }
     }
 
@@ -41,6 +49,13 @@ struct AuditCommand: ParsableCommand {
             usleepSeconds(0.2)
             cluster = try ask(sockets)
         }
+        if ordersDB {
+            // One node's answer covers the table: every node delivers into it.
+            let first: API.Audit = try global.perform { _ in try ControlClient(socketPath: sockets[0]).call("GET", "/v1/audit?orders_db=1") }
+            let rows = Dictionary(first.items.map { ($0.item, $0) }, uniquingKeysWith: { a, _ in a })
+            for k in cluster.items.indices { cluster.items[k].ordersDB = rows[cluster.items[k].item]?.ordersDB }
+            cluster.ordersDB = first.ordersDB
+        }
         let nodes = cluster.nodes
         if global.json {
             global.printJSON(cluster)
@@ -49,9 +64,10 @@ struct AuditCommand: ParsableCommand {
             print("audit over \(nodes.count) nodes (\(nodes.joined(separator: ", "))): "
                   + (cluster.consistent ? (cluster.settled ? "consistent" : "consistent so far, transactions pending")
                                         : "DRIFT between Redis stock and orders"))
+            if let db = cluster.ordersDB { print(Self.summary(db)) }
         }
-        if !cluster.consistent { throw ExitCode(Exit.drift) }
-        if !cluster.settled { throw ExitCode(Exit.pending) }
+        if !cluster.consistent || cluster.ordersDB?.consistent == false { throw ExitCode(Exit.drift) }
+        if !cluster.settled || cluster.ordersDB?.complete == false { throw ExitCode(Exit.pending) }
     }
 
     private func ask(_ sockets: [String]) throws -> Cluster {
@@ -76,22 +92,29 @@ struct AuditCommand: ParsableCommand {
     }
 
     private func single() throws {
-        let audit: API.Audit = try global.perform { try $0.call("GET", "/v1/audit") }
+        let audit: API.Audit = try global.perform { try $0.call("GET", ordersDB ? "/v1/audit?orders_db=1" : "/v1/audit") }
         if global.json {
             global.printJSON(audit)
         } else {
             for i in audit.items { print(Self.line(i)) }
             print(audit.consistent ? (audit.settled ? "audit: consistent" : "audit: consistent so far, transactions pending")
                                    : "audit: DRIFT between Redis stock and orders")
+            if let db = audit.ordersDB { print(Self.summary(db)) }
         }
-        if !audit.consistent { throw ExitCode(Exit.drift) }
-        if !audit.settled { throw ExitCode(Exit.pending) }
+        if !audit.consistent || audit.ordersDB?.consistent == false { throw ExitCode(Exit.drift) }
+        if !audit.settled || audit.ordersDB?.complete == false { throw ExitCode(Exit.pending) }
+    }
+
+    static func summary(_ db: API.OrdersDBAudit) -> String {
+        "orders database \(db.target): " + (!db.consistent ? "DRIFT: rows keep units Redis does not count as taken"
+            : db.complete ? "every unit taken has its row" : "rows still arriving (\(db.lagChanges) changes waiting on the node asked)")
     }
 
     static func line(_ i: API.AuditItem) -> String {
         "\(i.consistent ? "ok   " : "DRIFT") \(i.item) round \(i.round): taken \(i.stockTaken) of \(i.stockTotal), "
             + "\(i.orders) orders, \(i.pending) pending"
             + (i.held.map { "; holds: \($0) held, \(i.confirmed ?? 0) confirmed, \(i.released ?? 0) released" } ?? "")
+            + (i.ordersDB.map { "; \($0) in the orders database" } ?? "")
             + (i.redisBehind.map { "; STOPPED, Redis behind the journal: \($0)" } ?? "")
     }
 

@@ -74,6 +74,13 @@ import TestSupport
         #expect(try node.request("GET", "/v1/orders?after=end").body["next"] as? String == "9")
         #expect(try node.request("GET", "/v1/orders?after=x").status == 400)
         #expect(try node.request("GET", "/v1/orders?after=0&user=u1").status == 400)
+
+        let audit = try node.ctl("audit", "--orders-db")
+        #expect(audit.status == 0 && audit.stdout.contains("5 in the orders database"), "\(audit)")
+        // Without --orders-to there is no database to audit: said so, not an empty success.
+        let plain = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "plain"])
+        let refused = try plain.ctl("audit", "--orders-db")
+        #expect(refused.status == 1 && refused.stderr.contains("delivers orders nowhere"), "\(refused)")
     }
 
     /// kill -9 before the batch is sent, and after PostgreSQL committed it but before the mark:
@@ -193,6 +200,22 @@ import TestSupport
         #expect(try pg.psql("SELECT state FROM flashd_orders WHERE order_id = '\(fromA[0])'") == "confirmed")
         #expect(try pg.psql("SELECT state FROM flashd_orders WHERE order_id = '\(fromA[1])'") == "released")
         #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 20)
+
+        // The audit over both nodes, PostgreSQL included: 19 rows keep a unit, 19 units taken.
+        func audit() throws -> (status: Int32, stdout: String, stderr: String) {
+            try Shell.runStatus(FlashdProcess.binDir + "/flashsalectl",
+                                ["--socket", a.socketPath, "--socket", b.socketPath, "audit", "--orders-db"])
+        }
+        let good = try audit()
+        #expect(good.status == 0 && good.stdout.contains("19 in the orders database")
+                && good.stdout.contains("every unit taken has its row"), "\(good)")
+        // A row no journal has, keeping a unit Redis never counted: drift, exit 7.
+        try pg.psql("""
+            INSERT INTO flashd_orders VALUES ('ord-node-c-0000000000000001', 'node-c-0000000000000001', 'node-c', 'sku', 1, 'x', 'r',
+                                              'final', NULL, now(), NULL, now())
+            """)
+        let bad = try audit()
+        #expect(bad.status == 7 && bad.stdout.contains("DRIFT"), "\(bad)")
     }
 
     /// What can't work stops the start, naming the problem; what may pass (PostgreSQL down) doesn't.
