@@ -44,7 +44,7 @@ public struct Daemon: Sendable {
                 await coordinator.runSoldOutRefresh(interval: await coordinator.config.soldOutRefreshInterval)
             }),
             .init(service: HealthMonitor(coordinator: coordinator, journal: running.journal, eventLoop: running.eventLoops.next(),
-                                         notifier: running.notifier, logger: logger)),
+                                         notifier: running.notifier, logger: logger, deliverer: running.deliverer)),
             .init(service: ReloadService(running: config, reload: reload, levels: levels, coordinator: coordinator,
                                          notifier: running.notifier, logger: logger)),
             .init(service: LoopService("node lease") { await lease.run() }),

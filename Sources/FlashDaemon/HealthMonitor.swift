@@ -15,6 +15,8 @@ struct HealthMonitor: Service, CustomStringConvertible {
     let eventLoop: any EventLoop
     let notifier: SystemdNotifier
     let logger: Logger
+    /// Delivery to PostgreSQL, when configured: its state goes into the STATUS= line.
+    var deliverer: OrderDeliverer?
     var description: String { "health monitor" }
 
     func run() async throws {
@@ -34,7 +36,7 @@ struct HealthMonitor: Service, CustomStringConvertible {
             let healthy = loopOK && journalOK
             if healthy {
                 if watchdog != nil { notifier.watchdog() }
-                let status = await Self.statusLine(coordinator)
+                let status = await Self.statusLine(coordinator, delivery: deliverer)
                 if status != lastStatus {
                     notifier.status(status)
                     lastStatus = status
@@ -48,12 +50,18 @@ struct HealthMonitor: Service, CustomStringConvertible {
         }
     }
 
-    static func statusLine(_ coordinator: Coordinator) async -> String {
+    static func statusLine(_ coordinator: Coordinator, delivery: OrderDeliverer? = nil) async -> String {
         let s = await coordinator.status()
         // A journal that can't write (a full disk) is said here: the watchdog keeps pinging,
         // since a restart can't make room, and this line is what `systemctl status` shows.
-        return "serving: \(grouped(s.sales)) sales, \(grouped(s.orders)) orders, \(grouped(s.pending)) pending, "
+        var line = "serving: \(grouped(s.sales)) sales, \(grouped(s.orders)) orders, \(grouped(s.pending)) pending, "
             + "redis \(s.redisOK ? "ok" : "down")" + (s.journalOK ? "" : ", journal failing: " + String((s.journalError ?? "").prefix(120)))
+        if let delivery {
+            let d = await delivery.snapshot()
+            line += d.paused ? ", delivery paused" : d.healthy ? ", delivery ok" : ", delivery failing"
+            if d.lag.count > 0 { line += " (\(grouped(Int(d.lag.count))) waiting)" }
+        }
+        return line
     }
 
     /// 1204 → "1,204".

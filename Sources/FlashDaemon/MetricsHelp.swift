@@ -20,6 +20,11 @@ enum MetricsHelp {
         "flashd_sale_holds": "This node's orders of a sale's current round by hold state (held, confirmed, released), by item.",
         "flashd_holds_decided_total": "Held orders this node decided, by verdict (confirmed, cancelled, expired); a released unit went back once.",
         "flashd_redis_behind_items": "Items stopped because Redis holds fewer deductions than a journal proves (G9).",
+        "flashd_delivery_changes_total": "Order changes delivered to the shop's PostgreSQL (--orders-to) since start.",
+        "flashd_delivery_failures_total": "Delivery attempts that failed (PostgreSQL down, slow or refusing); each is retried with backoff.",
+        "flashd_delivery_pending_changes": "Order changes in this node's journal not yet delivered to PostgreSQL.",
+        "flashd_delivery_oldest_pending_seconds": "Age of the oldest order change not yet delivered to PostgreSQL (0: none waits).",
+        "flashd_delivery_lag_seconds": "Time from an order change's commit in the journal to PostgreSQL's commit of it.",
     ]
 
     /// `text` with a `# HELP` line before each `# TYPE` line of a metric that has one.
