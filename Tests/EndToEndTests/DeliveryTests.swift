@@ -129,6 +129,28 @@ import TestSupport
         try pg.start()
         try Wait.until(timeout: 20, "delivery to resume") { try caughtUp(node) }
 
+        // Mid-batch for certain: a session holds the table locked, so the deliverer's upsert
+        // waits inside PostgreSQL (pg_stat_activity shows it), and PostgreSQL crashes then.
+        let locker = Process()
+        locker.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        locker.arguments = ["-h", pg.dir, "-U", "postgres", "-d", "postgres", "-c", "BEGIN; LOCK TABLE flashd_orders; SELECT pg_sleep(60)"]
+        locker.standardOutput = FileHandle.nullDevice
+        locker.standardError = FileHandle.nullDevice
+        try locker.run()
+        try Wait.until(timeout: 5, "the lock to be taken") {
+            try pg.count("SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'flashd_orders' AND l.granted AND l.mode = 'AccessExclusiveLock'") == 1
+        }
+        _ = try buy(node, 10, from: 40)
+        try Wait.until(timeout: 5, "the batch to wait inside PostgreSQL") {
+            try pg.count("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%'") == 1
+        }
+        #expect(try delivery(node)["lag_changes"] as? Int == 10)
+        pg.stopImmediately()
+        locker.waitUntilExit()
+        try pg.start()
+        try Wait.until(timeout: 20, "the batch cut mid-statement to be delivered again") { try caughtUp(node) }
+        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 45)
+
         // Crashes under load: a buyer runs while PostgreSQL is killed three times.
         let buyer = Thread { _ = try? self.buy(node, 300, from: 100) }
         buyer.start()
@@ -138,10 +160,10 @@ import TestSupport
             usleep(300_000)
             try pg.start()
         }
-        try Wait.until(timeout: 60, "the buyer to finish") { try node.sql("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'") == "335" }
+        try Wait.until(timeout: 60, "the buyer to finish") { try node.sql("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'") == "345" }
         try Wait.until(timeout: 30, "delivery to catch up after the crashes") { try caughtUp(node) }
         try matchesJournal(node, pg)
-        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 335)
+        #expect(try pg.count("SELECT COUNT(*) FROM flashd_orders") == 345)
         #expect(node.log().contains("order delivery failed"))
     }
 
