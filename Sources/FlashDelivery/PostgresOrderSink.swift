@@ -102,7 +102,7 @@ public actor PostgresOrderSink: OrderSink {
                 WHERE (CASE \(table).state WHEN 'held' THEN 1 ELSE 2 END) < (CASE excluded.state WHEN 'held' THEN 1 ELSE 2 END)
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
-        try await run("deliver \(changes.count) orders") { conn in
+        _ = try await run("deliver \(changes.count) orders") { conn in
             try await conn.query(query, logger: self.logger)
         }
     }
