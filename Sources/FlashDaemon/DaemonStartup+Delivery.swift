@@ -20,7 +20,8 @@ extension DaemonStartup {
         do {
             target = try PostgresTarget(url: config.ordersTo, password: password, table: config.ordersTable)
         } catch let e as DeliveryError {
-            throw DaemonError(e.message)
+            // Never the URL itself: it may hold the password this refuses.
+            throw DaemonError("--orders-to: \(e.message)")
         }
         let sink = PostgresOrderSink(target, eventLoop: eventLoop, logger: logger)
         do {

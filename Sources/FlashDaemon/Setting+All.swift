@@ -67,7 +67,7 @@ extension Setting {
                       _ = try PostgresTarget(url: url, password: nil, table: "flashd_orders")
                       return nil
                   } catch {
-                      return (error as? DeliveryError)?.message ?? "\(error)"
+                      return "is not usable: " + ((error as? DeliveryError)?.message ?? "\(error)")
                   }
               }),
         .text("orders-to-password-file", \.ordersToPasswordFile, value: "path",

@@ -23,7 +23,7 @@ public struct PostgresTarget: Sendable, Equatable {
     public var table: String
 
     public init(url: String, password: String?, table: String) throws {
-        func bad(_ why: String) -> DeliveryError { DeliveryError(.badTarget, "--orders-to: \(why)") }
+        func bad(_ why: String) -> DeliveryError { DeliveryError(.badTarget, why) }
         var rest: Substring
         if url.hasPrefix("postgresql://") {
             rest = url.dropFirst("postgresql://".count)
@@ -85,7 +85,7 @@ public struct PostgresTarget: Sendable, Equatable {
         self.password = password
         let parts = table.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), parts.allSatisfy(Self.isIdentifier) else {
-            throw DeliveryError(.badTarget, "--orders-table: \(table) is not a table name (lower case letters, digits and _, optionally schema.table)")
+            throw DeliveryError(.badTarget, "the table name \(table) is not lower case letters, digits and _, optionally schema.table")
         }
         self.table = table
     }

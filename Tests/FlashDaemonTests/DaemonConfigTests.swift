@@ -32,6 +32,8 @@ import TestSupport
         ("enable-fault-injection = maybe", "f.conf:2: enable-fault-injection must be yes or no"),
         ("redis = sentinel://", "f.conf:2: redis must be unix:/path, host:port or sentinel://"),
         ("just words", "f.conf:2: expected key = value"),
+        ("orders-to = postgresql://shop:pw@db/orders", "f.conf:2: orders-to is not usable: a password in the URL"),
+        ("orders-table = Orders", "f.conf:2: orders-table must be lower case letters"),
     ])
     func aBadLineIsRefusedWithItsNumber(line: String, message: String) {
         var c = DaemonConfig()
@@ -51,7 +53,8 @@ import TestSupport
                        "check-delay": "1", "enable-fault-injection": "yes", "sqlite-sync": "normal", "log-level": "debug",
                        "max-body-bytes": "2048", "allow-evicting-redis": "yes", "metrics-listen": "127.0.0.1:1",
                        "admin-group": "g", "max-connections": "9", "max-inflight": "9", "request-timeout": "2", "idle-timeout": "3",
-                       "redis-user": "u", "redis-password-file": "/p", "socket-mode": "0600", "socket-group": "g"]
+                       "redis-user": "u", "redis-password-file": "/p", "socket-mode": "0600", "socket-group": "g",
+                       "orders-to": "postgresql://u@/d?host=/run/postgresql", "orders-to-password-file": "/p", "orders-table": "s.t"]
         #expect(Set(samples.keys) == DaemonConfig.fileKeys)
         let base = DaemonConfig()
         for (key, value) in samples {
