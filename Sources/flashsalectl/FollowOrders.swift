@@ -17,28 +17,34 @@ struct FollowOrders {
     func run() throws {
         // Following without a cursor starts at the newest change: only what comes next.
         var cursor = after ?? "end"
-        var quietSince: Int64?
+        var disconnected = false
+        // One keep-alive connection for the whole follow, made again after flashd restarts.
+        let client = global.client()
         while true {
             let page: API.Changes
             do {
-                page = try global.client().call("GET", "/v1/orders?after=\(OrdersCommand.encoded(cursor))&limit=\(limit)")
+                page = try client.call("GET", "/v1/orders?after=\(OrdersCommand.encoded(cursor))&limit=\(limit)")
             } catch let e as ControlError where follow && e.apiError == nil {
                 // flashd restarting: keep the cursor and try again; nothing is lost, as the
                 // journal keeps every change.
-                if quietSince == nil { printError("flashsalectl: \(e.message); retrying from cursor \(cursor)") }
-                quietSince = quietSince ?? 0
+                if !disconnected { printError("flashsalectl: \(e.message); retrying from cursor \(cursor)") }
+                disconnected = true
                 usleep(1_000_000)
                 continue
             } catch let e as ControlError {
                 throw global.fail(e)
             }
-            if quietSince != nil {
+            if disconnected {
                 printError("flashsalectl: reconnected; following from cursor \(cursor)")
-                quietSince = nil
+                disconnected = false
             }
             for change in page.changes {
                 if global.json { global.printJSON(change) } else { print(Self.line(change, utc: global.utc)) }
             }
+            // Into a pipe or a file stdout is block-buffered: a follower (`| grep`, a log
+            // shipper) must see each line as it comes. fflush(nil) flushes every stream without
+            // naming the C global `stdout`, which Swift 6 won't touch.
+            if !page.changes.isEmpty { fflush(nil) }
             cursor = page.next
             if !follow {
                 if !global.json { print(page.changes.count == limit ? "more: --after \(cursor)" : "end: --after \(cursor)") }
