@@ -56,7 +56,12 @@ public struct PostgresTarget: Sendable, Equatable {
         let hostPort = hostAndDB[..<slash]
         var portText: Substring?
         var hostText = hostPort
-        if let colon = hostPort.lastIndex(of: ":") {
+        if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
+            // An IPv6 address, [::1] or [::1]:5432.
+            hostText = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
+            let after = hostPort[hostPort.index(after: close)...]
+            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { throw bad("\(hostPort) is not [IPv6]:PORT") }
+        } else if let colon = hostPort.lastIndex(of: ":") {
             hostText = hostPort[..<colon]
             portText = hostPort[hostPort.index(after: colon)...]
         }
@@ -103,7 +108,8 @@ public struct PostgresTarget: Sendable, Equatable {
 
     /// For logs and status: never the password.
     public var display: String {
-        let base = socketDirectory.map { "postgresql://\(user)@/\(database)?host=\($0)" } ?? "postgresql://\(user)@\(host ?? ""):\(port)/\(database)"
+        let shown = (host ?? "").contains(":") ? "[\(host ?? "")]" : host ?? ""
+        let base = socketDirectory.map { "postgresql://\(user)@/\(database)?host=\($0)" } ?? "postgresql://\(user)@\(shown):\(port)/\(database)"
         return base + " table \(table)"
     }
 }

@@ -15,6 +15,9 @@ import Testing
         #expect(socket.table == "sales.orders")
         let strict = try PostgresTarget(url: "postgresql://shop@db/orders?sslmode=require", password: nil, table: "t")
         #expect(strict.tls == .require && strict.port == 5432)
+        let v6 = try PostgresTarget(url: "postgresql://shop@[::1]:6000/orders", password: nil, table: "t")
+        #expect(v6.host == "::1" && v6.port == 6000 && v6.display.hasPrefix("postgresql://shop@[::1]:6000/orders"))
+        #expect(try PostgresTarget(url: "postgresql://shop@[fe80::1]/orders", password: nil, table: "t").host == "fe80::1")
         // Never the password, wherever the target is shown.
         #expect(!tcp.display.contains("s3cret") && tcp.display.contains("shop@db.example:6543/orders"))
     }
