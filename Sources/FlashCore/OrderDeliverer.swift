@@ -64,6 +64,9 @@ public actor OrderDeliverer {
     private var failures = 0
     private var lagCounts: [Int]
     private var lastWarnMs: Int64 = 0
+    /// The journal's mark as this deliverer last read or wrote it (nil: read it first). Only
+    /// this deliverer moves it, so it is read from the journal once.
+    private var mark: Int64?
     private let metrics = DeliveryMetrics()
 
     public init(outbox: any Outbox, sink: any OrderSink, settings: Settings = Settings(), logger: Logger,
@@ -124,14 +127,17 @@ public actor OrderDeliverer {
 
     /// One batch: read, send, mark. Returns how many changes it moved past.
     private func deliverOnce() async throws -> Int {
-        let mark = try await outbox.outboxLag().delivered
-        let changes = try await outbox.changes(after: mark, limit: settings.batch)
+        let from: Int64
+        if let mark { from = mark } else { from = try await outbox.outboxLag().delivered }
+        mark = from
+        let changes = try await outbox.changes(after: from, limit: settings.batch)
         guard let last = changes.last else { return 0 }
         crashIfArmed(.beforeSend)
         try await sink.upsert(Self.latestPerOrder(changes))
         let doneMs = wallClockMs()
         crashIfArmed(.afterCommit)
         try await outbox.markDelivered(upTo: last.seq)
+        mark = last.seq
         for c in changes {
             let lag = max(0, doneMs - c.atMs)
             lagCounts[Self.lagBuckets.firstIndex { lag <= $0 } ?? (Self.lagBuckets.count - 1)] += 1

@@ -54,12 +54,7 @@ extension BenchCommand {
             try setPaused(!on)
             let before = try deliveryStatus()
             let prefix = "u\(runID)p\(phase)"
-            let result = load(label: on ? "delivery on " : "delivery off", plan: LoadGenerator.Plan(
-                socketPath: socket, connections: connections, seconds: duration, maxRequests: nil, rate: nil,
-                request: { conn, seq in
-                    let body = #"{"item":"\#(item)","user":"\#(prefix)-\#(conn)-\#(seq)","request_id":"r\#(conn)-\#(seq)"}"#
-                    return LoadGenerator.request(method: "POST", path: "/v1/purchases", body: Array(body.utf8))
-                }))
+            let result = successPhase(label: on ? "delivery on " : "delivery off", item: item, prefix: prefix)
             errors += result.tally.errors + result.connectErrors
             let rate = Double(result.tally.success) / max(result.seconds, 0.001)
             if on {

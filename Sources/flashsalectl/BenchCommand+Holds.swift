@@ -22,6 +22,17 @@ extension BenchCommand {
         }
     }
 
+    /// One phase of the success scenario for the off/on comparisons: every purchase a new
+    /// user (`prefix`-connection-sequence) on `item`, for `duration` seconds.
+    func successPhase(label: String, item: String, prefix: String) -> LoadGenerator.Result {
+        load(label: label, plan: LoadGenerator.Plan(
+            socketPath: global.socketPath, connections: connections, seconds: duration, maxRequests: nil, rate: nil,
+            request: { conn, seq in
+                let body = #"{"item":"\#(item)","user":"\#(prefix)-\#(conn)-\#(seq)","request_id":"r\#(conn)-\#(seq)"}"#
+                return LoadGenerator.request(method: "POST", path: "/v1/purchases", body: Array(body.utf8))
+            }))
+    }
+
     func compareHolds() throws {
         let socket = global.socketPath
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -38,12 +49,7 @@ extension BenchCommand {
         for (phase, held) in [false, true, true, false].enumerated() {
             let item = held ? items.on : items.off
             let prefix = "u\(runID)p\(phase)"
-            let result = load(label: held ? "hold on " : "hold off", plan: LoadGenerator.Plan(
-                socketPath: socket, connections: connections, seconds: duration, maxRequests: nil, rate: nil,
-                request: { conn, seq in
-                    let body = #"{"item":"\#(item)","user":"\#(prefix)-\#(conn)-\#(seq)","request_id":"r\#(conn)-\#(seq)"}"#
-                    return LoadGenerator.request(method: "POST", path: "/v1/purchases", body: Array(body.utf8))
-                }))
+            let result = successPhase(label: held ? "hold on " : "hold off", item: item, prefix: prefix)
             errors += result.tally.errors + result.connectErrors
             if held {
                 success.on += result.tally.success
