@@ -81,6 +81,15 @@ extension Coordinator {
         }
         inflight.finish(record.gid, with: result)
         switch result {
+        case .success(.ordered(let order, _)) where order.gid != record.gid:
+            // This gid deducted nothing (its rollback marker is in place): the request's order
+            // is another node's, and this row is gone.
+            counters.resolvedRolledBack += 1
+            metrics.recoveredRolledBack.increment()
+            logger.log(level: takeNotice(), "back-check rolled back; the request's order is another node's",
+                       metadata: meta(record, "discarded").merging(["order_gid": "\(order.gid)"]) { $1 }
+                           .merging(MessageID.metadata(MessageID.backCheckRolledBack)) { $1 })
+            return .rolledBack
         case .success(.ordered):
             counters.resolvedOrdered += 1
             metrics.recoveredOrdered.increment()

@@ -204,7 +204,7 @@ public actor Coordinator {
                     // of 0 would let a Redis that lost them sell their units again.
                     if fence.needsCount(key) { await countOrders(key) }
                     let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user,
-                                                       floor: fence.floor(key, node: config.node))
+                                                       requestID: record.requestID, floor: fence.floor(key, node: config.node))
                     markRedis(ok: true)
                     markReplicas(ok: true)
                     if case .deducted(_, let expires) = reply {
@@ -215,7 +215,10 @@ public actor Coordinator {
                     case .staleRound: sales[record.item] = nil
                     case .fenced: noteFencedByScript(record.item)
                     case .soldOut, .deducted(remaining: 0, _):
-                        gate.markSoldOut(item: record.item, round: record.round, generation: generation)
+                        if gate.markSoldOut(item: record.item, round: record.round, generation: generation) {
+                            // Read now rather than at the next refresh: until then its refusals take the normal path.
+                            Task { await self.readOtherRequests() }
+                        }
                         metrics.soldOutItems.record(gate.soldOutCount)
                     default: break
                     }
@@ -229,7 +232,8 @@ public actor Coordinator {
                     continue
                 }
                 do {
-                    let reply = try await stock.backCheck(gid: record.gid, item: record.item, round: record.round)
+                    let reply = try await stock.backCheck(gid: record.gid, item: record.item, round: record.round,
+                                                          user: record.user, requestID: record.requestID)
                     markRedis(ok: true)
                     markReplicas(ok: true)
                     metrics.backChecks[reply == .deducted ? "deducted" : "rolled_back"]?.increment()
@@ -276,6 +280,13 @@ public actor Coordinator {
                     schedule.settled(record.gid)
                     record.reason = reason
                     return try await finish(machine.committed(), record: record, order: nil)
+                } catch {
+                    action = machine.failed(engineError(error, record.gid))
+                }
+            case .adoptOrder(let first):
+                do {
+                    let order = try await adopt(first, record: record)
+                    return try await finish(machine.committed(), record: record, order: order)
                 } catch {
                     action = machine.failed(engineError(error, record.gid))
                 }

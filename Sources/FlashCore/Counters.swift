@@ -7,6 +7,9 @@ public struct Counters: Sendable, Equatable {
     public var resolvedOrdered = 0
     public var resolvedRolledBack = 0
     public var resolveRetries = 0
+    /// Attempts answered with the order another node made for the same request (a retry sent
+    /// elsewhere by a load balancer), each with nothing deducted here.
+    public var adoptedElsewhere = 0
     /// Holds decided by this node (its own orders or, by id, another node's).
     public var holdsConfirmed = 0
     public var holdsCancelled = 0

@@ -172,6 +172,24 @@ public enum StockReply: Sendable, Equatable {
     case fenced
     /// The sale's clock refused it on Redis' time (not open, closed, paused); nothing deducted.
     case clockRefused(FailureReason)
+    /// Another gid, another node's, already deducted for this (item, user, request id): the
+    /// request's order is that one. Nothing was deducted for this gid.
+    case orderedElsewhere(OrderElsewhere)
+}
+
+/// The purchase that first deducted for a request, as Redis recorded it with the deduction
+/// (`req:ITEM`, field `USER REQID`): enough to answer a retry that reached another node with
+/// that order, without asking the node that took it.
+public struct OrderElsewhere: Sendable, Equatable {
+    public var gid: String
+    public var round: Int
+    /// Redis' clock at the deduction.
+    public var deductedMs: Int64
+    public init(gid: String, round: Int, deductedMs: Int64) {
+        self.gid = gid
+        self.round = round
+        self.deductedMs = deductedMs
+    }
 }
 
 /// The answer to claiming a node id's lease in Redis.
@@ -188,6 +206,9 @@ public enum BackCheckReply: Sendable, Equatable {
     case deducted
     /// No deduction; the rollback marker is now in place (or already was).
     case rolledBack
+    /// No deduction for this gid (the rollback marker is in place), but another node's gid
+    /// deducted for the same request: its order is the request's.
+    case orderedElsewhere(OrderElsewhere)
 }
 
 /// The final answer to one purchase.

@@ -1,11 +1,14 @@
 /// The per-purchase protocol as a pure state machine: it owns no I/O. The coordinator feeds it
 /// the result of each step and performs the action it returns, until the action is final.
 ///
-///     purchase:  writeJournal ─▶ runStockScript ─▶ commitOrder | commitFailure ─▶ reply
-///     resolve:   backCheck ─▶ commitOrder | commitFailure(rolledBack) ─▶ reply
+///     purchase:  writeJournal ─▶ runStockScript ─▶ commitOrder | commitFailure | adoptOrder ─▶ reply
+///     resolve:   backCheck ─▶ commitOrder | commitFailure(rolledBack) | adoptOrder ─▶ reply
 ///
 /// A retry that finds its row still prepared switches to the resolve path at once (dtm#553)
-/// instead of waiting for the timeout check. A transient failure after the journal row exists
+/// instead of waiting for the timeout check. `adoptOrder` is the same request having deducted
+/// on another node first (a load balancer's retry): this node's row goes, and the answer is
+/// that node's order. A retry that finds its row rolled back asks Redis again for the same
+/// reason: the first attempt on another node may have deducted after this one was rolled back. A transient failure after the journal row exists
 /// leaves the transaction prepared for the timeout check; before it exists there is nothing to
 /// resolve and the error goes straight back.
 public struct PurchaseMachine: Sendable {
@@ -18,6 +21,10 @@ public struct PurchaseMachine: Sendable {
         case committingFailure(FailureReason, replayed: Bool)
         /// The sale's clock refused the purchase: its prepared row is being removed.
         case discarding(FailureReason)
+        /// The request deducted on another node: this node's prepared row is being removed.
+        case adopting(replayed: Bool)
+        /// A retry found its row rolled back: is the request another node's order now?
+        case recheckingRollback
         case finished
     }
 
@@ -30,6 +37,9 @@ public struct PurchaseMachine: Sendable {
         /// Remove the prepared row: the purchase never began (the sale's clock refused it before
         /// any stock step), so no outcome binds its request id, as with a fast refusal.
         case discardJournal(FailureReason)
+        /// Drop the row if still prepared (it deducted nothing) and answer with the order of
+        /// the gid that deducted for this request on another node.
+        case adoptOrder(OrderElsewhere)
         /// Crash here as the request asked (only reachable when fault injection is enabled).
         case injectFault(FaultRequest)
         case replyOrdered(replayed: Bool)
@@ -80,6 +90,9 @@ public struct PurchaseMachine: Sendable {
         case .succeeded:
             state = .finished
             return .replyOrdered(replayed: true)
+        case .failed where (reason ?? .rolledBack) == .rolledBack && mode == .purchase:
+            state = .recheckingRollback
+            return .backCheck
         case .failed:
             state = .finished
             return .replyRefused(reason ?? .rolledBack, replayed: true)
@@ -104,6 +117,8 @@ public struct PurchaseMachine: Sendable {
         case .clockRefused(let reason):
             state = .discarding(reason)
             return .discardJournal(reason)
+        case .orderedElsewhere(let first):
+            return adopt(first, replayed: true)
         case .fenced:
             // Nothing was deducted, but the row exists: the timeout check's back-check settles
             // it (it writes the rollback marker), as for any purchase left pending.
@@ -114,12 +129,21 @@ public struct PurchaseMachine: Sendable {
     }
 
     public mutating func backChecked(_ reply: BackCheckReply) -> Action {
-        precondition(state == .backChecking)
+        precondition(state == .backChecking || state == .recheckingRollback)
         // A resolved retry answers with what the first attempt would have: it is a replay.
         let replayed = mode == .purchase
+        if state == .recheckingRollback {
+            // The row is final; only another node's order can change the answer.
+            guard case .orderedElsewhere(let first) = reply else {
+                state = .finished
+                return .replyRefused(.rolledBack, replayed: true)
+            }
+            return adopt(first, replayed: true)
+        }
         switch reply {
         case .deducted: return commitOrder(replayed: replayed)
         case .rolledBack: return commitFailure(.rolledBack, replayed: replayed)
+        case .orderedElsewhere(let first): return adopt(first, replayed: replayed)
         }
     }
 
@@ -135,6 +159,9 @@ public struct PurchaseMachine: Sendable {
         case .discarding(let reason):
             state = .finished
             return .replyRefused(reason, replayed: false)
+        case .adopting(let replayed):
+            state = .finished
+            return .replyOrdered(replayed: replayed)
         default:
             preconditionFailure("committed() in \(state)")
         }
@@ -149,7 +176,10 @@ public struct PurchaseMachine: Sendable {
             // The row may or may not exist; if it does, it is prepared and the timeout check
             // finds it through the journal at the next start-up at the latest.
             return .fail(error)
-        case .deducting, .backChecking, .committingOrder, .committingFailure, .discarding:
+        case .recheckingRollback:
+            // The row is final and says rolled back: that answer stands when Redis can't be asked.
+            return .replyRefused(.rolledBack, replayed: true)
+        case .deducting, .backChecking, .committingOrder, .committingFailure, .discarding, .adopting:
             // A row not discarded stays prepared: the timeout check rolls it back.
             return .leavePending(error)
         case .idle, .finished:
@@ -166,6 +196,11 @@ public struct PurchaseMachine: Sendable {
     private mutating func commitFailure(_ reason: FailureReason, replayed: Bool) -> Action {
         state = .committingFailure(reason, replayed: replayed)
         return .commitFailure(reason)
+    }
+
+    private mutating func adopt(_ first: OrderElsewhere, replayed: Bool) -> Action {
+        state = .adopting(replayed: replayed)
+        return .adoptOrder(first)
     }
 
     private mutating func crash(_ f: FaultRequest) -> Action {

@@ -12,7 +12,11 @@ import Synchronization
 /// - a request whose gid may have a journal row (the filter says "maybe") takes the normal path,
 ///   so a retry of a purchase that got an order still gets its order back (G5);
 /// - until the journal's history has been read into the filters (`historyLoaded`, in the
-///   background after start-up) nothing is answered here.
+///   background after start-up) nothing is answered here;
+/// - the same goes for other nodes' purchases: a retry a load balancer sent here may belong to
+///   an order another node made. The requests that deducted for an item on any node (Redis'
+///   `req:ITEM`) are read into its filter before the item's first fast answer, and again
+///   whenever their number grew while fast answers were given (`othersToRead`).
 ///
 /// A fast sold-out answer is not journaled: the purchase never began. The same request later
 /// (same request id) is answered by whatever the sale says then.
@@ -23,6 +27,7 @@ import Synchronization
 /// within the refresh interval; the purchase script judges again, on Redis' own clock.
 public final class SoldOutGate: Sendable {
     struct Entry: Sendable {
+        /// The round the flag is about; 0 while only the filter is known.
         var round: Int
         /// Digests of every purchase of the item this node journaled (or is journaling), in any
         /// round: a request id keeps its first outcome across a reset, so a retry of one
@@ -51,11 +56,18 @@ public final class SoldOutGate: Sendable {
         var suspended = false
         /// Each sale's clock as last read; a sale without one is always open.
         var clocks: [String: SaleClock] = [:]
+        /// Items whose other nodes' requests are in the filter: how many Redis had when read,
+        /// and whether a fast answer was asked for since the last look.
+        var others: [String: (count: Int, asked: Bool)] = [:]
+        /// Items a fast answer was asked for before their other nodes' requests were read.
+        var othersWanted: Set<String> = []
 
         /// Runs `body` on the entry with the filter uniquely referenced: taken out of the
         /// dictionary first, so inserting into its bit arrays never copies them.
         mutating func update(_ item: String, round: Int, _ body: (inout Entry) -> Void) {
             var e = entries.removeValue(forKey: item) ?? Entry(round: round)
+            // Round 0: only the filter was known (other nodes' requests read first).
+            if e.round == 0 { e.round = round }
             body(&e)
             entries[item] = e
         }
@@ -82,6 +94,11 @@ public final class SoldOutGate: Sendable {
                 // No request id: no retry can refer to this purchase, so no journal row can exist.
                 return (reason, GlobalTransactionID.make(node: gids.node, digest: UInt64.random(in: 0...UInt64.max)))
             }
+            guard s.others[item] != nil else {
+                s.othersWanted.insert(item)
+                return nil
+            }
+            s.others[item]?.asked = true
             let digest = gids.digest(item: item, user: user, requestID: requestID)
             return entry?.seen.contains(digest) == true ? nil : (reason, GlobalTransactionID.make(node: gids.node, digest: digest))
         }
@@ -115,13 +132,17 @@ public final class SoldOutGate: Sendable {
     }
 
     /// The purchase script said sold out (or took the last unit) in `round`, having been sent
-    /// when the item was at `generation`; a restock or reset since then wins.
-    public func markSoldOut(item: String, round: Int, generation: Int) {
+    /// when the item was at `generation`; a restock or reset since then wins. Returns true when
+    /// the item's other nodes' requests are still to be read before its first fast answer.
+    @discardableResult
+    public func markSoldOut(item: String, round: Int, generation: Int) -> Bool {
         state.withLock { s in
             s.update(item, round: round) { e in
                 guard e.round == round, e.generation == generation else { return }
                 e.soldOut = true
             }
+            guard s.others[item] == nil, s.entries[item]?.soldOut == true else { return false }
+            return s.othersWanted.insert(item).inserted
         }
     }
 
@@ -187,6 +208,33 @@ public final class SoldOutGate: Sendable {
                     e.seen.insert(r.digest)
                 }
             }
+        }
+    }
+
+    /// Items whose other nodes' requests must be read (again): asked for before they were
+    /// read, or asked for since and maybe grown (`count` then is what was read last).
+    public func othersToRead() -> [(item: String, count: Int?)] {
+        state.withLock { s in
+            var list = s.othersWanted.map { (item: $0, count: Int?.none) }
+            for (item, o) in s.others where o.asked {
+                s.others[item]?.asked = false
+                list.append((item, o.count))
+            }
+            s.othersWanted = []
+            return list
+        }
+    }
+
+    /// Adds the requests that deducted for `item` on any node (`count` of them in Redis when
+    /// read) to its filter: a retry of any of them takes the normal path.
+    public func rememberOthers(item: String, _ requests: [(user: String, requestID: String)], count: Int) {
+        let digests = requests.map { gids.digest(item: item, user: $0.user, requestID: $0.requestID) }
+        state.withLock { s in
+            let round = s.entries[item]?.round ?? 0
+            s.update(item, round: round) { e in
+                for d in digests { e.seen.insert(d) }
+            }
+            s.others[item] = (count, false)
         }
     }
 

@@ -15,11 +15,18 @@ public protocol StockStore: Sendable {
     func sale(item: String) async throws -> SaleInfo?
     func sales() async throws -> [SaleInfo]
     func saleCount() async throws -> Int
-    /// Fence check against `floor`, barrier check, per-user limit, stock check, decrement,
-    /// barrier write and the deduction counted, atomically.
-    func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) async throws -> StockReply
-    /// Barrier present: deducted. Absent: write the rollback marker, so a late deduction is refused.
-    func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply
+    /// Fence check against `floor`, barrier check, the request's first deduction on any node,
+    /// per-user limit, stock check, decrement, barrier write, the request recorded and the
+    /// deduction counted, atomically.
+    func deduct(gid: String, item: String, round: Int, user: String, requestID: String, floor: FenceFloor) async throws -> StockReply
+    /// Barrier present: deducted. Absent: write the rollback marker, so a late deduction is
+    /// refused, and say whether another gid deducted for the same request.
+    func backCheck(gid: String, item: String, round: Int, user: String, requestID: String) async throws -> BackCheckReply
+    /// Every (user, request id) that deducted for `item` on any node, in any round: what the
+    /// sold-out fast path must let through to the purchase script.
+    func requests(item: String) async throws -> [(user: String, requestID: String)]
+    /// How many requests deducted for `item` (the size of what `requests` reads).
+    func requestCount(item: String) async throws -> Int
     func ping() async throws
     /// The periodic fence check of one round: fences the item if Redis is under `floor`, and
     /// reads the counts and the item's fences.

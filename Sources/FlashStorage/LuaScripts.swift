@@ -43,8 +43,10 @@ enum LuaScripts {
         """
     }
 
-    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences, node lease, holds.
-    /// ARGV: gid, user, round, node, node's orders of the round, deductions in all seen, lease token.
+    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences, node lease, holds,
+    /// the item's requests.
+    /// ARGV: gid, user, round, node, node's orders of the round, deductions in all seen, lease
+    /// token, request id ('' none).
     /// Reply {code, value}:
     ///   {0, remaining, expires}  deducted now, barrier written, counted; with a hold on the
     ///                   sale, the hold is recorded (holds hash: "ITEM ROUND USER EXPIRES") and
@@ -61,6 +63,16 @@ enum LuaScripts {
     ///   {9, opens}      the sale is not open yet on Redis' clock (TIME); {10, closes} closed;
     ///                   {11, 0} paused. Judged after the barrier, so a retried step of a
     ///                   purchase that deducted before the close still finds its deduction
+    ///   {12, gid, round, ms}  another gid deducted for this request (user and request id)
+    ///                   first, in `round` at `ms` of Redis' clock: a retry that reached
+    ///                   another node. Nothing written but that record, unchanged
+    ///
+    /// The requests hash (`req:ITEM`, field "USER REQUESTID", value "GID ROUND MS") records
+    /// which gid deducted for a request, in the same step as the deduction. A gid carries its
+    /// node, so the same request on two nodes makes two gids; this record makes the second one
+    /// answer with the first one's order instead of buying again (G5 across nodes). It is
+    /// consulted before a rollback marker: a gid rolled back here may belong to a request that
+    /// deducted on another node, and nothing is deducted either way.
     ///
     /// The fence (G9). The counts hash holds the round's deductions per node (field NODE) and
     /// in all (`*`), never decremented; the fences hash, why each node fenced the item. The
@@ -97,18 +109,19 @@ enum LuaScripts {
           redis.call('HSET', KEYS[2], ARGV[1], barrier)
           return {1, 0}
         end
+        local asked = ARGV[2] .. ' ' .. ARGV[8]
+        if ARGV[8] ~= '' then
+          \(firstDeduction(hash: "KEYS[8]", field: "asked", gid: "ARGV[1]"))
+        end
         if barrier == 'r' then
           redis.call('HSET', KEYS[2], ARGV[1], 'r')
           return {2, 0}
         end
         if sale[6] == '1' then return refuse({11, 0}) end
-        local now = 0
-        if sale[4] or sale[5] or sale[7] then
-          local t = redis.call('TIME')
-          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-          if sale[4] and now < tonumber(sale[4]) then return refuse({9, tonumber(sale[4])}) end
-          if sale[5] and now >= tonumber(sale[5]) then return refuse({10, tonumber(sale[5])}) end
-        end
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        if sale[4] and now < tonumber(sale[4]) then return refuse({9, tonumber(sale[4])}) end
+        if sale[5] and now >= tonumber(sale[5]) then return refuse({10, tonumber(sale[5])}) end
         local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
         if bought >= tonumber(sale[2]) then return refuse({4, 0}) end
         local left = tonumber(sale[3])
@@ -118,6 +131,7 @@ enum LuaScripts {
         redis.call('HSET', KEYS[2], ARGV[1], 'd')
         redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
         redis.call('HINCRBY', KEYS[4], '*', 1)
+        if ARGV[8] ~= '' then redis.call('HSET', KEYS[8], asked, ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. now) end
         if sale[7] then
           -- The item is the sale key's last part (names can't hold ':', see RedisKeys).
           local expires = now + tonumber(sale[7])
@@ -211,10 +225,13 @@ enum LuaScripts {
         return redis.call('HLEN', KEYS[1])
         """)
 
-    /// KEYS: barrier hash, node lease. ARGV: gid, lease token.
+    /// KEYS: barrier hash, node lease, the item's requests. ARGV: gid, lease token, the
+    /// request's field ("USER REQUESTID", '' none).
     /// Reply: 0 = barrier `d` (or a hold's `c`, `x`), the deduction happened; 1 = no deduction, and the rollback marker
     /// `r` is in place (written now if the barrier was absent), so a late buy for the gid is refused;
-    /// 2 = the node's lease is not this process's: nothing read or written.
+    /// 2 = the node's lease is not this process's: nothing read or written;
+    /// {12, gid, round, ms} = no deduction for this gid (the marker is in place), but another
+    /// gid deducted for the same request (see `buy`): the request's order is that one.
     static let backCheck = LuaScript(name: "back-check", source: """
         \(leaseCheck(key: 2, token: 2, refusal: "2"))
         local barrier = redis.call('HGET', KEYS[1], ARGV[1])
@@ -223,8 +240,28 @@ enum LuaScripts {
           return 0
         end
         redis.call('HSET', KEYS[1], ARGV[1], 'r')
+        if ARGV[3] ~= '' then
+          \(firstDeduction(hash: "KEYS[3]", field: "ARGV[3]", gid: "ARGV[1]"))
+        end
         return 1
         """)
+
+    /// Lua that answers {12, gid, round, ms} when the requests hash says another gid than
+    /// `gid` deducted for the request `field`. The record is written again, unchanged, for
+    /// WAIT's sake (see the barriers above): the answer must not come from a write a failover
+    /// could lose.
+    static func firstDeduction(hash: String, field: String, gid: String) -> String {
+        """
+        local first = redis.call('HGET', \(hash), \(field))
+          if first then
+            local fgid, fround, fms = string.match(first, '^(%S+) (%d+) (%d+)$')
+            if fgid and fgid ~= \(gid) then
+              redis.call('HSET', \(hash), \(field), first)
+              return {12, fgid, tonumber(fround), tonumber(fms)}
+            end
+          end
+        """
+    }
 
     /// KEYS: the node's lease key. ARGV: token, ttl in ms.
     /// Reply {1, 0, ""}: the lease is this token's now (taken or renewed);

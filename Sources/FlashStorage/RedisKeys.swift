@@ -10,6 +10,10 @@ struct RedisKeys: Sendable {
     func counts(_ item: String, round: Int) -> String { "\(prefix)cnt:\(item):\(round)" }
     /// The item's fences: field NODE, value why that node found Redis behind its journal.
     func fences(_ item: String) -> String { "\(prefix)fence:\(item)" }
+    /// Which gid deducted for each request of the item (field "USER REQUESTID", value "GID
+    /// ROUND MS"), on any node and in any round: a retry on another node finds its order.
+    /// Kept like the barriers, for as long as a retry may come.
+    func requests(_ item: String) -> String { "\(prefix)req:\(item)" }
     /// The item's admin requests by request id (restock, reset): a retry does nothing twice.
     func adminRequests(_ item: String) -> String { "\(prefix)adm:\(item)" }
     /// Every hold, by gid: "ITEM ROUND USER EXPIRES", so any node can confirm or release an

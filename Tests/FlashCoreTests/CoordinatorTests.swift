@@ -27,9 +27,9 @@ import TestSupport
         _ = try await coordinator.createSale(item: "sku", stock: 10, limitPerUser: 1)
     }
 
-    /// The engine on these stores, node "n", check delay 3 s, on the test's clock.
-    static func engine(time: TestTime, stock: MemoryStockStore, journal: MemoryJournal) -> Coordinator {
-        Coordinator(config: CoordinatorConfig(node: "n", checkDelay: .seconds(3), faultInjection: true),
+    /// The engine on these stores, node "n" unless told, check delay 3 s, on the test's clock.
+    static func engine(time: TestTime, stock: MemoryStockStore, journal: MemoryJournal, node: String = "n") -> Coordinator {
+        Coordinator(config: CoordinatorConfig(node: node, checkDelay: .seconds(3), faultInjection: true),
                     stock: stock, journal: journal, logger: Logger(label: "test"),
                     wallClockMs: { time.wallMs() }, time: { time.now() }, fatalFault: { _ in })
     }

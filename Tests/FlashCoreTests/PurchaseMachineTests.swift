@@ -60,6 +60,41 @@ import Testing
         #expect(refused.journaled(state: .failed, reason: .soldOut, existed: true) == .replyRefused(.soldOut, replayed: true))
     }
 
+    /// The same request deducted on another node first: this node's row goes and the answer
+    /// is that node's order, from the stock step or from a back-check.
+    @Test func aRequestOrderedOnAnotherNodeIsAdopted() {
+        let first = OrderElsewhere(gid: "a-1", round: 1, deductedMs: 5)
+        var m = PurchaseMachine(mode: .purchase)
+        _ = m.start()
+        _ = m.journaled(state: .prepared, reason: nil, existed: false)
+        #expect(m.stockReplied(.orderedElsewhere(first)) == .adoptOrder(first))
+        #expect(m.committed() == .replyOrdered(replayed: true))
+
+        var resolving = PurchaseMachine(mode: .resolve)
+        #expect(resolving.start() == .backCheck)
+        #expect(resolving.backChecked(.orderedElsewhere(first)) == .adoptOrder(first))
+        #expect(resolving.failed(.redisUnavailable("down")) == .leavePending(.redisUnavailable("down")), "the row stays for the next check")
+    }
+
+    /// A rolled-back row is asked about again: the first attempt may have deducted on another
+    /// node after this one rolled back. Redis unreachable or no such order: the row's answer.
+    @Test func aRetryOfARolledBackRequestAsksRedisAgain() {
+        let first = OrderElsewhere(gid: "a-1", round: 1, deductedMs: 5)
+        func rechecking() -> PurchaseMachine {
+            var m = PurchaseMachine(mode: .purchase)
+            _ = m.start()
+            #expect(m.journaled(state: .failed, reason: .rolledBack, existed: true) == .backCheck)
+            return m
+        }
+        var found = rechecking()
+        #expect(found.backChecked(.orderedElsewhere(first)) == .adoptOrder(first))
+        #expect(found.committed() == .replyOrdered(replayed: true))
+        var none = rechecking()
+        #expect(none.backChecked(.rolledBack) == .replyRefused(.rolledBack, replayed: true))
+        var down = rechecking()
+        #expect(down.failed(.redisUnavailable("down")) == .replyRefused(.rolledBack, replayed: true))
+    }
+
     @Test func retryOfPreparedPurchaseBackChecksAtOnce() {
         var m = PurchaseMachine(mode: .purchase)
         _ = m.start()

@@ -18,6 +18,26 @@ import Testing
         #expect(f.bytes < 100_000 * 4, "memory grows with the digests, a few bytes each: \(f.bytes)")
     }
 
+    /// A retry sent here by a load balancer may be another node's order: until the item's
+    /// requests from every node are in the filter, the item's refusals take the normal path,
+    /// and those requests never get a fast answer after.
+    @Test func otherNodesRequestsAreReadBeforeTheFirstFastAnswerAndWhenTheyGrow() {
+        let gate = SoldOutGate(gids: gids)
+        gate.markHistoryLoaded()
+        #expect(gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku")), "to be read now")
+        #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0) == nil)
+        #expect(gate.othersToRead().map(\.item) == ["sku"])
+        gate.rememberOthers(item: "sku", [("alice", "r1")], count: 1)
+        #expect(gate.refusal(item: "sku", user: "alice", requestID: "r1", nowMs: 0) == nil, "another node's order: normal path")
+        #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.reason == .soldOut)
+        // Fast answers were given: the next look compares the count read (1) with Redis'.
+        let again = gate.othersToRead()
+        #expect(again.count == 1 && again[0].count == 1)
+        #expect(gate.othersToRead().isEmpty, "nothing asked since")
+        gate.rememberOthers(item: "sku", [("alice", "r1"), ("carol", "r3")], count: 2)
+        #expect(gate.refusal(item: "sku", user: "carol", requestID: "r3", nowMs: 0) == nil)
+    }
+
     @Test func onlyAFlaggedItemWithAKnownHistoryIsAnsweredAndNeverAJournaledGID() {
         let gate = SoldOutGate(gids: gids)
         let gid = gids.make(item: "sku", user: "alice", requestID: "r1")
@@ -25,6 +45,7 @@ import Testing
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid == nil, "history not read yet")
         gate.markHistoryLoaded()
+        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         #expect(gate.refusal(item: "sku", user: "alice", requestID: "r1", nowMs: 0)?.gid == nil, "journaled: normal path")
         let bob = gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid
         #expect(bob == gids.make(item: "sku", user: "bob", requestID: "r2"))
@@ -35,6 +56,7 @@ import Testing
     @Test func restockResetAndRefreshDropTheFlag() {
         let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
+        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid != nil)
         gate.clear(item: "sku", round: 1)  // restock here
@@ -60,6 +82,7 @@ import Testing
     @Test func aSoldOutAnswerFromBeforeARestockIsIgnored() {
         let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
+        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         let before = gate.generation(item: "sku")
         gate.clear(item: "sku", round: 1)  // the restock lands first
         gate.markSoldOut(item: "sku", round: 1, generation: before)
@@ -78,6 +101,7 @@ import Testing
         let current = gids.digest(item: "sku", user: "b", requestID: "r")
         gate.remember([("sku", 1, old), ("sku", 2, current)])
         gate.markHistoryLoaded()
+        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         gate.markSoldOut(item: "sku", round: 2, generation: gate.generation(item: "sku"))
         #expect(gate.refusal(item: "sku", user: "b", requestID: "r", nowMs: 0)?.gid == nil)
         #expect(gate.refusal(item: "sku", user: "a", requestID: "r", nowMs: 0)?.gid == nil)
@@ -122,6 +146,7 @@ import Testing
         gate.setClock(item: "sku", SaleClock(opensMs: 10_000))
         #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0) == nil, "history not read yet")
         gate.markHistoryLoaded()
+        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 9_999)?.reason == .notOpen)
         #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 10_000) == nil)
         #expect(gate.refusal(item: "other", user: "u", requestID: "r", nowMs: 0) == nil)

@@ -15,7 +15,7 @@ extension StockStore {
 
     /// A purchase with no floor: these tests are about the scripts, not the fence.
     func deduct(gid: String, item: String, round: Int, user: String) async throws -> StockReply {
-        try await deduct(gid: gid, item: item, round: round, user: user, floor: FenceFloor(node: "t", orders: 0, seen: 0))
+        try await deduct(gid: gid, item: item, round: round, user: user, requestID: "", floor: FenceFloor(node: "t", orders: 0, seen: 0))
     }
 }
 

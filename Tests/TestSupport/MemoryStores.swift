@@ -66,11 +66,14 @@ public actor MemoryStockStore: StockStore {
     public func sales() -> [SaleInfo] { saleByItem.values.sorted { $0.item < $1.item } }
     public func saleCount() -> Int { saleByItem.count }
 
-    public func deduct(gid: String, item: String, round: Int, user: String, floor: FenceFloor) throws -> StockReply {
+    public func deduct(gid: String, item: String, round: Int, user: String, requestID: String, floor: FenceFloor) throws -> StockReply {
         try checkUp()
         guard var s = saleByItem[item] else { return .noSale }
         if s.round != round { return .staleRound(current: s.round) }
-        if let b = barriers[gid] { return b ? .alreadyDeducted : .rolledBack }
+        if barriers[gid] == true { return .alreadyDeducted }
+        let asked = "\(item) \(user) \(requestID)"
+        if let first = requests[asked], first.gid != gid { return .orderedElsewhere(first) }
+        if barriers[gid] == false { return .rolledBack }
         if let refusal = s.clock.refusal(atMs: nowMs) { return .clockRefused(refusal) }
         if bought["\(item)/\(user)", default: 0] >= s.limitPerUser { return .limitReached }
         if s.remaining <= 0 { return .soldOut }
@@ -78,6 +81,7 @@ public actor MemoryStockStore: StockStore {
         saleByItem[item] = s
         bought["\(item)/\(user)", default: 0] += 1
         barriers[gid] = true
+        requests[asked] = OrderElsewhere(gid: gid, round: round, deductedMs: nowMs)
         deductions += 1
         if let hold = s.clock.holdMs {
             holds[gid] = HoldEntry(gid: gid, item: item, round: round, user: user, expiresMs: nowMs + hold, state: .held)
@@ -131,12 +135,25 @@ public actor MemoryStockStore: StockStore {
 
     public func takeHoldNews(node: String, max: Int) -> [String] { [] }
 
-    public func backCheck(gid: String, item: String, round: Int) throws -> BackCheckReply {
+    public func backCheck(gid: String, item: String, round: Int, user: String, requestID: String) throws -> BackCheckReply {
         try checkUp()
         if barriers[gid] == true { return .deducted }
         barriers[gid] = false
+        if let first = requests["\(item) \(user) \(requestID)"], first.gid != gid { return .orderedElsewhere(first) }
         return .rolledBack
     }
+
+    /// Which gid deducted for each request, keyed "ITEM USER REQUESTID" (`LuaScripts.buy`'s record).
+    public var requests: [String: OrderElsewhere] = [:]
+
+    public func requests(item: String) -> [(user: String, requestID: String)] {
+        requests.keys.compactMap { key in
+            let parts = key.split(separator: " ").map(String.init)
+            return parts.count == 3 && parts[0] == item ? (parts[1], parts[2]) : nil
+        }
+    }
+
+    public func requestCount(item: String) -> Int { requests(item: item).count }
 
     public func ping() throws { try checkUp() }
     public func checkFence(item: String, round: Int, floor: FenceFloor) -> FenceReading {
@@ -274,6 +291,11 @@ extension StockStore {
     /// A sale that is always open: what most store tests sell.
     public func createSale(item: String, stock: Int, limitPerUser: Int) async throws -> SaleInfo {
         try await createSale(item: item, stock: stock, limitPerUser: limitPerUser, clock: .always)
+    }
+
+    /// The back-check of a gid no request id belongs to: what the script tests ask.
+    public func backCheck(gid: String, item: String, round: Int) async throws -> BackCheckReply {
+        try await backCheck(gid: gid, item: item, round: round, user: "", requestID: "")
     }
 
     public func reset(item: String, expectedRound: Int, stock: Int, limitPerUser: Int, requestID: String?) async throws -> SaleInfo {
