@@ -107,6 +107,21 @@ extension Coordinator {
         }
     }
 
+    /// Keeps a transaction prepared and schedules its next check with capped exponential backoff.
+    func deferResolution(gid: String, error: EngineError) async {
+        let (attempts, delay) = schedule.failed(gid, now: time()) { config.backoff(afterAttempts: $0) }
+        counters.resolveRetries += 1
+        metrics.retries.increment()
+        let now = wallClockMs()
+        logger.warning("transaction left pending", metadata: [
+            "gid": "\(gid)", "attempt": "\(attempts)", "retry_in_ms": "\(delay.milliseconds)", "error": "\(error)",
+        ])
+        // Best effort: when the journal itself is what failed, this write fails too; the
+        // in-memory schedule still retries, and the row stays prepared on disk.
+        try? await journal.recordRetry(gid: gid, attempts: attempts, nextCheckMs: now + delay.milliseconds,
+                                       error: error.description, nowMs: now)
+    }
+
     /// Each settled transaction gets a notice line, up to `settledNoticeBudget` per recovery
     /// or timeout-check pass; beyond that its line is at debug level and the pass ends with one
     /// notice counting them. 10,000 transactions recovered after a crash must not be 10,000

@@ -67,14 +67,14 @@ extension Coordinator {
         for want in gate.othersToRead() {
             do {
                 if let seen = want.count, try await stock.requestCount(item: want.item) == seen {
-                    gate.rememberOthers(item: want.item, [], count: seen)
+                    gate.rememberOthers(want, [], count: seen)
                     continue
                 }
                 let started = clock.now
                 // Counted first: one that lands during the read is read again next time.
                 let count = try await stock.requestCount(item: want.item)
                 let requests = try await stock.requests(item: want.item)
-                gate.rememberOthers(item: want.item, requests, count: count)
+                gate.rememberOthers(want, requests, count: count)
                 logger.debug("requests of other nodes read for the fast path", metadata: [
                     "item": "\(want.item)", "requests": "\(requests.count)", "ms": "\((clock.now - started).milliseconds)",
                 ])

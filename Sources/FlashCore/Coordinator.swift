@@ -306,21 +306,6 @@ public actor Coordinator {
         }
     }
 
-    /// Keeps a transaction prepared and schedules its next check with capped exponential backoff.
-    func deferResolution(gid: String, error: EngineError) async {
-        let (attempts, delay) = schedule.failed(gid, now: time()) { config.backoff(afterAttempts: $0) }
-        counters.resolveRetries += 1
-        metrics.retries.increment()
-        let now = wallClockMs()
-        logger.warning("transaction left pending", metadata: [
-            "gid": "\(gid)", "attempt": "\(attempts)", "retry_in_ms": "\(delay.milliseconds)", "error": "\(error)",
-        ])
-        // Best effort: when the journal itself is what failed, this write fails too; the
-        // in-memory schedule still retries, and the row stays prepared on disk.
-        try? await journal.recordRetry(gid: gid, attempts: attempts, nextCheckMs: now + delay.milliseconds,
-                                       error: error.description, nowMs: now)
-    }
-
     func meta(_ r: TxnRecord, _ state: String) -> Logger.Metadata {
         ["gid": "\(r.gid)", "item": "\(r.item)", "user": "\(r.user)", "state": "\(state)", "node": "\(config.node)"]
     }

@@ -56,11 +56,21 @@ public final class SoldOutGate: Sendable {
         var suspended = false
         /// Each sale's clock as last read; a sale without one is always open.
         var clocks: [String: SaleClock] = [:]
-        /// Items whose other nodes' requests are in the filter: how many Redis had when read,
-        /// and whether a fast answer was asked for since the last look.
-        var others: [String: (count: Int, asked: Bool)] = [:]
-        /// Items a fast answer was asked for before their other nodes' requests were read.
-        var othersWanted: Set<String> = []
+        /// Items whose other nodes' requests are in the filter: for which spell of refusals
+        /// (`spell`), how many Redis had when read, and whether a fast answer was asked for
+        /// since the last look.
+        var others: [String: (spell: String, count: Int, asked: Bool)] = [:]
+        /// Items a fast answer was asked for before their requests were read for its spell.
+        var othersWanted: [String: String] = [:]
+
+        /// What a fast refusal of `item` is about now: its reason, round and generation. A
+        /// new spell (sold out again after a restock, closed after not yet open) reads other
+        /// nodes' requests afresh before its first fast answer: any number of orders may have
+        /// been made in between.
+        func spell(_ item: String, _ reason: FailureReason) -> String {
+            let e = entries[item]
+            return "\(reason.rawValue) \(e?.round ?? 0) \(e?.generation ?? 0)"
+        }
 
         /// Runs `body` on the entry with the filter uniquely referenced: taken out of the
         /// dictionary first, so inserting into its bit arrays never copies them.
@@ -94,8 +104,9 @@ public final class SoldOutGate: Sendable {
                 // No request id: no retry can refer to this purchase, so no journal row can exist.
                 return (reason, GlobalTransactionID.make(node: gids.node, digest: UInt64.random(in: 0...UInt64.max)))
             }
-            guard s.others[item] != nil else {
-                s.othersWanted.insert(item)
+            let spell = s.spell(item, reason)
+            guard s.others[item]?.spell == spell else {
+                s.othersWanted[item] = spell
                 return nil
             }
             s.others[item]?.asked = true
@@ -141,8 +152,11 @@ public final class SoldOutGate: Sendable {
                 guard e.round == round, e.generation == generation else { return }
                 e.soldOut = true
             }
-            guard s.others[item] == nil, s.entries[item]?.soldOut == true else { return false }
-            return s.othersWanted.insert(item).inserted
+            guard s.entries[item]?.soldOut == true else { return false }
+            let spell = s.spell(item, .soldOut)
+            guard s.others[item]?.spell != spell, s.othersWanted[item] != spell else { return false }
+            s.othersWanted[item] = spell
+            return true
         }
     }
 
@@ -213,28 +227,36 @@ public final class SoldOutGate: Sendable {
 
     /// Items whose other nodes' requests must be read (again): asked for before they were
     /// read, or asked for since and maybe grown (`count` then is what was read last).
-    public func othersToRead() -> [(item: String, count: Int?)] {
+    public func othersToRead() -> [OthersRead] {
         state.withLock { s in
-            var list = s.othersWanted.map { (item: $0, count: Int?.none) }
-            for (item, o) in s.others where o.asked {
+            var list = s.othersWanted.map { OthersRead(item: $0.key, spell: $0.value, count: nil) }
+            for (item, o) in s.others where o.asked && s.othersWanted[item] == nil {
                 s.others[item]?.asked = false
-                list.append((item, o.count))
+                list.append(OthersRead(item: item, spell: o.spell, count: o.count))
             }
-            s.othersWanted = []
+            s.othersWanted = [:]
             return list
         }
     }
 
-    /// Adds the requests that deducted for `item` on any node (`count` of them in Redis when
-    /// read) to its filter: a retry of any of them takes the normal path.
-    public func rememberOthers(item: String, _ requests: [(user: String, requestID: String)], count: Int) {
-        let digests = requests.map { gids.digest(item: item, user: $0.user, requestID: $0.requestID) }
+    /// One item's other nodes' requests to read: for which spell of refusals, and how many
+    /// were read last for it (nil: none yet, read them all).
+    public struct OthersRead: Sendable {
+        public var item: String
+        public var spell: String
+        public var count: Int?
+    }
+
+    /// Adds the requests that deducted for `read.item` on any node (`count` of them in Redis
+    /// when read) to its filter: a retry of any of them takes the normal path.
+    public func rememberOthers(_ read: OthersRead, _ requests: [(user: String, requestID: String)], count: Int) {
+        let digests = requests.map { gids.digest(item: read.item, user: $0.user, requestID: $0.requestID) }
         state.withLock { s in
-            let round = s.entries[item]?.round ?? 0
-            s.update(item, round: round) { e in
+            let round = s.entries[read.item]?.round ?? 0
+            s.update(read.item, round: round) { e in
                 for d in digests { e.seen.insert(d) }
             }
-            s.others[item] = (count, false)
+            s.others[read.item] = (read.spell, count, false)
         }
     }
 

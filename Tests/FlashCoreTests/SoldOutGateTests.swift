@@ -19,23 +19,32 @@ import Testing
     }
 
     /// A retry sent here by a load balancer may be another node's order: until the item's
-    /// requests from every node are in the filter, the item's refusals take the normal path,
-    /// and those requests never get a fast answer after.
-    @Test func otherNodesRequestsAreReadBeforeTheFirstFastAnswerAndWhenTheyGrow() {
+    /// requests from every node are in the filter for this spell of refusals, its refusals
+    /// take the normal path, and those requests never get a fast answer after.
+    @Test func otherNodesRequestsAreReadBeforeEachSpellsFirstFastAnswer() {
         let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
         #expect(gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku")), "to be read now")
         #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0) == nil)
-        #expect(gate.othersToRead().map(\.item) == ["sku"])
-        gate.rememberOthers(item: "sku", [("alice", "r1")], count: 1)
+        let first = gate.othersToRead()
+        #expect(first.map(\.item) == ["sku"] && first[0].count == nil)
+        gate.rememberOthers(first[0], [("alice", "r1")], count: 1)
         #expect(gate.refusal(item: "sku", user: "alice", requestID: "r1", nowMs: 0) == nil, "another node's order: normal path")
         #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.reason == .soldOut)
         // Fast answers were given: the next look compares the count read (1) with Redis'.
         let again = gate.othersToRead()
         #expect(again.count == 1 && again[0].count == 1)
         #expect(gate.othersToRead().isEmpty, "nothing asked since")
-        gate.rememberOthers(item: "sku", [("alice", "r1"), ("carol", "r3")], count: 2)
+        gate.rememberOthers(again[0], [("carol", "r3")], count: 2)
         #expect(gate.refusal(item: "sku", user: "carol", requestID: "r3", nowMs: 0) == nil)
+        // Restocked here and sold out again: a new spell, read afresh before its first fast answer.
+        gate.clear(item: "sku", round: 1)
+        #expect(gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku")))
+        #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0) == nil)
+        let fresh = gate.othersToRead()
+        #expect(fresh.count == 1 && fresh[0].count == nil)
+        gate.rememberOthers(fresh[0], [], count: 3)
+        #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.reason == .soldOut)
     }
 
     @Test func onlyAFlaggedItemWithAKnownHistoryIsAnsweredAndNeverAJournaledGID() {
@@ -43,38 +52,36 @@ import Testing
         let gid = gids.make(item: "sku", user: "alice", requestID: "r1")
         gate.willJournal(item: "sku", round: 1, gid: gid)
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid == nil, "history not read yet")
+        #expect(answer(gate, item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid == nil, "history not read yet")
         gate.markHistoryLoaded()
-        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
-        #expect(gate.refusal(item: "sku", user: "alice", requestID: "r1", nowMs: 0)?.gid == nil, "journaled: normal path")
-        let bob = gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid
+        #expect(answer(gate, item: "sku", user: "alice", requestID: "r1", nowMs: 0)?.gid == nil, "journaled: normal path")
+        let bob = answer(gate, item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.gid
         #expect(bob == gids.make(item: "sku", user: "bob", requestID: "r2"))
-        #expect(gate.refusal(item: "sku", user: "bob", requestID: nil, nowMs: 0)?.gid.hasPrefix("n1-") == true)
-        #expect(gate.refusal(item: "other", user: "bob", requestID: "r2", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "bob", requestID: nil, nowMs: 0)?.gid.hasPrefix("n1-") == true)
+        #expect(answer(gate, item: "other", user: "bob", requestID: "r2", nowMs: 0)?.gid == nil)
     }
 
     @Test func restockResetAndRefreshDropTheFlag() {
         let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
-        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid != nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid != nil)
         gate.clear(item: "sku", round: 1)  // restock here
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
 
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         // A refresh that finds nothing changed keeps the flag and learns the total…
         #expect(!gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 10, remaining: 0)))
         // …and one that finds a restock elsewhere (the total moved, the units already gone) drops it.
         #expect(gate.refreshed(SaleInfo(item: "sku", round: 1, limitPerUser: 1, total: 12, remaining: 0)))
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
 
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
         #expect(gate.refreshed(SaleInfo(item: "sku", round: 2, limitPerUser: 1, total: 5, remaining: 5)), "a reset elsewhere")
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
         // A late flag for the old round changes nothing.
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
     }
 
     /// A script sent before a restock here, answering "sold out" after it, must not raise the
@@ -82,15 +89,14 @@ import Testing
     @Test func aSoldOutAnswerFromBeforeARestockIsIgnored() {
         let gate = SoldOutGate(gids: gids)
         gate.markHistoryLoaded()
-        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         let before = gate.generation(item: "sku")
         gate.clear(item: "sku", round: 1)  // the restock lands first
         gate.markSoldOut(item: "sku", round: 1, generation: before)
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid != nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid != nil)
         gate.setSuspended(true)
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0)?.gid == nil)
     }
 
     /// A request id keeps its first outcome across a reset: a retry of a purchase journaled in
@@ -101,16 +107,15 @@ import Testing
         let current = gids.digest(item: "sku", user: "b", requestID: "r")
         gate.remember([("sku", 1, old), ("sku", 2, current)])
         gate.markHistoryLoaded()
-        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
         gate.markSoldOut(item: "sku", round: 2, generation: gate.generation(item: "sku"))
-        #expect(gate.refusal(item: "sku", user: "b", requestID: "r", nowMs: 0)?.gid == nil)
-        #expect(gate.refusal(item: "sku", user: "a", requestID: "r", nowMs: 0)?.gid == nil)
-        #expect(gate.refusal(item: "sku", user: "c", requestID: "r", nowMs: 0)?.gid != nil)
+        #expect(answer(gate, item: "sku", user: "b", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "a", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "c", requestID: "r", nowMs: 0)?.gid != nil)
         // The same after a reset seen live.
         gate.willJournal(item: "sku", round: 2, gid: gids.make(item: "sku", user: "d", requestID: "r"))
         gate.clear(item: "sku", round: 3)
         gate.markSoldOut(item: "sku", round: 3, generation: gate.generation(item: "sku"))
-        #expect(gate.refusal(item: "sku", user: "d", requestID: "r", nowMs: 0)?.gid == nil)
+        #expect(answer(gate, item: "sku", user: "d", requestID: "r", nowMs: 0)?.gid == nil)
     }
 
     @Test func digestRoundTripsThroughTheGID() {
@@ -144,22 +149,30 @@ import Testing
         let gids = GlobalTransactionID(node: "n1", key: (1, 2))
         let gate = SoldOutGate(gids: gids)
         gate.setClock(item: "sku", SaleClock(opensMs: 10_000))
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 0) == nil, "history not read yet")
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 0) == nil, "history not read yet")
         gate.markHistoryLoaded()
-        gate.rememberOthers(item: "sku", [], count: 0)  // no other node's requests
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 9_999)?.reason == .notOpen)
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 10_000) == nil)
-        #expect(gate.refusal(item: "other", user: "u", requestID: "r", nowMs: 0) == nil)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 9_999)?.reason == .notOpen)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 10_000) == nil)
+        #expect(answer(gate, item: "other", user: "u", requestID: "r", nowMs: 0) == nil)
         // A purchase journaled earlier (this request id ordered before a pause) goes to its row.
         gate.willJournal(item: "sku", round: 1, gid: gids.make(item: "sku", user: "u", requestID: "r"))
         gate.setClock(item: "sku", SaleClock(paused: true))
-        #expect(gate.refusal(item: "sku", user: "u", requestID: "r", nowMs: 20_000) == nil)
-        #expect(gate.refusal(item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .paused)
+        #expect(answer(gate, item: "sku", user: "u", requestID: "r", nowMs: 20_000) == nil)
+        #expect(answer(gate, item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .paused)
         // A clock refusal comes before sold out; resumed, the sold-out flag answers again.
         gate.markSoldOut(item: "sku", round: 1, generation: gate.generation(item: "sku"))
-        #expect(gate.refusal(item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .paused)
+        #expect(answer(gate, item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .paused)
         gate.setClock(item: "sku", .always)
-        #expect(gate.refusal(item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .soldOut)
+        #expect(answer(gate, item: "sku", user: "v", requestID: "r", nowMs: 20_000)?.reason == .soldOut)
         #expect(gate.clock(item: "sku") == nil)
     }
+}
+
+/// The gate's answer once other nodes' requests (none in these tests) are read for the
+/// spell, as the coordinator reads them before a spell's first fast answer.
+private func answer(_ gate: SoldOutGate, item: String, user: String, requestID: String?, nowMs: Int64,
+            uncertaintyMs: Int64 = 0) -> (reason: FailureReason, gid: String)? {
+    if let a = gate.refusal(item: item, user: user, requestID: requestID, nowMs: nowMs, uncertaintyMs: uncertaintyMs) { return a }
+    for read in gate.othersToRead() { gate.rememberOthers(read, [], count: 0) }
+    return gate.refusal(item: item, user: user, requestID: requestID, nowMs: nowMs, uncertaintyMs: uncertaintyMs)
 }

@@ -10,6 +10,8 @@ public enum Buyer {
         /// 201 or 409 when answered; the last status seen (0: none) when the deadline passed.
         public var status: Int
         public var orderID: String?
+        /// The refusal's code (409).
+        public var error: String? = nil
     }
 
     public static func buyUntilAnswered(socket: String, item: String, user: String, requestID: String,
@@ -22,7 +24,8 @@ public enum Buyer {
                 last = r.status
                 if r.status == 201 || r.status == 409 {
                     let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
-                    return Answer(user: user, requestID: requestID, status: r.status, orderID: obj?["order_id"] as? String)
+                    return Answer(user: user, requestID: requestID, status: r.status, orderID: obj?["order_id"] as? String,
+                                  error: obj?["error"] as? String)
                 }
             }
             usleep(50_000)

@@ -13,9 +13,9 @@ struct Invariants {
     func check() throws -> [String] {
         var violations: [String] = []
         let item = round.item
-        // order id, user, gid, hold ('' for a final order).
+        // order id, user, gid, hold ('' for a final order), request id.
         let all = try nodes.flatMap { node in
-            try node.sql("SELECT order_id || '|' || user || '|' || gid || '|' || IFNULL(hold, '') FROM txns "
+            try node.sql("SELECT order_id || '|' || user || '|' || gid || '|' || IFNULL(hold, '') || '|' || request_id FROM txns "
                           + "WHERE state = 'succeeded' AND item = '\(item)'")
                 .split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
         }
@@ -56,8 +56,17 @@ struct Invariants {
         // SQLite and in Redis' own per-user counts.
         if Set(gids).count != gids.count { violations.append("a gid has two orders") }
         if Set(all.map { $0[0] }).count != all.count { violations.append("an order id is in two journals") }
-        for (key, same) in Dictionary(grouping: answers.filter { $0.status == 201 }, by: { "\($0.user)/\($0.requestID)" }) {
+        for (key, same) in Dictionary(grouping: all, by: { "\($0[1])/\($0[4])" }) where same.count > 1 {
+            violations.append("\(key) has \(same.count) orders (one request on several nodes bought twice)")
+        }
+        for (key, same) in Dictionary(grouping: answers, by: { "\($0.user)/\($0.requestID)" }) {
             if Set(same.compactMap(\.orderID)).count > 1 { violations.append("\(key) got two different orders") }
+            // The same request twice (on two nodes, too) is one purchase: never judged against
+            // the user's limit as a second one. (A rollback or a sold-out answer to one copy can
+            // be honest: it may have been settled before the other copy deducted.)
+            if same.contains(where: { $0.status == 201 }), same.contains(where: { $0.error == "limit_reached" }) {
+                violations.append("\(key): one copy ordered, another refused limit_reached")
+            }
         }
         let perUser = Dictionary(grouping: rows, by: { $0[1] }).mapValues(\.count)
         for (user, n) in perUser where n > round.limit {

@@ -90,12 +90,13 @@ struct TortureRound {
         let group = DispatchGroup()
         let item = self.item
         // Each user tries limit + 1 purchases, so the limit is always tested; every third user
-        // sends its first purchase twice at once.
+        // sends its first purchase twice at once, with several nodes to two of them (a load
+        // balancer's retry): one order between them.
         for u in 0..<users {
-            let socket = nodes[u % nodes.count].socketPath
             for p in 0...limit {
                 let copies = (u % 3 == 0 && p == 0) ? 2 : 1
-                for _ in 0..<copies {
+                for copy in 0..<copies {
+                    let socket = nodes[(u + copy) % nodes.count].socketPath
                     group.enter()
                     Thread.detachNewThread {
                         defer { group.leave() }
