@@ -67,16 +67,24 @@ extension Coordinator {
         for want in gate.othersToRead() {
             do {
                 if let seen = want.count, try await stock.requestCount(item: want.item) == seen {
-                    gate.rememberOthers(want, [], count: seen)
+                    gate.othersRead(want, count: seen)
                     continue
                 }
                 let started = clock.now
                 // Counted first: one that lands during the read is read again next time.
                 let count = try await stock.requestCount(item: want.item)
-                let requests = try await stock.requests(item: want.item)
-                gate.rememberOthers(want, requests, count: count)
+                // A page at a time into the filter: a long sale may have a million of them.
+                var cursor: String? = "0"
+                var read = 0
+                while let at = cursor {
+                    let page = try await stock.requests(item: want.item, cursor: at)
+                    gate.rememberOthers(item: want.item, page.page)
+                    read += page.page.count
+                    cursor = page.next
+                }
+                gate.othersRead(want, count: count)
                 logger.debug("requests of other nodes read for the fast path", metadata: [
-                    "item": "\(want.item)", "requests": "\(requests.count)", "ms": "\((clock.now - started).milliseconds)",
+                    "item": "\(want.item)", "requests": "\(read)", "ms": "\((clock.now - started).milliseconds)",
                 ])
             } catch {
                 // Redis is failing: the fast path waits for the next pass, the normal path answers.

@@ -247,17 +247,22 @@ public final class SoldOutGate: Sendable {
         public var count: Int?
     }
 
-    /// Adds the requests that deducted for `read.item` on any node (`count` of them in Redis
-    /// when read) to its filter: a retry of any of them takes the normal path.
-    public func rememberOthers(_ read: OthersRead, _ requests: [(user: String, requestID: String)], count: Int) {
-        let digests = requests.map { gids.digest(item: read.item, user: $0.user, requestID: $0.requestID) }
+    /// Adds requests that deducted for `item` on any node to its filter: a retry of any of
+    /// them takes the normal path.
+    public func rememberOthers(item: String, _ requests: [(user: String, requestID: String)]) {
+        let digests = requests.map { gids.digest(item: item, user: $0.user, requestID: $0.requestID) }
         state.withLock { s in
-            let round = s.entries[read.item]?.round ?? 0
-            s.update(read.item, round: round) { e in
+            let round = s.entries[item]?.round ?? 0
+            s.update(item, round: round) { e in
                 for d in digests { e.seen.insert(d) }
             }
-            s.others[read.item] = (read.spell, count, false)
         }
+    }
+
+    /// Every request of `read` is in the filter now (`count` of them in Redis when the read
+    /// began): fast answers of its spell may start.
+    public func othersRead(_ read: OthersRead, count: Int) {
+        state.withLock { $0.others[read.item] = (read.spell, count, false) }
     }
 
     /// The journal's history is in the filters: fast answers may start.

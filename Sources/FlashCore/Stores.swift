@@ -22,9 +22,10 @@ public protocol StockStore: Sendable {
     /// Barrier present: deducted. Absent: write the rollback marker, so a late deduction is
     /// refused, and say whether another gid deducted for the same request.
     func backCheck(gid: String, item: String, round: Int, user: String, requestID: String) async throws -> BackCheckReply
-    /// Every (user, request id) that deducted for `item` on any node, in any round: what the
-    /// sold-out fast path must let through to the purchase script.
-    func requests(item: String) async throws -> [(user: String, requestID: String)]
+    /// The (user, request id) pairs that deducted for `item` on any node, in any round, a page
+    /// from `cursor` on ("0": the start; `next` nil: the end): what the sold-out fast path must
+    /// let through to the purchase script.
+    func requests(item: String, cursor: String) async throws -> (page: [(user: String, requestID: String)], next: String?)
     /// How many requests deducted for `item` (the size of what `requests` reads).
     func requestCount(item: String) async throws -> Int
     func ping() async throws
@@ -58,10 +59,15 @@ public struct OrderRef: Sendable, Equatable {
     public var gid: String
     public var user: String
     public var hold: HoldState?
-    public init(gid: String, user: String, hold: HoldState? = nil) {
+    /// The request, so a repair puts back the record of which gid deducted for it too ('': none).
+    public var requestID: String
+    public var createdMs: Int64
+    public init(gid: String, user: String, hold: HoldState? = nil, requestID: String = "", createdMs: Int64 = 0) {
         self.gid = gid
         self.user = user
         self.hold = hold
+        self.requestID = requestID
+        self.createdMs = createdMs
     }
 }
 

@@ -171,10 +171,12 @@ enum LuaScripts {
         return reply
         """)
 
-    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences (as `buy`).
-    /// ARGV: round, node, apply (1) or dry run (0), then gid, user and wanted barrier triples:
-    /// this node's orders of the round, from its journal; `c` for a confirmed order, `x` for a
-    /// released one, `d` for the rest.
+    /// KEYS: sale hash, barrier hash, per-user hash, deduction counts, fences (as `buy`), the
+    /// item's requests.
+    /// ARGV: round, node, apply (1) or dry run (0), then gid, user, wanted barrier, request id
+    /// and ordered-at ms, five per order: this node's orders of the round, from its journal; `c`
+    /// for a confirmed order, `x` for a released one, `d` for the rest. Applying puts back a
+    /// lost record of which gid deducted for a request too (see `buy`), unless one is there.
     /// Re-applies every order whose barrier Redis lost: barrier as wanted, stock −1, the user's
     /// count +1, the deduction counted; for a released order the deduction counted only (its
     /// unit went back). A confirm Redis lost (`d`, wanted `c`) is marked again, so no release
@@ -188,8 +190,11 @@ enum LuaScripts {
         if round ~= ARGV[1] then return {6, tonumber(round)} end
         local missing = 0
         local apply = ARGV[3] == '1'
-        for i = 4, #ARGV, 3 do
+        for i = 4, #ARGV, 5 do
           local gid, user, want = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+          if apply and ARGV[i + 3] ~= '' then
+            redis.call('HSETNX', KEYS[6], user .. ' ' .. ARGV[i + 3], gid .. ' ' .. ARGV[1] .. ' ' .. ARGV[i + 4])
+          end
           local b = redis.call('HGET', KEYS[2], gid)
           local lost = b ~= 'd' and b ~= 'c' and b ~= 'x'
           if lost then

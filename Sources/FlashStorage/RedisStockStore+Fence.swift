@@ -30,8 +30,10 @@ extension RedisStockStore {
         var start = 0
         repeat {
             let slice = orders[start..<min(start + 500, orders.count)]
-            let r = try await eval(LuaScripts.repair, keys: roundKeys(item, round),
-                                   args: [String(round), node, apply ? "1" : "0"] + slice.flatMap { [$0.gid, $0.user, Self.barrier($0.hold)] },
+            let r = try await eval(LuaScripts.repair, keys: roundKeys(item, round) + [keys.requests(item)],
+                                   args: [String(round), node, apply ? "1" : "0"] + slice.flatMap {
+                                       [$0.gid, $0.user, Self.barrier($0.hold), $0.requestID, String($0.createdMs)]
+                                   },
                                    confirm: apply)
             guard let a = r.array, a.count >= 2, let code = a[0].int, let value = a[1].int else { throw badReply("repair", r) }
             switch code {

@@ -12,22 +12,18 @@ extension RedisStockStore {
         return OrderElsewhere(gid: gid, round: Int(round), deductedMs: ms)
     }
 
-    public func requests(item: String) async throws -> [(user: String, requestID: String)] {
-        var found: [(user: String, requestID: String)] = []
-        var cursor = "0"
-        repeat {
-            let r = try await command(["HSCAN", keys.requests(item), cursor, "COUNT", "1000"])
-            guard let page = r.array, page.count == 2, let next = page[0].string, let flat = page[1].array else {
-                throw badReply("HSCAN requests", r)
-            }
-            // Fields and values alternate; the field is "USER REQUESTID" (names hold no space).
-            for field in stride(from: 0, to: flat.count, by: 2) {
-                guard let text = flat[field].string, let space = text.firstIndex(of: " ") else { continue }
-                found.append((String(text[..<space]), String(text[text.index(after: space)...])))
-            }
-            cursor = next
-        } while cursor != "0"
-        return found
+    public func requests(item: String, cursor: String) async throws -> (page: [(user: String, requestID: String)], next: String?) {
+        let r = try await command(["HSCAN", keys.requests(item), cursor, "COUNT", "1000"])
+        guard let reply = r.array, reply.count == 2, let next = reply[0].string, let flat = reply[1].array else {
+            throw badReply("HSCAN requests", r)
+        }
+        var page: [(user: String, requestID: String)] = []
+        // Fields and values alternate; the field is "USER REQUESTID" (names hold no space).
+        for field in stride(from: 0, to: flat.count, by: 2) {
+            guard let text = flat[field].string, let space = text.firstIndex(of: " ") else { continue }
+            page.append((String(text[..<space]), String(text[text.index(after: space)...])))
+        }
+        return (page, next == "0" ? nil : next)
     }
 
     public func requestCount(item: String) async throws -> Int {

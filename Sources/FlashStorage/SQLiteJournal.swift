@@ -224,11 +224,12 @@ public final class SQLiteJournal: Journal {
 
     public func orderRefs(item: String, round: Int, gidPrefix: String) async throws -> [OrderRef] {
         try await read { db in
-            try db.query("SELECT gid, user, hold FROM txns WHERE \(Self.nodeOrders) ORDER BY gid",
+            try db.query("SELECT gid, user, hold, request_id, ordered_ms FROM txns WHERE \(Self.nodeOrders) ORDER BY gid",
                          Self.nodeOrderParams(item, round, gidPrefix)) { s in
                 var rows: [OrderRef] = []
                 while try s.step() {
-                    rows.append(OrderRef(gid: s.text(0) ?? "", user: s.text(1) ?? "", hold: s.text(2).flatMap(HoldState.init(rawValue:))))
+                    rows.append(OrderRef(gid: s.text(0) ?? "", user: s.text(1) ?? "", hold: s.text(2).flatMap(HoldState.init(rawValue:)),
+                                         requestID: s.text(3) ?? "", createdMs: s.int(4)))
                 }
                 return rows
             }

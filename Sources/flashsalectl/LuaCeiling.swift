@@ -9,8 +9,9 @@ import Glibc
 /// (EVALSHA) against the daemon's own Redis at the same concurrency.
 ///
 /// The script runs on keys of its own (`flashd-bench:RUNID:*`, outside flashd's prefix), with a
-/// random gid and user per call, so every call does what a successful purchase does in Redis:
-/// barrier check, limit check, stock check, decrement, barrier write. Those keys are deleted
+/// random gid, user and request id per call, so every call does what a successful purchase
+/// does in Redis: barrier check, the request's record checked, limit check, stock check,
+/// decrement, barrier write, the record written. Those keys are deleted
 /// afterwards; flashd's sales and its audit never see them.
 struct LuaCeiling {
     let global: GlobalOptions
@@ -27,8 +28,8 @@ struct LuaCeiling {
         guard let target = Self.target(script.redis) else { return (nil, "cannot reach redis at \(script.redis) from here") }
         let base = "flashd-bench:\(runID):"
         // The keys a purchase touches (LuaScripts.buy): sale, barriers, per-user counts,
-        // deduction counts, fences, the node's lease.
-        let keys = [base + "sale", base + "bar", base + "usr", base + "cnt", base + "fence", base + "node"]
+        // deduction counts, fences, the node's lease, holds, the item's requests.
+        let keys = [base + "sale", base + "bar", base + "usr", base + "cnt", base + "fence", base + "node", base + "holds", base + "req"]
         // What the script reads, as a real purchase finds it: round 1, a limit no random user
         // reaches, stock for ever, counting on (so the fence's comparison runs), a lease held.
         for setupCommand in [["HSET", keys[0], "round", "1", "limit", "1000000", "total", "1000000000000", "stock", "1000000000000"],
@@ -38,8 +39,9 @@ struct LuaCeiling {
         }
         // UNLINK: the barrier hash may hold millions of fields; freeing it must not block Redis.
         defer { _ = Self.run([cli] + target + ["UNLINK"] + keys) }
-        // gid, user, round, node, its orders, deductions seen, lease token.
-        let command = ["EVALSHA", script.sha, String(keys.count)] + keys + ["__rand_int__", "__rand_int__", "1", "bench", "0", "0", "bench"]
+        // gid, user, round, node, its orders, deductions seen, lease token, request id.
+        let command = ["EVALSHA", script.sha, String(keys.count)] + keys
+            + ["__rand_int__", "__rand_int__", "1", "bench", "0", "0", "bench", "__rand_int__"]
         // redis-benchmark takes a request count, not a duration: calibrate on a short run first.
         guard let probe = rate(bench, target, command, requests: max(10_000, clients * 100)) else {
             return (nil, "redis-benchmark gave no figure")

@@ -28,14 +28,16 @@ import Testing
         #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0) == nil)
         let first = gate.othersToRead()
         #expect(first.map(\.item) == ["sku"] && first[0].count == nil)
-        gate.rememberOthers(first[0], [("alice", "r1")], count: 1)
+        gate.rememberOthers(item: "sku", [("alice", "r1")])
+        gate.othersRead(first[0], count: 1)
         #expect(gate.refusal(item: "sku", user: "alice", requestID: "r1", nowMs: 0) == nil, "another node's order: normal path")
         #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.reason == .soldOut)
         // Fast answers were given: the next look compares the count read (1) with Redis'.
         let again = gate.othersToRead()
         #expect(again.count == 1 && again[0].count == 1)
         #expect(gate.othersToRead().isEmpty, "nothing asked since")
-        gate.rememberOthers(again[0], [("carol", "r3")], count: 2)
+        gate.rememberOthers(item: "sku", [("carol", "r3")])
+        gate.othersRead(again[0], count: 2)
         #expect(gate.refusal(item: "sku", user: "carol", requestID: "r3", nowMs: 0) == nil)
         // Restocked here and sold out again: a new spell, read afresh before its first fast answer.
         gate.clear(item: "sku", round: 1)
@@ -43,7 +45,7 @@ import Testing
         #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0) == nil)
         let fresh = gate.othersToRead()
         #expect(fresh.count == 1 && fresh[0].count == nil)
-        gate.rememberOthers(fresh[0], [], count: 3)
+        gate.othersRead(fresh[0], count: 3)
         #expect(gate.refusal(item: "sku", user: "bob", requestID: "r2", nowMs: 0)?.reason == .soldOut)
     }
 
@@ -173,6 +175,6 @@ import Testing
 private func answer(_ gate: SoldOutGate, item: String, user: String, requestID: String?, nowMs: Int64,
             uncertaintyMs: Int64 = 0) -> (reason: FailureReason, gid: String)? {
     if let a = gate.refusal(item: item, user: user, requestID: requestID, nowMs: nowMs, uncertaintyMs: uncertaintyMs) { return a }
-    for read in gate.othersToRead() { gate.rememberOthers(read, [], count: 0) }
+    for read in gate.othersToRead() { gate.othersRead(read, count: 0) }
     return gate.refusal(item: item, user: user, requestID: requestID, nowMs: nowMs, uncertaintyMs: uncertaintyMs)
 }

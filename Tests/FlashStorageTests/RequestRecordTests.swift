@@ -46,8 +46,14 @@ import TestSupport
         // Another request of the same user is another purchase.
         #expect(try await buy("b-2", "alice", "r2") == .deducted(remaining: 1))
         #expect(try await store.requestCount(item: "sku") == 2)
-        let read = try await store.requests(item: "sku").map { "\($0.user)/\($0.requestID)" }.sorted()
-        #expect(read == ["alice/r1", "alice/r2"])
+        var read: [String] = []
+        var cursor: String? = "0"
+        while let at = cursor {
+            let page = try await store.requests(item: "sku", cursor: at)
+            read += page.page.map { "\($0.user)/\($0.requestID)" }
+            cursor = page.next
+        }
+        #expect(read.sorted() == ["alice/r1", "alice/r2"])
     }
 
     @Test func aBackCheckFindsTheRequestsOrderOnAnotherNode() async throws {
@@ -79,6 +85,19 @@ import TestSupport
         _ = try await store.setPaused(item: "sku", paused: true)
         #expect(firstGID(try await buy("b-1", "bob", "r")) == "a-1")
         #expect(try await buy("b-9", "dave", "r") == .clockRefused(.paused))
+    }
+
+    /// Redis lost the deduction and its record (an older snapshot): the repair puts both back,
+    /// so a retry on another node answers the order instead of buying again (G9 with G5).
+    @Test func aRepairPutsBackTheRecordWithTheBarrier() async throws {
+        #expect(try await buy("a-1", "alice", "r1") == .deducted(remaining: 2))
+        _ = try redis.cli("DEL", "t:req:sku", "t:bar:sku:1")
+        let order = OrderRef(gid: "a-1", user: "alice", requestID: "r1", createdMs: 77)
+        _ = try await store.repair(item: "sku", round: 1, node: "a", orders: [order], apply: false)
+        #expect(try redis.cli("EXISTS", "t:req:sku") == "0", "a dry run writes nothing")
+        _ = try await store.repair(item: "sku", round: 1, node: "a", orders: [order], apply: true)
+        #expect(try redis.cli("HGET", "t:req:sku", "alice r1") == "a-1 1 77")
+        #expect(firstGID(try await buy("b-1", "alice", "r1")) == "a-1")
     }
 
     func firstMs(_ field: String) throws -> Int64 {

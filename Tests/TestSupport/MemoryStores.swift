@@ -146,14 +146,16 @@ public actor MemoryStockStore: StockStore {
     /// Which gid deducted for each request, keyed "ITEM USER REQUESTID" (`LuaScripts.buy`'s record).
     public var requests: [String: OrderElsewhere] = [:]
 
-    public func requests(item: String) -> [(user: String, requestID: String)] {
-        requests.keys.compactMap { key in
+    /// One page with everything.
+    public func requests(item: String, cursor: String) -> (page: [(user: String, requestID: String)], next: String?) {
+        let page = requests.keys.compactMap { key -> (user: String, requestID: String)? in
             let parts = key.split(separator: " ").map(String.init)
             return parts.count == 3 && parts[0] == item ? (parts[1], parts[2]) : nil
         }
+        return (page, nil)
     }
 
-    public func requestCount(item: String) -> Int { requests(item: item).count }
+    public func requestCount(item: String) -> Int { requests(item: item, cursor: "0").page.count }
 
     public func ping() throws { try checkUp() }
     public func checkFence(item: String, round: Int, floor: FenceFloor) -> FenceReading {
@@ -234,7 +236,7 @@ public actor MemoryJournal: Journal {
     public func orderCount(item: String, round: Int, gidPrefix: String) -> Int { orderRefs(item: item, round: round, gidPrefix: gidPrefix).count }
     public func orderRefs(item: String, round: Int, gidPrefix: String) -> [OrderRef] {
         ordersByGID.values.filter { $0.item == item && $0.round == round && $0.gid.hasPrefix(gidPrefix) }
-            .map { OrderRef(gid: $0.gid, user: $0.user, hold: $0.hold) }
+            .map { OrderRef(gid: $0.gid, user: $0.user, hold: $0.hold, requestID: $0.requestID, createdMs: $0.createdMs) }
     }
 
     public func setHold(gid: String, to state: HoldState, cause: ReleaseCause?, nowMs: Int64) -> Order? {
