@@ -59,17 +59,17 @@ public final class SoldOutGate: Sendable {
         /// Items whose other nodes' requests are in the filter: for which spell of refusals
         /// (`spell`), how many Redis had when read, and whether a fast answer was asked for
         /// since the last look.
-        var others: [String: (spell: String, count: Int, asked: Bool)] = [:]
+        var others: [String: (spell: Spell, count: Int, asked: Bool)] = [:]
         /// Items a fast answer was asked for before their requests were read for its spell.
-        var othersWanted: [String: String] = [:]
+        var othersWanted: [String: Spell] = [:]
 
         /// What a fast refusal of `item` is about now: its reason, round and generation. A
         /// new spell (sold out again after a restock, closed after not yet open) reads other
         /// nodes' requests afresh before its first fast answer: any number of orders may have
         /// been made in between.
-        func spell(_ item: String, _ reason: FailureReason) -> String {
+        func spell(_ item: String, _ reason: FailureReason) -> Spell {
             let e = entries[item]
-            return "\(reason.rawValue) \(e?.round ?? 0) \(e?.generation ?? 0)"
+            return Spell(reason: reason, round: e?.round ?? 0, generation: e?.generation ?? 0)
         }
 
         /// Runs `body` on the entry with the filter uniquely referenced: taken out of the
@@ -243,8 +243,16 @@ public final class SoldOutGate: Sendable {
     /// were read last for it (nil: none yet, read them all).
     public struct OthersRead: Sendable {
         public var item: String
-        public var spell: String
+        public var spell: Spell
         public var count: Int?
+    }
+
+    /// A spell of fast refusals of one item: its reason, the round and the flag's generation.
+    /// A plain value, compared on every fast answer without allocating.
+    public struct Spell: Sendable, Equatable {
+        var reason: FailureReason
+        var round: Int
+        var generation: Int
     }
 
     /// Adds requests that deducted for `item` on any node to its filter: a retry of any of

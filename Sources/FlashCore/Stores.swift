@@ -82,7 +82,8 @@ public protocol Journal: Outbox {
     /// Idempotent: a transaction that already succeeded returns its existing order
     /// (`inserted == false`).
     func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool)
-    /// Removes a still-prepared row whose purchase never began (the sale's clock refused it).
+    /// Removes a still-prepared row whose purchase never began here: the sale's clock refused
+    /// it, or the same request deducted on another node (the answer is that node's order).
     func discard(gid: String) async throws
     /// Marks the transaction failed with `reason`; a no-op on a row that is already final.
     func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws
