@@ -5,12 +5,14 @@
 ///     resolve:   backCheck ─▶ commitOrder | commitFailure(rolledBack) | adoptOrder ─▶ reply
 ///
 /// A retry that finds its row still prepared switches to the resolve path at once (dtm#553)
-/// instead of waiting for the timeout check. `adoptOrder` is the same request having deducted
-/// on another node first (a load balancer's retry): this node's row goes, and the answer is
-/// that node's order. A retry that finds its row rolled back asks Redis again for the same
-/// reason: the first attempt on another node may have deducted after this one was rolled back. A transient failure after the journal row exists
+/// instead of waiting for the timeout check. A transient failure after the journal row exists
 /// leaves the transaction prepared for the timeout check; before it exists there is nothing to
 /// resolve and the error goes straight back.
+///
+/// `adoptOrder` is the same request having deducted on another node first (a load balancer's
+/// retry): this node's row goes, and the answer is that node's order. A retry that finds its
+/// row rolled back asks Redis again for the same reason: the first attempt, on another node,
+/// may have deducted after this one was rolled back.
 public struct PurchaseMachine: Sendable {
     public enum State: Sendable, Equatable {
         case idle
