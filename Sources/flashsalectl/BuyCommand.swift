@@ -8,7 +8,8 @@ struct BuyCommand: ParsableCommand {
         discussion: """
             Exit 0 only for a successful purchase (or the replay of one); 3 sold out; 4 per-user limit \
             reached; 5 otherwise refused; 69 flashd unreachable or unavailable; 1 any other error. Retrying \
-            with the same --request-id never buys twice: it returns the first outcome.
+            with the same --request-id never buys twice: on the same node it returns the first outcome, \
+            and on another node sharing the Redis the first order (a refusal is judged again there).
             """)
 
     @OptionGroup var global: GlobalOptions
