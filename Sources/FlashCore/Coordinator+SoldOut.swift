@@ -83,12 +83,20 @@ extension Coordinator {
                     cursor = page.next
                 }
                 gate.othersRead(want, count: count)
+                othersReadError = nil
                 logger.debug("requests of other nodes read for the fast path", metadata: [
                     "item": "\(want.item)", "requests": "\(read)", "ms": "\((clock.now - started).milliseconds)",
                 ])
             } catch {
-                // Redis is failing: the fast path waits for the next pass, the normal path answers.
-                continue
+                // The fast path waits for the next pass; the normal path answers meanwhile, right
+                // but slower. Said once per cause: a Redis ACL without HSCAN would fail every pass.
+                let cause = "\(error)"
+                if cause != othersReadError {
+                    othersReadError = cause
+                    logger.warning("sold-out fast path waits: other nodes' requests could not be read", metadata: [
+                        "item": "\(want.item)", "error": "\(cause)",
+                    ])
+                }
             }
         }
     }

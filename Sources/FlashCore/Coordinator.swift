@@ -74,6 +74,8 @@ public actor Coordinator {
     var holdSchedule = HoldSchedule()
     var lastHoldUpkeep: ContinuousClock.Instant?
     var lastSaleGauges: ContinuousClock.Instant?
+    /// Why reading other nodes' requests for the fast path failed last (logged once per cause).
+    var othersReadError: String?
     /// Items whose reset is running: purchases of them are turned away meanwhile.
     var resetting: Set<String> = []
     /// Items of the purchases between admission and final answer (a multiset).

@@ -9,7 +9,7 @@ import Testing
     /// The ACL line the README gives, for the key prefix the tests use (`e2e:`).
     static let aclRules = ["on", ">shop-pw", "~e2e:*", "resetchannels", "-@all", "+evalsha", "+eval", "+script|load", "+ping",
                            "+time", "+wait", "+role", "+hmget", "+hget", "+hset", "+hdel", "+hexists", "+hgetall", "+hincrby",
-                           "+hlen", "+exists", "+get", "+set", "+del", "+sadd", "+smembers", "+scard", "+pttl"]
+                           "+hlen", "+hscan", "+hsetnx", "+exists", "+get", "+set", "+del", "+sadd", "+smembers", "+scard", "+pttl"]
 
     func passwordFile(_ text: String) throws -> String {
         let path = try TempDir.make(prefix: "pw") + "/redis-password"
