@@ -41,9 +41,9 @@ install -d "$PKG/usr/share/bash-completion/completions" "$PKG/usr/share/zsh/vend
 "$BIN/flashsalectl" --generate-completion-script bash > "$PKG/usr/share/bash-completion/completions/flashsalectl"
 "$BIN/flashsalectl" --generate-completion-script zsh > "$PKG/usr/share/zsh/vendor-completions/_flashsalectl"
 "$BIN/flashsalectl" --generate-completion-script fish > "$PKG/usr/share/fish/vendor_completions.d/flashsalectl.fish"
-"$BIN/flashd" --generate-completion-script bash > "$PKG/usr/share/bash-completion/completions/flashd"
-"$BIN/flashd" --generate-completion-script zsh > "$PKG/usr/share/zsh/vendor-completions/_flashd"
-"$BIN/flashd" --generate-completion-script fish > "$PKG/usr/share/fish/vendor_completions.d/flashd.fish"
+"$BIN/flashd" --print-completion bash > "$PKG/usr/share/bash-completion/completions/flashd"
+"$BIN/flashd" --print-completion zsh > "$PKG/usr/share/zsh/vendor-completions/_flashd"
+"$BIN/flashd" --print-completion fish > "$PKG/usr/share/fish/vendor_completions.d/flashd.fish"
 # bash-completion sources these files: no #! line (lintian: bash-completion-with-hashbang).
 sed -i '1{/^#!/d}' "$PKG"/usr/share/bash-completion/completions/*
 chmod 0644 "$PKG"/usr/share/*/completions/* "$PKG"/usr/share/zsh/vendor-completions/* "$PKG"/usr/share/fish/vendor_completions.d/*

@@ -25,6 +25,9 @@ struct FlashdCommand: AsyncParsableCommand {
     var printManPage: String?
     @Option(help: .hidden)
     var printConfManPage: String?
+    /// The .deb's completion scripts (bash, zsh or fish), written from the settings table.
+    @Option(help: .hidden)
+    var printCompletion: String?
 
     mutating func run() async throws {
         if let date = printManPage {
@@ -33,6 +36,11 @@ struct FlashdCommand: AsyncParsableCommand {
         }
         if let date = printConfManPage {
             print(ManPage.renderConf(date: date), terminator: "")
+            return
+        }
+        if let shell = printCompletion {
+            guard let script = ShellCompletion.render(shell: shell) else { throw ValidationError("no completion for \(shell): bash, zsh or fish") }
+            print(script, terminator: "")
             return
         }
         let (configFile, flags) = (config, settings)

@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip the two ceilings; run the scenario and the audit only.") var noCeilings = false
     @Option(help: ArgumentHelp("Abandon every purchase at this fault point (after-journal, after-stock, before-order), "
                                + "leaving it prepared: fills the journal for a recovery measurement. Needs --enable-fault-injection.",
-                               valueName: "point"))
+                               valueName: "point"), completion: Completions.faultPoints)
     var abandon: String?
     @Flag(help: "No progress lines on stderr.") var quiet = false
 

@@ -13,13 +13,14 @@ struct BuyCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Item id.") var item: String
+    @Argument(help: "Item id.", completion: Completions.items) var item: String
     @Option(help: "User id.") var user: String
     @Option(help: "Idempotency key: a retry with the same id returns the first outcome (default: a fresh id).")
     var requestID: String?
-    @Option(help: "Fault injection (flashd --enable-fault-injection): after-journal, after-stock or before-order.")
+    @Option(help: "Fault injection (flashd --enable-fault-injection): after-journal, after-stock or before-order.",
+            completion: Completions.faultPoints)
     var crashAfter: String?
-    @Option(help: "abandon (the handler stops; default) or exit (flashd dies like kill -9).")
+    @Option(help: "abandon (the handler stops; default) or exit (flashd dies like kill -9).", completion: Completions.faultModes)
     var crashMode: String?
 
     func validate() throws {
@@ -90,7 +91,7 @@ struct StatusCommand: ParsableCommand {
 struct TxnsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "txns", abstract: "List global transactions, newest first.")
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Only this state: prepared, succeeded or failed.") var state: String?
+    @Option(help: "Only this state: prepared, succeeded or failed.", completion: Completions.transactionStates) var state: String?
     @Option(help: "At most this many, 1-1000.") var limit = 100
     @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
 

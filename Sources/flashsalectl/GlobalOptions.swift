@@ -10,7 +10,7 @@ import Glibc
 struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("flashd's socket (env FLASHD_SOCKET; default /run/flashd/flashd.sock). "
                                + "`audit` and `sale repair` take it once per node, for several nodes sharing one Redis; "
-                               + "other commands use the last one given.", valueName: "path"))
+                               + "other commands use the last one given.", valueName: "path"), completion: Completions.socket)
     var socket: [String] = []
 
     @Flag(help: "Print the daemon's JSON answer instead of text, for scripts.")

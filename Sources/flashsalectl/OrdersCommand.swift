@@ -15,9 +15,10 @@ struct ListOrders: ParsableCommand {
         discussion: "Each node lists the orders in its own journal: over several nodes, ask each. With --after or --follow, the feed: every order and every change of its state, in the order the journal committed them, each line starting with its cursor.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this buyer's orders.") var user: String?
-    @Option(help: "Only this item's orders.") var item: String?
+    @Option(help: "Only this item's orders.", completion: Completions.items) var item: String?
     @Option(name: .customLong("request-id"), help: "Only the order of this request id (needs --user).") var requestID: String?
-    @Option(help: "Only orders whose hold is in this state: held, confirming, releasing, confirmed or released.") var state: String?
+    @Option(help: "Only orders whose hold is in this state: held, confirming, releasing, confirmed or released.",
+            completion: Completions.holdStates) var state: String?
     @Option(help: "At most this many, 1-1000.") var limit = 100
     @Option(help: "Older than this: the cursor the previous page ended with.") var before: String?
     @Option(help: "The feed instead: orders and their state changes after this cursor (0: from the start), oldest first.")
@@ -84,8 +85,9 @@ struct CancelOrder: ParsableCommand {
 
 struct DecisionOptions: ParsableArguments {
     @Argument(help: "The order id (ord-NODE-...): any node may decide it.") var orderID: String
-    @Option(help: ArgumentHelp("Fault injection: crash after-intent or after-decision.", visibility: .hidden)) var crashAfter: String?
-    @Option(help: ArgumentHelp("abandon or exit.", visibility: .hidden)) var crashMode: String?
+    @Option(help: ArgumentHelp("Fault injection: crash after-intent or after-decision.", visibility: .hidden),
+            completion: Completions.holdFaultPoints) var crashAfter: String?
+    @Option(help: ArgumentHelp("abandon or exit.", visibility: .hidden), completion: Completions.faultModes) var crashMode: String?
 
     func run(_ global: GlobalOptions, _ verb: String) throws {
         let order: API.Order = try global.perform {

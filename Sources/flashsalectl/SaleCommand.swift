@@ -27,7 +27,7 @@ struct SaleCommand: ParsableCommand {
     struct Restock: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add --add units to ITEM's sale.")
         @OptionGroup var global: GlobalOptions
-        @Argument var item: String
+        @Argument(help: "Item id.", completion: Completions.items) var item: String
         @Option(help: "Units to add.") var add: Int
         @Option(help: "Idempotency key: retried with the same id, the restock happens once (default: a fresh id).")
         var requestID: String?
@@ -45,7 +45,7 @@ struct SaleCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start a new round of ITEM's sale with --stock units (refused while purchases are pending).")
         @OptionGroup var global: GlobalOptions
-        @Argument var item: String
+        @Argument(help: "Item id.", completion: Completions.items) var item: String
         @Option(help: "Units for the new round.") var stock: Int
         @Option(help: "New per-user limit (default: unchanged).") var limitPerUser: Int?
         @OptionGroup var clock: ClockOptions
@@ -67,7 +67,7 @@ struct SaleCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop selling ITEM until resume: purchases get 409 paused (every node within 200 ms).")
         @OptionGroup var global: GlobalOptions
-        @Argument var item: String
+        @Argument(help: "Item id.", completion: Completions.items) var item: String
 
         func run() throws {
             let sale: API.Sale = try global.perform { try $0.call("POST", "/v1/sales/\(item)/pause") }
@@ -78,7 +78,7 @@ struct SaleCommand: ParsableCommand {
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Sell a paused ITEM again (its opening and closing times still apply).")
         @OptionGroup var global: GlobalOptions
-        @Argument var item: String
+        @Argument(help: "Item id.", completion: Completions.items) var item: String
 
         func run() throws {
             let sale: API.Sale = try global.perform { try $0.call("POST", "/v1/sales/\(item)/resume") }
@@ -89,7 +89,7 @@ struct SaleCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show ITEM's stock in Redis, orders and pending purchases.")
         @OptionGroup var global: GlobalOptions
-        @Argument var item: String
+        @Argument(help: "Item id.", completion: Completions.items) var item: String
 
         func run() throws {
             let sale: API.Sale = try global.perform { try $0.call("GET", "/v1/sales/\(item)") }
@@ -124,7 +124,7 @@ extension SaleCommand {
                 that raised it has repaired.
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument var item: String
+        @Argument(help: "Item id.", completion: Completions.items) var item: String
         @Flag(help: "Write to Redis (without it, only report what is missing).") var apply = false
 
         func run() throws {
