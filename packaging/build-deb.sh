@@ -53,6 +53,9 @@ install -D -m 0644 packaging/debian/copyright "$PKG/usr/share/doc/flashd/copyrig
 gzip -9n < packaging/debian/changelog > "$PKG/usr/share/doc/flashd/changelog.gz"
 chmod 0644 "$PKG/usr/share/doc/flashd/changelog.gz"
 install -D -m 0644 packaging/nginx/flashd.conf "$PKG/usr/share/doc/flashd/examples/nginx-flashd.conf"
+# The API's contract, as the binary serves it at GET /v1/openapi.json.
+"$BIN/flashd" --print-openapi > "$PKG/usr/share/doc/flashd/openapi.json"
+chmod 0644 "$PKG/usr/share/doc/flashd/openapi.json"
 install -D -m 0644 packaging/grafana/flashd-dashboard.json "$PKG/usr/share/doc/flashd/examples/grafana-flashd-dashboard.json"
 install -D -m 0644 packaging/prometheus/flashd-alerts.yml "$PKG/usr/share/doc/flashd/examples/prometheus-flashd-alerts.yml"
 

@@ -57,6 +57,8 @@ public enum ManPage {
                      + "without their dashes; an unknown key or a bad value stops the start with the line's number.",
                  ".It Pa /var/lib/flashd/flashd.db",
                  "The SQLite journal of every global transaction (in the state directory).",
+                 ".It Pa /usr/share/doc/flashd/openapi.json",
+                 "The HTTP API on the socket, as an OpenAPI 3.1 document; the daemon serves the same at GET /v1/openapi.json.",
                  ".El",
                  ".Sh SIGNALS", ".Bl -tag -width 6n",
                  ".It Dv SIGHUP",

@@ -42,11 +42,15 @@ struct Route: Sendable {
 }
 
 extension Router {
+    /// The API's contract (`Control.OpenAPI`), encoded once.
+    static let openAPI = Response(status: .ok, body: Array(OpenAPI.document.utf8))
+
     static let routes: [Route] = [
         Route(.GET, ["metrics"]) { r, _ in
             Response(status: .ok, body: Array(r.info.metrics().utf8), headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
         },
         Route(.GET, ["v1", "ping"]) { _, _ in pong },
+        Route(.GET, ["v1", "openapi.json"]) { _, _ in openAPI },
         Route(.GET, ["v1", "status"]) { r, _ in r.json(.ok, await r.status()) },
         Route(.POST, ["v1", "debug", "wedge"]) { r, c in try r.wedge(c) },
         Route(.GET, ["v1", "debug", "stock-script"]) { r, _ in

@@ -28,6 +28,9 @@ struct FlashdCommand: AsyncParsableCommand {
     /// The .deb's completion scripts (bash, zsh or fish), written from the settings table.
     @Option(help: .hidden)
     var printCompletion: String?
+    /// The .deb's copy of the API's OpenAPI document.
+    @Flag(help: .hidden)
+    var printOpenapi = false
 
     mutating func run() async throws {
         if let date = printManPage {
@@ -36,6 +39,10 @@ struct FlashdCommand: AsyncParsableCommand {
         }
         if let date = printConfManPage {
             print(ManPage.renderConf(date: date), terminator: "")
+            return
+        }
+        if printOpenapi {
+            print(OpenAPI.document, terminator: "")
             return
         }
         if let shell = printCompletion {

@@ -1,4 +1,5 @@
 import Control
+import Foundation
 import FlashCore
 import Logging
 import NIOHTTP1
@@ -28,5 +29,19 @@ import TestSupport
         }
         let unknown = await router.handle(Request(method: .GET, uri: "/v1/nothing", body: [], peer: .remote))
         #expect(unknown.status == .notFound)
+    }
+
+    /// The OpenAPI document names exactly the routes of the table, each with its method.
+    @Test func theOpenAPIDocumentHasEveryRouteAndNoOther() throws {
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPI.document.utf8)) as? [String: Any])
+        let paths = try #require(doc["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (template, operations) in paths {
+            let path = template.split(separator: "/").map { $0.hasPrefix("{") ? "*" : String($0) }.joined(separator: "/")
+            for method in operations.keys { documented.insert("\(method.uppercased()) /\(path)") }
+        }
+        let routed = Set(Router.routes.map { "\($0.method.rawValue) /\($0.path.joined(separator: "/"))" })
+        #expect(routed.subtracting(documented).isEmpty, "routes the document lacks: \(routed.subtracting(documented).sorted())")
+        #expect(documented.subtracting(routed).isEmpty, "documented but not routed: \(documented.subtracting(routed).sorted())")
     }
 }

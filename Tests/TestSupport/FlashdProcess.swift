@@ -128,9 +128,15 @@ public final class FlashdProcess: @unchecked Sendable {
 
     // MARK: JSON helpers over the raw socket API
 
+    /// Every answer is checked against the OpenAPI document first (`OpenAPIContract`): one it
+    /// doesn't allow fails the test that asked, whatever the test then looks at.
     @discardableResult
     public func request(_ method: String, _ path: String, json: String? = nil) throws -> (status: Int, body: [String: Any]) {
         let r = try client().send(method, path, body: json.map { Array($0.utf8) })
+        let violations = OpenAPIContract.shared.violations(method: method, path: path, status: r.status, body: r.body)
+        guard violations.isEmpty else {
+            throw TestFailure("the answer breaks the OpenAPI document (Control/OpenAPI.swift): " + violations.joined(separator: "; "))
+        }
         let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
         return (r.status, obj)
     }
