@@ -30,6 +30,24 @@ public enum OpenAPI {
     }
   ],
   "paths": {
+    "/": {
+      "get": {
+        "summary": "The live sale page",
+        "operationId": "salePage",
+        "tags": [
+          "operator"
+        ],
+        "description": "Every sale's stock, rates, latency, pending transactions and recent orders, refreshed every second, with an order lookup. Also on the --metrics-listen TCP listener.",
+        "responses": {
+          "200": {
+            "description": "HTML with its script; no build step, no CDN.",
+            "content": {
+              "text/html": {}
+            }
+          }
+        }
+      }
+    },
     "/v1/ping": {
       "get": {
         "summary": "Liveness",
@@ -1892,6 +1910,5 @@ public enum OpenAPI {
     }
   }
 }
-
 """#
 }

@@ -38,7 +38,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var requestTimeout = Duration.seconds(10)
     /// How long an idle keep-alive connection stays open.
     public var idleTimeout = Duration.seconds(60)
-    /// host:port of the optional Prometheus listener (GET /metrics only); nil = off.
+    /// host:port of the optional TCP listener (GET /metrics and the live sale page, `Router.onView`); nil = off.
     public var metricsListen: String?
     /// The shop's PostgreSQL, where orders are delivered ("": nowhere, the journal only), the
     /// file with its password ("": the `orders-to-password` credential, else none), the table.

@@ -156,7 +156,7 @@ struct DaemonStartup {
                                                maxBodyBytes: 1024, access: nil, limits: Limits(maxConnections: 64, maxInflight: 64),
                                                requestTimeout: requestTimeout, idleTimeout: idleTimeout)
                 channels.append(try await metricsServer.bind(host: host, port: port))
-                logger.info("serving metrics over TCP", metadata: ["listen": "\(listen)"])
+                logger.info("serving metrics and the live sale page over TCP", metadata: ["listen": "\(listen)"])
             }
         } catch {
             for c in channels { try? await c.close() }

@@ -49,7 +49,8 @@ extension Setting {
         // Read once, when Redis' settings are checked at start-up.
         .toggle("allow-evicting-redis", \.allowEvictingRedis, help: "Start even when Redis' maxmemory-policy may evict barrier keys."),
         .make("metrics-listen", \.metricsListen, value: "host:port", reload: .restart,
-              help: "Also serve GET /metrics over TCP (off: don't; use a loopback address).",
+              help: "Also serve GET /metrics and the live sale page (GET /, with the status, sales and orders it shows) "
+                  + "over TCP (off: don't). Orders name their buyers: use a loopback address.",
               parse: { text in
                   if text.isEmpty || text == "off" { return .ok(nil) }
                   return hostPort(text) == nil ? .refused("must be host:port or off") : .ok(text)

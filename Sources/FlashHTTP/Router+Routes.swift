@@ -49,6 +49,7 @@ extension Router {
         Route(.GET, ["metrics"]) { r, _ in
             Response(status: .ok, body: Array(r.info.metrics().utf8), headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
         },
+        Route(.GET, []) { _, _ in SalePage.response },
         Route(.GET, ["v1", "ping"]) { _, _ in pong },
         Route(.GET, ["v1", "openapi.json"]) { _, _ in openAPI },
         Route(.GET, ["v1", "status"]) { r, _ in r.json(.ok, await r.status()) },

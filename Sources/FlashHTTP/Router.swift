@@ -26,7 +26,7 @@ public struct Router: Sendable {
         var metrics: @Sendable () -> String
         /// Fault injection: hang the journal, so the watchdog must restart flashd.
         var wedge: @Sendable () -> Void
-        /// Serve GET /metrics only (the optional TCP listener for scrapers).
+        /// Serve only `Router.onView`: the metrics and the live sale page (the optional TCP listener).
         public var metricsOnly = false
         /// Counters kept below the engine (group commits), merged into status' counters.
         var storageCounters: @Sendable () -> [String: Int] = { [:] }
@@ -94,8 +94,8 @@ public struct Router: Sendable {
             return Self.errorResponse(.badRequest, .invalidInput, "the request URI has a malformed percent-escape or is not UTF-8")
         }
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        if info.metricsOnly && segments != ["metrics"] {
-            return Self.errorResponse(.notFound, .notFound, "this listener serves GET /metrics only")
+        if info.metricsOnly && !Self.onView(request.method, segments) {
+            return Self.errorResponse(.notFound, .notFound, "this listener serves GET /metrics and the live sale page only")
         }
         let resource = Self.routes.compactMap { route in route.match(segments).map { (route, $0) } }
         guard !resource.isEmpty else { return Self.errorResponse(.notFound, .notFound, "no such resource: \(request.path)") }

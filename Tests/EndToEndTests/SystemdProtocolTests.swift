@@ -106,7 +106,15 @@ import TestSupport
         }
         let curl = try Shell.runStatus(try Executables.find("curl"), ["-s", "http://127.0.0.1:\(port)/metrics"])
         #expect(curl.stdout.contains("flashd_purchases_total"))
-        let other = try Shell.runStatus(try Executables.find("curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/v1/status"])
-        #expect(other.stdout == "404")
+        // Over TCP, the metrics and the live sale page's read-only answers; nothing that changes
+        // anything, no transactions (the socket's access control guards those).
+        func code(_ args: [String]) throws -> String {
+            try Shell.runStatus(try Executables.find("curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + args).stdout
+        }
+        #expect(try code(["http://127.0.0.1:\(port)/v1/status"]) == "200")
+        #expect(try code(["http://127.0.0.1:\(port)/"]) == "200")
+        #expect(try code(["http://127.0.0.1:\(port)/v1/txns"]) == "404")
+        #expect(try code(["-X", "POST", "-d", #"{"item":"sku","user":"c"}"#, "http://127.0.0.1:\(port)/v1/purchases"]) == "404")
+        #expect(try code(["-X", "POST", "-d", #"{"add":5}"#, "http://127.0.0.1:\(port)/v1/sales/sku/restock"]) == "404")
     }
 }
