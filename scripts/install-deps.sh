@@ -2,7 +2,7 @@
 # Installs the Debian packages flashd builds and tests with, if any is missing.
 # Used by `make demo`, `make test` and .ci/run alike, so a fresh machine needs nothing else.
 set -euo pipefail
-PACKAGES=(libhiredis-dev libsqlite3-dev libsystemd-dev redis-server redis-tools sqlite3 curl systemd nginx-light postgresql chromium python3)
+PACKAGES=(libhiredis-dev libsqlite3-dev libsystemd-dev redis-server redis-tools sqlite3 curl systemd nginx-light postgresql chromium python3 debhelper)
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
