@@ -34,7 +34,9 @@ man:
 	.build/debug/flashd --print-man-page "$$(LC_ALL=C date '+%B %-d, %Y')" > packaging/man/flashd.1
 	.build/debug/flashd --print-conf-man-page "$$(LC_ALL=C date '+%B %-d, %Y')" > packaging/man/flashd.conf.5
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --authors "flashd maintainers"
-	cp .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 packaging/man/
+	# The generated page has no ENVIRONMENT, FILES, EXAMPLES or SEE ALSO: they go before AUTHORS.
+	awk '/^\.Sh AUTHORS/ { while ((getline l < "packaging/man/flashsalectl-sections.mdoc") > 0) print l } { print }' \
+	  .build/plugins/GenerateManual/outputs/flashsalectl/flashsalectl.1 > packaging/man/flashsalectl.1
 
 ## Two flashd nodes on a Sentinel-watched Redis primary with two replicas, the primary killed mid-sale.
 cluster-demo:

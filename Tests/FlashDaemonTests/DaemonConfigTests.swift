@@ -138,5 +138,12 @@ import TestSupport
         let confDate = try #require(conf.split(separator: "\n").first { $0.hasPrefix(".Dd ") })
         #expect(conf == ManPage.renderConf(date: String(confDate.dropFirst(4))), "packaging/man/flashd.conf.5 is stale: run make man")
         for s in Setting.all { #expect(conf.contains(".It Cm \(s.key) ")) }
+        // flashsalectl(1) comes from its parser, with the sections the parser can't write added.
+        let ctl = try String(contentsOf: root.appendingPathComponent("packaging/man/flashsalectl.1"), encoding: .utf8)
+        let extra = try String(contentsOf: root.appendingPathComponent("packaging/man/flashsalectl-sections.mdoc"), encoding: .utf8)
+        #expect(ctl.contains(extra), "packaging/man/flashsalectl.1 lacks its extra sections: run make man")
+        for section in [".Sh ENVIRONMENT", ".Sh FILES", ".Sh EXAMPLES", ".Sh \"SEE ALSO\"", ".Sh \"EXIT STATUS\""] {
+            #expect(ctl.contains(section) || ctl.contains(section.replacingOccurrences(of: "\"", with: "")), "\(section)")
+        }
     }
 }
