@@ -68,7 +68,30 @@ public enum ManPage {
                  ".It Dv SIGTERM",
                  "Stops taking purchases, finishes those in flight (up to 10 seconds), and exits.",
                  ".El",
-                 ".Sh EXIT STATUS", ".Ex -std",
+                 ".Sh ENVIRONMENT", ".Bl -tag -width 6n",
+                 ".It Ev NOTIFY_SOCKET",
+                 "Set by systemd (Type=notify): READY=1 after recovery, STATUS=, WATCHDOG=1, RELOADING=1 and STOPPING=1 go there.",
+                 ".It Ev LISTEN_FDS , Ev LISTEN_PID",
+                 "Socket activation: the listening socket flashd.socket passes, served instead of --socket.",
+                 ".It Ev STATE_DIRECTORY",
+                 "The default state directory (systemd's StateDirectory=).",
+                 ".It Ev CREDENTIALS_DIRECTORY",
+                 "systemd credentials (LoadCredential=): redis-password and orders-to-password, read when no password file is set.",
+                 ".It Ev JOURNAL_STREAM",
+                 "Set by systemd when stderr is the journal: log lines go to the journal with their fields.",
+                 ".El",
+                 ".Sh EXIT STATUS", "0 after a clean stop (SIGTERM); 78 (EX_CONFIG) for an error in the config file; "
+                     + "64 for a bad option or value; another non-zero status when the start is refused (Redis refuses the "
+                     + "password, the journal can't be opened, the node id is live elsewhere), with the reason on stderr and "
+                     + "in the journal. An unreachable Redis does not stop the start: flashd serves 503 until it is back.",
+                 ".Sh EXAMPLES",
+                 "By hand, with a private Redis and state directory:",
+                 ".Dl flashd --socket /tmp/f.sock --redis unix:/tmp/redis.sock --state-dir /tmp/flashd",
+                 "A second node on the same Redis (each node its own id and state):",
+                 ".Dl flashd --node-id web-b --redis 10.0.0.5:6379 --state-dir /var/lib/flashd-b",
+                 "Orders delivered to PostgreSQL over its socket, the password from a file:",
+                 ".Dl flashd --orders-to postgresql://shop@/shop?host=/run/postgresql --orders-to-password-file /etc/flashd/pg-password",
+                 "As a service: systemctl start flashd; journalctl -u flashd.",
                  ".Sh SEE ALSO", ".Xr flashd.conf 5 ,", ".Xr flashsalectl 1 ,", ".Xr systemctl 1 ,", ".Xr journalctl 1",
                  ".Sh VERSION", "flashd \(API.version)"]
         return page.joined(separator: "\n") + "\n"
