@@ -66,13 +66,13 @@ extension Coordinator {
     func readOtherRequests() async {
         for want in gate.othersToRead() {
             do {
-                if let seen = want.count, try await stock.requestCount(item: want.item) == seen {
-                    gate.othersRead(want, count: seen)
+                // Counted before the read: one that lands during it is read again next time.
+                let count = try await stock.requestCount(item: want.item)
+                if count == want.count {
+                    gate.othersRead(want, count: count)
                     continue
                 }
                 let started = clock.now
-                // Counted first: one that lands during the read is read again next time.
-                let count = try await stock.requestCount(item: want.item)
                 // A page at a time into the filter: a long sale may have a million of them.
                 var cursor: String? = "0"
                 var read = 0

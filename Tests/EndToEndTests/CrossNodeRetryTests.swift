@@ -6,11 +6,6 @@ import TestSupport
 /// another node gets the same order, takes no second unit, and needs no call to the node that
 /// took it, also once the item sold out (the fast path) and after a kill -9 mid-purchase.
 @Suite(.serialized) struct CrossNodeRetryTests {
-    func counter(_ f: FlashdProcess, _ name: String) throws -> Int {
-        let s = try f.request("GET", "/v1/status").body
-        return (s["counters"] as? [String: Any])?[name] as? Int ?? -1
-    }
-
     func buy(_ f: FlashdProcess, _ user: String, _ requestID: String) throws -> (status: Int, body: [String: Any]) {
         try f.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"\#(user)","request_id":"\#(requestID)"}"#)
     }
@@ -19,7 +14,7 @@ import TestSupport
         let redis = try RedisServer()
         let a = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "node-a"])
         let b = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "node-b"])
-        try Wait.until(timeout: 10, "the gate to read the journal") { try counter(b, "sold_out_gate_open") == 1 }
+        try Wait.until(timeout: 10, "the gate to read the journal") { try b.counter("sold_out_gate_open") == 1 }
         try a.createSale("sku", stock: 3)
         let first = try buy(a, "alice", "r1")
         let order = try #require(first.body["order_id"] as? String)
@@ -41,14 +36,14 @@ import TestSupport
         var n = 0
         try Wait.until(timeout: 5, "node b to answer sold out on its fast path") {
             n += 1
-            return try buy(b, "x\(n)", "r").status == 409 && counter(b, "sold_out_fast") >= 1
+            return try buy(b, "x\(n)", "r").status == 409 && b.counter("sold_out_fast") >= 1
         }
         for (user, id) in [("alice", order), ("carol", carol.body["order_id"] as? String ?? "?")] {
             let r = try buy(b, user, "r1")
             #expect(r.status == 201 && r.body["order_id"] as? String == id, "\(user) on node b after the sell-out: \(r)")
         }
         #expect(try a.redisTaken("sku") == 3)
-        #expect(try counter(b, "answered_from_other_node") >= 4)
+        #expect(try b.counter("answered_from_other_node") >= 4)
         let audit = try a.ctl("--socket", b.socketPath, "audit")
         #expect(audit.status == 0 && audit.stdout.contains("taken 3 of 3, 3 orders, 0 pending"), "\(audit)")
     }

@@ -123,7 +123,7 @@ import TestSupport
         let id = try #require(try buy(a, "ann", "r1").body["order_id"] as? String)
         for i in 0..<3 { #expect(try buy(b, "bob", "s\(i)").body["error"] as? String == "sold_out") }
         try Wait.until(timeout: 5, "b's fast path to flag the sale") {
-            ((try b.request("GET", "/v1/status").body["counters"] as? [String: Any])?["sold_out_items"] as? Int) == 1
+            try b.counter("sold_out_items") == 1
         }
         #expect(try a.request("POST", "/v1/orders/\(id)/cancel").status == 200)
         let started = Date()

@@ -20,7 +20,7 @@ import Testing
 
     func waitForFastPath(_ node: FlashdProcess) throws {
         try Wait.until(timeout: 10, "the fast path open") {
-            ((try node.request("GET", "/v1/status").body["counters"] as? [String: Any])?["sold_out_gate_open"] as? Int) == 1
+            try node.counter("sold_out_gate_open") == 1
         }
     }
 

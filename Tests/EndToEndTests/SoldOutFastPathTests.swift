@@ -7,11 +7,6 @@ import TestSupport
 /// without a journal row or a Redis call; it must never hide an order from its own retry (G5),
 /// and a restock anywhere must reopen the sale within the documented bound.
 @Suite(.serialized) struct SoldOutFastPathTests {
-    func counter(_ f: FlashdProcess, _ name: String) throws -> Int {
-        let s = try f.request("GET", "/v1/status").body
-        return (s["counters"] as? [String: Any])?[name] as? Int ?? -1
-    }
-
     func buy(_ f: FlashdProcess, _ user: String, _ requestID: String) throws -> (status: Int, body: [String: Any]) {
         try f.request("POST", "/v1/purchases", json: #"{"item":"sku","user":"\#(user)","request_id":"\#(requestID)"}"#)
     }
@@ -19,7 +14,7 @@ import TestSupport
     @Test func soldOutAnswersSkipTheJournalButNeverHideAnOrder() throws {
         let redis = try RedisServer()
         let flashd = try FlashdProcess(redis: redis)
-        try Wait.until(timeout: 10, "the gate to read the journal") { try counter(flashd, "sold_out_gate_open") == 1 }
+        try Wait.until(timeout: 10, "the gate to read the journal") { try flashd.counter("sold_out_gate_open") == 1 }
         try flashd.createSale("sku", stock: 2)
         let alice = try buy(flashd, "alice", "r1")
         #expect(alice.status == 201)
@@ -31,7 +26,7 @@ import TestSupport
             #expect(r.status == 409 && r.body["error"] as? String == "sold_out" && (r.body["gid"] as? String)?.hasPrefix("test-") == true)
         }
         #expect(try flashd.sql("SELECT COUNT(*) FROM txns") == rows, "fast answers must not journal")
-        #expect(try counter(flashd, "sold_out_fast") == 50)
+        #expect(try flashd.counter("sold_out_fast") == 50)
 
         // The retry of a purchase that got its order: its order, not "sold out".
         let again = try buy(flashd, "alice", "r1")
@@ -41,10 +36,10 @@ import TestSupport
         // After a crash the gate starts empty and reads the journal back before answering.
         flashd.kill9()
         try flashd.start()
-        try Wait.until(timeout: 10, "the gate to read the journal") { try counter(flashd, "sold_out_gate_open") == 1 }
+        try Wait.until(timeout: 10, "the gate to read the journal") { try flashd.counter("sold_out_gate_open") == 1 }
         #expect(try buy(flashd, "dave", "d1").status == 409)  // normal path: raises the flag again
         #expect(try buy(flashd, "erin", "e1").status == 409)
-        #expect(try counter(flashd, "sold_out_fast") >= 1)
+        #expect(try flashd.counter("sold_out_fast") >= 1)
         for (user, id) in [("alice", "r1"), ("bob", "r2")] {
             let r = try buy(flashd, user, id)
             #expect(r.status == 201 && r.body["replayed"] as? Bool == true, "\(user): \(r)")
@@ -56,12 +51,12 @@ import TestSupport
         let redis = try RedisServer()
         let here = try FlashdProcess(redis: redis)
         let other = try FlashdProcess(redis: redis, extraArgs: ["--node-id", "other"])
-        try Wait.until(timeout: 10, "the gate to read the journal") { try counter(here, "sold_out_gate_open") == 1 }
+        try Wait.until(timeout: 10, "the gate to read the journal") { try here.counter("sold_out_gate_open") == 1 }
         try here.createSale("sku", stock: 1)
         #expect(try buy(here, "u0", "r0").status == 201)
         #expect(try buy(here, "u1", "r1").status == 409)
         #expect(try buy(here, "u2", "r2").status == 409)
-        #expect(try counter(here, "sold_out_fast") >= 1, "the flag is up here")
+        #expect(try here.counter("sold_out_fast") >= 1, "the flag is up here")
 
         #expect(try other.request("POST", "/v1/sales/sku/restock", json: #"{"add":5}"#).status == 200)
         let restocked = Date()

@@ -24,6 +24,18 @@ import TestSupport
         return nil
     }
 
+    /// A purchase on node m left prepared after its journal write (as a crash would leave it).
+    func abandonedOnM(_ user: String) async {
+        do {
+            _ = try await m.buy(item: "sku", user: user, requestID: "r", fault: FaultRequest(point: .afterJournal, mode: .abandon))
+            Issue.record("an injected fault did not fire")
+        } catch let e as EngineError {
+            #expect(e.code == .faultInjected)
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
     func mGID(_ user: String, _ requestID: String) -> String { m.gate.gids.make(item: "sku", user: user, requestID: requestID) }
 
     @Test func aRetryOnAnotherNodeGetsTheFirstNodesOrder() async throws {
@@ -42,11 +54,7 @@ import TestSupport
     /// The other node's attempt was cut short after its journal write (a crash): its check
     /// finds the request's order and drops the row instead of calling it rolled back.
     @Test func anAttemptLeftPreparedIsDroppedOnceTheRequestOrderedElsewhere() async throws {
-        do {
-            _ = try await m.buy(item: "sku", user: "carol", requestID: "r", fault: FaultRequest(point: .afterJournal, mode: .abandon))
-        } catch let e as EngineError {
-            #expect(e.code == .faultInjected)
-        }
+        await abandonedOnM("carol")
         let first = try #require(order(try await n.buy(item: "sku", user: "carol", requestID: "r")))
         time.advance(.seconds(3))
         await m.timeoutCheckPass()
@@ -58,20 +66,14 @@ import TestSupport
     /// The other node rolled its attempt back before the first one deducted (a slow first
     /// attempt): a later retry there still gets the order, not the rollback.
     @Test func aRollbackHereIsAnsweredWithALaterOrderElsewhere() async throws {
-        do {
-            _ = try await m.buy(item: "sku", user: "dave", requestID: "r", fault: FaultRequest(point: .afterJournal, mode: .abandon))
-        } catch let e as EngineError {
-            #expect(e.code == .faultInjected)
-        }
+        await abandonedOnM("dave")
         time.advance(.seconds(3))
         await m.timeoutCheckPass()
         #expect(await journalM.transaction(gid: mGID("dave", "r"))?.state == .failed)
         let first = try #require(order(try await n.buy(item: "sku", user: "dave", requestID: "r")))
         #expect(try #require(order(try await m.buy(item: "sku", user: "dave", requestID: "r"))).id == first.id)
         // No order elsewhere: the rollback stands.
-        do {
-            _ = try await m.buy(item: "sku", user: "erin", requestID: "r", fault: FaultRequest(point: .afterJournal, mode: .abandon))
-        } catch {}
+        await abandonedOnM("erin")
         time.advance(.seconds(3))
         await m.timeoutCheckPass()
         #expect(try await m.buy(item: "sku", user: "erin", requestID: "r") == .refused(.rolledBack, gid: mGID("erin", "r"), replayed: true))

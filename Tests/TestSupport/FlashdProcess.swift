@@ -141,6 +141,11 @@ public final class FlashdProcess: @unchecked Sendable {
         return (r.status, obj)
     }
 
+    /// One of status' counters (-1 when status has no such counter).
+    public func counter(_ name: String) throws -> Int {
+        (try request("GET", "/v1/status").body["counters"] as? [String: Any])?[name] as? Int ?? -1
+    }
+
     /// Creates a sale, retrying a 503 for up to 5 s as an operator would (Redis just restarted).
     public func createSale(_ item: String, stock: Int, limit: Int = 1, holdSeconds: Int? = nil) throws {
         let hold = holdSeconds.map { #","hold_seconds":\#($0)"# } ?? ""
