@@ -64,14 +64,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "tags": [
@@ -95,14 +88,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "tags": [
@@ -160,14 +146,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "tags": [
@@ -189,14 +168,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -230,14 +202,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "parameters": [
@@ -272,14 +237,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -324,14 +282,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -376,14 +327,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -428,14 +372,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "parameters": [
@@ -470,14 +407,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "parameters": [
@@ -512,14 +442,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -564,14 +487,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "parameters": [
@@ -669,14 +585,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "parameters": [
@@ -710,14 +619,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -761,14 +663,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -812,14 +707,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "parameters": [
@@ -879,14 +767,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "parameters": [
@@ -927,14 +808,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "requestBody": {
@@ -968,14 +842,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "tags": [
@@ -999,14 +866,7 @@ public enum OpenAPI {
             }
           },
           "default": {
-            "description": "An error (see the Error schema).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "tags": [
@@ -1906,6 +1766,18 @@ public enum OpenAPI {
         },
         "required": [],
         "additionalProperties": false
+      }
+    },
+    "responses": {
+      "Error": {
+        "description": "An error (see the Error schema).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
       }
     }
   }

@@ -27,8 +27,16 @@ public struct OpenAPIContract: Sendable {
             return validate(body, against: ["$ref": "#/components/schemas/Error"], at: "\(method) \(route) \(status)")
         }
         let responses = operation["responses"] as? [String: any Sendable] ?? [:]
-        guard let response = (responses[String(status)] ?? responses["default"]) as? [String: any Sendable] else {
+        guard var response = (responses[String(status)] ?? responses["default"]) as? [String: any Sendable] else {
             return ["\(method) \(route): status \(status) is not documented"]
+        }
+        // A shared response (the Error every operation answers by default) is a $ref into components.
+        if let ref = response["$ref"] as? String, ref.hasPrefix("#/components/responses/") {
+            let shared = (document["components"] as? [String: any Sendable])?["responses"] as? [String: any Sendable]
+            guard let resolved = shared?[String(ref.dropFirst("#/components/responses/".count))] as? [String: any Sendable] else {
+                return ["\(method) \(route): \(ref) is not in the document"]
+            }
+            response = resolved
         }
         let content = response["content"] as? [String: any Sendable] ?? [:]
         guard let json = content["application/json"] as? [String: any Sendable] else { return [] }
