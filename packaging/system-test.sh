@@ -131,6 +131,11 @@ check "systemctl start flashd" "systemctl start flashd && systemctl is-active fl
 check "STATUS= text reported" "systemctl show -p StatusText --value flashd | grep -q '^serving: '"
 check "journal: started and ready with MESSAGE_IDs" "journalctl -u flashd -o json MESSAGE_ID=6b9c25ecf3ef4c608e56273babaf2eae | grep -q ready"
 
+echo "== upgrade"
+# The package installed again runs its postinst as an upgrade: the running flashd is restarted
+# onto the (new) binary, and the changed config file is kept.
+check "an upgrade restarts the running flashd and keeps the config" "pid=\$(systemctl show -p MainPID --value flashd) && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall /mnt/debs/$(basename "$DEB") >/dev/null && systemctl is-active flashd && test \"\$(systemctl show -p MainPID --value flashd)\" != \"\$pid\" && grep -q '^check-delay = 2' /etc/flashd/flashd.conf"
+
 echo "== reload to debug logging"
 in_ct "sed -i 's/^log-level = info/log-level = debug/' /etc/flashd/flashd.conf"
 check "systemctl reload flashd" "systemctl reload flashd && systemctl is-active flashd"
