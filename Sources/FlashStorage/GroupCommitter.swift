@@ -32,8 +32,15 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    init(_ db: SQLiteDatabase) {
+    /// Told after each COMMIT and each ROLLBACK of a batch, on the worker's thread, before any
+    /// of its callers is answered: what the journal keeps in memory follows the file.
+    private let committed: () -> Void
+    private let rolledBack: () -> Void
+
+    init(_ db: SQLiteDatabase, committed: @escaping () -> Void = {}, rolledBack: @escaping () -> Void = {}) {
         self.db = db
+        self.committed = committed
+        self.rolledBack = rolledBack
         worker = BatchWorker(db, process: { [unowned self] _, batch in self.commit(batch) },
                              reject: { $0.finish(SQLiteError(code: 14, message: "journal is closed (flashd is stopping)")) })
     }
@@ -123,6 +130,7 @@ final class GroupCommitter: @unchecked Sendable {
             rollback()
             return nil
         }
+        committed()
         return Array(repeating: nil, count: batch.count)
     }
 
@@ -138,6 +146,7 @@ final class GroupCommitter: @unchecked Sendable {
         }
         do {
             try db.execute("COMMIT")
+            committed()
             return nil
         } catch {
             rollback()
@@ -148,6 +157,7 @@ final class GroupCommitter: @unchecked Sendable {
     private func rollback() {
         // SQLite may have rolled back already (I/O error, disk full): then there is nothing to end.
         if db.isInTransaction { try? db.execute("ROLLBACK") }
+        rolledBack()
     }
 }
 

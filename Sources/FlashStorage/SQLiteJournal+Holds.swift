@@ -10,13 +10,14 @@ extension SQLiteJournal {
             // Back to held only from a release intent (an expiry Redis said was early); every
             // other move starts from an undecided hold.
             let from = state == .held ? "hold = 'releasing'" : "hold IN ('held', 'confirming', 'releasing')"
-            try db.statement("UPDATE txns SET hold = ?, release_cause = ?, updated_ms = ? WHERE gid = ? AND \(from)")
-                .run([.text(state.rawValue), Self.optional(cause?.rawValue), .int(nowMs), .text(gid)])
+            guard let row = try self.orderRow(db, gid: gid) else { return nil }
+            try db.statement("UPDATE txns SET hold = ?, release_cause = ?, updated_ms = ? WHERE rowid = ? AND \(from)")
+                .run([.text(state.rawValue), Self.optional(cause?.rawValue), .int(nowMs), .int(row)])
             // A verdict is news outside; an intent, or back to held, is not (it showed held already).
             if db.changes == 1, state.isFinal {
-                try Self.appendChange(db, gid: gid, state: DeliveredState(hold: state), atMs: nowMs)
+                try Self.appendChange(db, gid: gid, row: row, state: DeliveredState(hold: state), atMs: nowMs)
             }
-            return try Self.loadOrder(db, gid: gid)
+            return try self.loadOrder(db, gid: gid)
         }
     }
 

@@ -6,10 +6,10 @@ import SQLiteStore
 extension SQLiteJournal {
     public func changes(after seq: Int64, limit: Int) async throws -> [OrderChange] {
         try await read { db in
-            // Along the primary key, then one row lookup per change.
+            // Along the primary key, then one row lookup by rowid per change.
             try db.query("""
                 SELECT c.seq, c.state, c.at_ms, \(JournalSchema.orderColumnsOfT)
-                FROM changes c JOIN txns t ON t.gid = c.gid
+                FROM changes c JOIN txns t ON t.rowid = c.txn
                 WHERE c.seq > ? ORDER BY c.seq LIMIT ?
                 """, [.int(seq), .int(Int64(limit))]) { s in
                 var rows: [OrderChange] = []

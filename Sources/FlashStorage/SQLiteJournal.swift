@@ -20,6 +20,8 @@ public final class SQLiteJournal: Journal {
     public let path: String
     private let conn: GroupCommitter
     private let reader: JournalReader
+    /// Where each gid's row is, and the running totals (`JournalIndex`).
+    let index: JournalIndex
     /// How long a caller waits for the group-commit thread before it gets journal_unavailable.
     private let deadline: DeadlineWatch
     /// The key of the gids' keyed hash (`GlobalTransactionID`): 128 random bits made when the
@@ -42,7 +44,9 @@ public final class SQLiteJournal: Journal {
             watch.stop()
             throw Self.engineError(e)
         }
-        let committer = GroupCommitter(db)
+        let index = JournalIndex()
+        self.index = index
+        let committer = GroupCommitter(db, committed: { index.committed() }, rolledBack: { index.rolledBack() })
         conn = committer
         do {
             gidKey = try await committer.exclusive { db in
@@ -52,21 +56,23 @@ public final class SQLiteJournal: Journal {
                 try db.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
                 try db.execute("PRAGMA foreign_keys = ON")
                 try db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                if try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") == 1 {
-                    try db.execute(JournalSchema.migrateFrom1)
+                let schema = { try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") }
+                if try schema() == 1 { try db.execute(JournalSchema.migrateFrom1) }
+                try db.execute(JournalSchema.tables)
+                if try schema() == 3 { try db.execute(JournalSchema.migrateFrom3) }
+                if try schema() == 4 { try db.execute(JournalSchema.migrateFrom4) }
+                if try schema() == 5 {
+                    if try db.scalarInt("SELECT COUNT(*) FROM pragma_table_info('changes') WHERE name = 'txn'") == 0 {
+                        try db.execute(JournalSchema.addTxnToChanges)
+                    }
+                    try db.execute(JournalSchema.migrateFrom5)
                 }
-                try db.execute(JournalSchema.create)
-                if try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") == 3 {
-                    try db.execute(JournalSchema.migrateFrom3)
-                }
-                if try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'") == 4 {
-                    try db.execute(JournalSchema.migrateFrom4)
-                }
-                try db.execute(JournalSchema.holdIndex)
-                let version = try db.scalarInt("SELECT value FROM meta WHERE key = 'schema_version'")
+                try db.execute(JournalSchema.indexes)
+                let version = try schema()
                 guard version == JournalSchema.version else {
                     throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
                 }
+                try Self.loadIndex(db, into: index)
                 return try Self.gidKey(db)
             }
             reader = try JournalReader(path: path, vfs: vfs)
@@ -97,87 +103,87 @@ public final class SQLiteJournal: Journal {
     // MARK: Journal
 
     public func prepare(_ record: TxnRecord) async throws -> (record: TxnRecord, inserted: Bool) {
-        try await call { db in
+        try await call { [index] db in
+            // A retry finds its row through the index (there is no gid key in the file).
+            if let existing = try self.loadTxn(db, gid: record.gid) { return (existing, false) }
             try db.statement("""
                 INSERT INTO txns(\(JournalSchema.txnColumns)) VALUES (?, ?, ?, ?, ?, 'prepared', NULL, NULL, ?, ?, ?, 0, NULL)
-                ON CONFLICT(gid) DO NOTHING
                 """).run([.text(record.gid), .text(record.item), .int(Int64(record.round)), .text(record.user),
                           .text(record.requestID), .int(record.createdMs), .int(record.updatedMs), .int(record.nextCheckMs)])
-            if db.changes == 1 { return (record, true) }
-            guard let existing = try Self.loadTxn(db, gid: record.gid) else {
-                throw SQLiteError(code: 1, message: "journal row \(record.gid) vanished")
-            }
-            return (existing, false)
+            index.added(record.gid, row: db.lastInsertRowID, state: .prepared)
+            return (record, true)
         }
     }
 
     public func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool) {
-        try await call { db in
-            // The common case is one statement: the prepared row becomes the order. A final
-            // order (no hold) leaves the hold columns alone, so SQLite has no hold index to weigh.
-            if order.hold == nil {
-                try db.statement("""
-                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
-                    WHERE gid = ? AND state = 'prepared'
-                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .text(order.gid)])
-            } else {
-                try db.statement("""
-                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
-                        hold = ?, expires_ms = ?, release_cause = ?
-                    WHERE gid = ? AND state = 'prepared'
-                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), Self.optional(order.hold?.rawValue),
-                              order.expiresMs.map(SQLiteValue.int) ?? .null, Self.optional(order.releaseCause?.rawValue),
-                              .text(order.gid)])
-            }
-            if db.changes == 1 {
-                try Self.appendChange(db, gid: order.gid, state: DeliveredState(hold: order.hold), atMs: nowMs)
-                return (order, true)
-            }
-            guard let txn = try Self.loadTxn(db, gid: order.gid) else {
+        try await call { [index] db in
+            guard let (row, txn) = try self.locate(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
             }
             switch txn.state {
+            case .prepared:
+                break
             case .succeeded:
-                if let existing = try Self.loadOrder(db, gid: order.gid) { return (existing, false) }
+                if let existing = try self.loadOrder(db, gid: order.gid) { return (existing, false) }
                 throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
             case .failed:
                 // Can't happen while the barrier protocol holds: a failed gid has its rollback
                 // marker, so no deduction for it can exist. Refuse loudly rather than guess.
                 throw SQLiteError(code: 1, message: "transaction \(order.gid) already failed (\(txn.reason?.rawValue ?? "?"))")
-            case .prepared:
-                throw SQLiteError(code: 1, message: "transaction \(order.gid) stayed prepared")
             }
+            // The prepared row becomes the order. A final order (no hold) leaves the hold
+            // columns alone, so SQLite has no hold index to weigh.
+            if order.hold == nil {
+                try db.statement("""
+                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
+                    WHERE rowid = ?
+                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .int(row)])
+            } else {
+                try db.statement("""
+                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
+                        hold = ?, expires_ms = ?, release_cause = ?
+                    WHERE rowid = ?
+                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), Self.optional(order.hold?.rawValue),
+                              order.expiresMs.map(SQLiteValue.int) ?? .null, Self.optional(order.releaseCause?.rawValue),
+                              .int(row)])
+            }
+            index.moved(from: .prepared, to: .succeeded)
+            try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)
+            return (order, true)
         }
     }
 
     public func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws {
-        try await call { db in
-            try db.statement("UPDATE txns SET state = 'failed', reason = ?, updated_ms = ? WHERE gid = ? AND state = 'prepared'")
-                .run([.text(reason.rawValue), .int(nowMs), .text(gid)])
+        try await call { [index] db in
+            guard let (row, txn) = try self.locate(db, gid: gid), txn.state == .prepared else { return }
+            try db.statement("UPDATE txns SET state = 'failed', reason = ?, updated_ms = ? WHERE rowid = ?")
+                .run([.text(reason.rawValue), .int(nowMs), .int(row)])
+            index.moved(from: .prepared, to: .failed)
         }
     }
 
     public func discard(gid: String) async throws {
-        try await call { db in
-            try db.statement("DELETE FROM txns WHERE gid = ? AND state = 'prepared'").run([.text(gid)])
+        try await call { [index] db in
+            guard let (row, txn) = try self.locate(db, gid: gid), txn.state == .prepared else { return }
+            try db.statement("DELETE FROM txns WHERE rowid = ?").run([.int(row)])
+            index.removed(gid, row: row, state: .prepared)
         }
     }
 
     public func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) async throws {
         try await call { db in
-            try db.statement("""
-                UPDATE txns SET attempts = ?, next_check_ms = ?, last_error = ?, updated_ms = ?
-                WHERE gid = ? AND state = 'prepared'
-                """).run([.int(Int64(attempts)), .int(nextCheckMs), .text(String(error.prefix(500))), .int(nowMs), .text(gid)])
+            guard let (row, txn) = try self.locate(db, gid: gid), txn.state == .prepared else { return }
+            try db.statement("UPDATE txns SET attempts = ?, next_check_ms = ?, last_error = ?, updated_ms = ? WHERE rowid = ?")
+                .run([.int(Int64(attempts)), .int(nextCheckMs), .text(String(error.prefix(500))), .int(nowMs), .int(row)])
         }
     }
 
     public func transaction(gid: String) async throws -> TxnRecord? {
-        try await read { db in try Self.loadTxn(db, gid: gid) }
+        try await read { db in try self.loadTxn(db, gid: gid) }
     }
 
     public func order(gid: String) async throws -> Order? {
-        try await read { db in try Self.loadOrder(db, gid: gid) }
+        try await read { db in try self.loadOrder(db, gid: gid) }
     }
 
     public func preparedTransactions() async throws -> [TxnRecord] {
@@ -200,12 +206,9 @@ public final class SQLiteJournal: Journal {
         }
     }
 
+    /// Running totals kept by the writer (`JournalIndex`): no COUNT(*) over every row.
     public func totals() async throws -> (orders: Int, pending: Int) {
-        try await read { db in
-            let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'")
-            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
-            return (Int(orders), Int(pending))
-        }
+        index.totals
     }
 
     /// One node's orders of one round (its gids start with `NODE-`): what the fence counts and
@@ -273,15 +276,45 @@ public final class SQLiteJournal: Journal {
         return key
     }
 
-    private static func loadTxn(_ db: SQLiteDatabase, gid: String) throws -> TxnRecord? {
-        try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE gid = ?", [.text(gid)]) { s in
-            try s.step() ? try txn(s) : nil
+    /// Every row into the index, at open: one pass over the table, the gid read in place.
+    private static func loadIndex(_ db: SQLiteDatabase, into index: JournalIndex) throws {
+        index.reserve(Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns")))
+        try db.query("SELECT rowid, gid, state FROM txns") { s in
+            while try s.step() {
+                let key = s.withBytes(1) { GidTable.key($0) }
+                let state: TxnState = s.withBytes(2) { $0.first == UInt8(ascii: "p") ? .prepared : $0.first == UInt8(ascii: "s") ? .succeeded : .failed }
+                index.load(key: key, row: s.int(0), state: state)
+            }
         }
     }
 
-    static func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {
-        try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE gid = ? AND state = 'succeeded'", [.text(gid)]) { s in
-            try s.step() ? order(s) : nil
+    /// The row of `gid` and its transaction, through the index; nil when the journal has none.
+    func locate(_ db: SQLiteDatabase, gid: String) throws -> (row: Int64, txn: TxnRecord)? {
+        func at(_ row: Int64) throws -> TxnRecord? {
+            try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE rowid = ? AND gid = ?", [.int(row), .text(gid)]) { s in
+                try s.step() ? try Self.txn(s) : nil
+            }
+        }
+        let c = index.candidates(gid)
+        if let row = c.first, let txn = try at(row) { return (row, txn) }
+        for row in c.more { if let txn = try at(row) { return (row, txn) } }
+        return nil
+    }
+
+    /// The row of `gid`, when it is an order.
+    func orderRow(_ db: SQLiteDatabase, gid: String) throws -> Int64? {
+        guard let (row, txn) = try locate(db, gid: gid), txn.state == .succeeded else { return nil }
+        return row
+    }
+
+    func loadTxn(_ db: SQLiteDatabase, gid: String) throws -> TxnRecord? {
+        try locate(db, gid: gid)?.txn
+    }
+
+    func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {
+        guard let row = try orderRow(db, gid: gid) else { return nil }
+        return try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE rowid = ?", [.int(row)]) { s in
+            try s.step() ? Self.order(s) : nil
         }
     }
 
@@ -305,8 +338,9 @@ public final class SQLiteJournal: Journal {
 
     /// The outbox row of a change, in the caller's transaction: the change and its sequence
     /// commit together or not at all.
-    static func appendChange(_ db: SQLiteDatabase, gid: String, state: DeliveredState, atMs: Int64) throws {
-        try db.statement("INSERT INTO changes(gid, state, at_ms) VALUES (?, ?, ?)").run([.text(gid), .text(state.rawValue), .int(atMs)])
+    static func appendChange(_ db: SQLiteDatabase, gid: String, row: Int64, state: DeliveredState, atMs: Int64) throws {
+        try db.statement("INSERT INTO changes(gid, txn, state, at_ms) VALUES (?, ?, ?, ?)")
+            .run([.text(gid), .int(row), .text(state.rawValue), .int(atMs)])
     }
 
     static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }

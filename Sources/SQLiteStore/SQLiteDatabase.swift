@@ -81,6 +81,9 @@ public final class SQLiteDatabase {
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// The rowid of the last row this connection inserted.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
     /// True between BEGIN and COMMIT/ROLLBACK (SQLite may also end a transaction itself on an
     /// I/O or disk-full error, which this reflects).
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }

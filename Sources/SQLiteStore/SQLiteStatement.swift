@@ -75,6 +75,14 @@ public final class SQLiteStatement {
         return String(cString: p)
     }
 
+    /// A text column's bytes in place, valid only inside `body`: for a scan of many rows that
+    /// needs no String of each.
+    public func withBytes<T>(_ col: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let p = sqlite3_column_text(stmt, col)
+        let n = Int(sqlite3_column_bytes(stmt, col))
+        return try body(UnsafeRawBufferPointer(start: p.map { UnsafeRawPointer($0) }, count: p == nil ? 0 : n))
+    }
+
 }
 
 @available(*, unavailable)

@@ -197,7 +197,7 @@ import TestSupport
         await j.close()
         let out = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT order_id, created_ms FROM orders; "
                                                                   + "SELECT value FROM meta WHERE key = 'schema_version';"])
-        #expect(out == "ord-g1|1500\n5\n")
+        #expect(out == "ord-g1|1500\n6\n")
         // The gid key was made at the first open and stays: reopened, the same key.
         let key = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT value FROM meta WHERE key = 'gid_key';"])
         #expect(key.trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
@@ -227,7 +227,7 @@ import TestSupport
                                                                   + "AND user = 'alice' ORDER BY created_ms DESC; "
                                                                   + "EXPLAIN QUERY PLAN SELECT gid FROM txns WHERE "
                                                                   + "hold IN ('confirming', 'releasing');"])
-        #expect(out.hasPrefix("5\n") && out.contains("USING INDEX txns_user") && out.contains("txns_hold_intent"), "\(out)")
+        #expect(out.hasPrefix("6\n") && out.contains("USING INDEX txns_user") && out.contains("txns_hold_intent"), "\(out)")
     }
 
     /// The outbox (G8): a change per order made and per verdict, in commit order, none for an
