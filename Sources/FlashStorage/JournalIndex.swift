@@ -55,11 +55,6 @@ final class JournalIndex: Sendable {
         state = Mutex(State(table: GidTable()))
     }
 
-    /// Start-up, before `load`: room for `rows` without growing on the way.
-    func reserve(_ rows: Int) {
-        state.withLock { if $0.table.count == 0 { $0.table = GidTable(capacity: rows) } }
-    }
-
     /// The rows that may be `gid`'s; the caller compares the gid of each.
     func candidates(_ gid: String) -> GidTable.Candidates {
         let key = GidTable.key(gid)
@@ -68,11 +63,12 @@ final class JournalIndex: Sendable {
 
     var totals: (orders: Int, pending: Int) { state.withLock { ($0.orders, $0.pending) } }
 
-    /// Start-up: a row read from the file (no undo: it is committed).
-    func load(key: UInt64, row: Int64, state s: TxnState) {
-        state.withLock {
-            $0.table.insert(key, row: row)
-            $0.count(s, 1)
+    /// Start-up: the table and totals read from the file (committed: nothing to undo).
+    func install(_ table: GidTable, orders: Int, pending: Int) {
+        state.withLock { s in
+            s.table = table
+            s.orders = orders
+            s.pending = pending
         }
     }
 

@@ -34,6 +34,7 @@ public final class SQLiteJournal: Journal {
     /// caller gets journal_unavailable; the call itself still completes when the disk does.
     /// `vfs`: a SQLite VFS by name (the power-cut tests' `PowerCutVFS`), nil for the default.
     public init(path: String, durability: Durability = .full, deadline: Duration = .seconds(5), vfs: String? = nil) async throws {
+        Self.keepFreedMemory
         self.path = path
         let watch = DeadlineWatch(limit: .milliseconds(deadline.milliseconds))
         self.deadline = watch
@@ -84,6 +85,10 @@ public final class SQLiteJournal: Journal {
         }
     }
 
+    /// Once per process: up to 16 MiB freed stays with it for the next commit instead of going
+    /// back to the kernel after each one (`SQLiteDatabase.keepFreedMemory`).
+    private static let keepFreedMemory: Void = SQLiteDatabase.keepFreedMemory(upTo: 16 << 20)
+
     public func close() async {
         deadline.stop()
         await reader.close()
@@ -117,10 +122,10 @@ public final class SQLiteJournal: Journal {
 
     public func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool) {
         try await call { [index] db in
-            guard let (row, txn) = try self.locate(db, gid: order.gid) else {
+            guard let (row, state) = try self.locate(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
             }
-            switch txn.state {
+            switch state {
             case .prepared:
                 break
             case .succeeded:
@@ -129,7 +134,8 @@ public final class SQLiteJournal: Journal {
             case .failed:
                 // Can't happen while the barrier protocol holds: a failed gid has its rollback
                 // marker, so no deduction for it can exist. Refuse loudly rather than guess.
-                throw SQLiteError(code: 1, message: "transaction \(order.gid) already failed (\(txn.reason?.rawValue ?? "?"))")
+                let reason = try self.loadTxn(db, gid: order.gid)?.reason
+                throw SQLiteError(code: 1, message: "transaction \(order.gid) already failed (\(reason?.rawValue ?? "?"))")
             }
             // The prepared row becomes the order. A final order (no hold) leaves the hold
             // columns alone, so SQLite has no hold index to weigh.
@@ -155,7 +161,7 @@ public final class SQLiteJournal: Journal {
 
     public func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws {
         try await call { [index] db in
-            guard let (row, txn) = try self.locate(db, gid: gid), txn.state == .prepared else { return }
+            guard let (row, state) = try self.locate(db, gid: gid), state == .prepared else { return }
             try db.statement("UPDATE txns SET state = 'failed', reason = ?, updated_ms = ? WHERE rowid = ?")
                 .run([.text(reason.rawValue), .int(nowMs), .int(row)])
             index.moved(from: .prepared, to: .failed)
@@ -164,7 +170,7 @@ public final class SQLiteJournal: Journal {
 
     public func discard(gid: String) async throws {
         try await call { [index] db in
-            guard let (row, txn) = try self.locate(db, gid: gid), txn.state == .prepared else { return }
+            guard let (row, state) = try self.locate(db, gid: gid), state == .prepared else { return }
             try db.statement("DELETE FROM txns WHERE rowid = ?").run([.int(row)])
             index.removed(gid, row: row, state: .prepared)
         }
@@ -172,7 +178,7 @@ public final class SQLiteJournal: Journal {
 
     public func recordRetry(gid: String, attempts: Int, nextCheckMs: Int64, error: String, nowMs: Int64) async throws {
         try await call { db in
-            guard let (row, txn) = try self.locate(db, gid: gid), txn.state == .prepared else { return }
+            guard let (row, state) = try self.locate(db, gid: gid), state == .prepared else { return }
             try db.statement("UPDATE txns SET attempts = ?, next_check_ms = ?, last_error = ?, updated_ms = ? WHERE rowid = ?")
                 .run([.int(Int64(attempts)), .int(nextCheckMs), .text(String(error.prefix(500))), .int(nowMs), .int(row)])
         }
@@ -278,37 +284,56 @@ public final class SQLiteJournal: Journal {
 
     /// Every row into the index, at open: one pass over the table, the gid read in place.
     private static func loadIndex(_ db: SQLiteDatabase, into index: JournalIndex) throws {
-        index.reserve(Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns")))
+        var table = GidTable(capacity: Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns")))
+        var orders = 0
+        var pending = 0
         try db.query("SELECT rowid, gid, state FROM txns") { s in
             while try s.step() {
-                let key = s.withBytes(1) { GidTable.key($0) }
-                let state: TxnState = s.withBytes(2) { $0.first == UInt8(ascii: "p") ? .prepared : $0.first == UInt8(ascii: "s") ? .succeeded : .failed }
-                index.load(key: key, row: s.int(0), state: state)
+                table.insert(s.withBytes(1) { GidTable.key($0) }, row: s.int(0))
+                switch s.withBytes(2, Self.state) {
+                case .succeeded: orders += 1
+                case .prepared: pending += 1
+                case .failed: break
+                }
             }
         }
+        index.install(table, orders: orders, pending: pending)
     }
 
-    /// The row of `gid` and its transaction, through the index; nil when the journal has none.
-    func locate(_ db: SQLiteDatabase, gid: String) throws -> (row: Int64, txn: TxnRecord)? {
-        func at(_ row: Int64) throws -> TxnRecord? {
-            try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE rowid = ? AND gid = ?", [.int(row), .text(gid)]) { s in
-                try s.step() ? try Self.txn(s) : nil
+    /// The row of `gid` and its state, through the index; nil when the journal has none. Reads
+    /// the state only: the write path needs no more, and a whole record costs a String a column.
+    func locate(_ db: SQLiteDatabase, gid: String) throws -> (row: Int64, state: TxnState)? {
+        func at(_ row: Int64) throws -> TxnState? {
+            try db.query("SELECT state FROM txns WHERE rowid = ? AND gid = ?", [.int(row), .text(gid)]) { s in
+                try s.step() ? s.withBytes(0) { Self.state($0) } : nil
             }
         }
         let c = index.candidates(gid)
-        if let row = c.first, let txn = try at(row) { return (row, txn) }
-        for row in c.more { if let txn = try at(row) { return (row, txn) } }
+        if let row = c.first, let state = try at(row) { return (row, state) }
+        for row in c.more { if let state = try at(row) { return (row, state) } }
         return nil
+    }
+
+    /// A state column's text, by its first letter (the CHECK allows only the three).
+    static func state(_ text: UnsafeRawBufferPointer) -> TxnState {
+        switch text.first {
+        case UInt8(ascii: "p"): .prepared
+        case UInt8(ascii: "s"): .succeeded
+        default: .failed
+        }
     }
 
     /// The row of `gid`, when it is an order.
     func orderRow(_ db: SQLiteDatabase, gid: String) throws -> Int64? {
-        guard let (row, txn) = try locate(db, gid: gid), txn.state == .succeeded else { return nil }
+        guard let (row, state) = try locate(db, gid: gid), state == .succeeded else { return nil }
         return row
     }
 
     func loadTxn(_ db: SQLiteDatabase, gid: String) throws -> TxnRecord? {
-        try locate(db, gid: gid)?.txn
+        guard let (row, _) = try locate(db, gid: gid) else { return nil }
+        return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns WHERE rowid = ?", [.int(row)]) { s in
+            try s.step() ? try Self.txn(s) : nil
+        }
     }
 
     func loadOrder(_ db: SQLiteDatabase, gid: String) throws -> Order? {

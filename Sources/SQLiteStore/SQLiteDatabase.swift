@@ -81,6 +81,15 @@ public final class SQLiteDatabase {
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// glibc gives a thread's freed memory back to the kernel as soon as 128 KiB are free at the
+    /// top of its arena, and SQLite frees about that much after each commit, so every group
+    /// commit paid for fresh pages again: page faults and madvise were a fifth of the journal
+    /// writer's time, and the journal alone ran at 0.7 of the rate it has with a higher
+    /// threshold (BENCHMARKS.md). Process-wide, so it is called once, by the journal's opener.
+    public static func keepFreedMemory(upTo bytes: Int32) {
+        _ = flashd_malloc_trim_threshold(bytes)
+    }
+
     /// The rowid of the last row this connection inserted.
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

@@ -84,6 +84,13 @@ struct BenchCommand: ParsableCommand {
         var auditConsistent: Bool
         var auditSettled: Bool
         var daemonPeakRSSMiB: Double?
+        /// CPU seconds of flashd, redis-server and this client in the scenario and in the no-op phase.
+        var cpuS: ProcessCPU.Usage?
+        var noopCPUS: ProcessCPU.Usage?
+        /// The client's CPU per request: what the load itself costs the shared machine.
+        var clientCPUUsPerRequest: Double?
+        var noopClientCPUUsPerRequest: Double?
+        var clientCPURatio: Double?
 
         enum CodingKeys: String, CodingKey {
             case scenario, connections, requests, success, soldout, errors, oversold
@@ -93,7 +100,9 @@ struct BenchCommand: ParsableCommand {
             case noopPerS = "noop_per_s", noopP99Ms = "noop_p99_ms", luaPerS = "lua_per_s", luaNote = "lua_note"
             case successToNoop = "success_to_noop", soldoutToNoop = "soldout_to_noop", successToLua = "success_to_lua"
             case saleStock = "sale_stock", auditConsistent = "audit_consistent", auditSettled = "audit_settled"
-            case daemonPeakRSSMiB = "daemon_peak_rss_mib"
+            case daemonPeakRSSMiB = "daemon_peak_rss_mib", cpuS = "cpu_s", noopCPUS = "noop_cpu_s"
+            case clientCPUUsPerRequest = "client_cpu_us_per_request", noopClientCPUUsPerRequest = "noop_client_cpu_us_per_request"
+            case clientCPURatio = "client_cpu_ratio"
         }
     }
 
@@ -120,12 +129,17 @@ struct BenchCommand: ParsableCommand {
         }
 
         var noop: LoadGenerator.Result?
+        var noopCPU: ProcessCPU.Usage?
         var lua: (rate: Double?, note: String?) = (nil, nil)
+        let script: API.StockScript? = try? global.client().call("GET", "/v1/debug/stock-script")
+        let cpu = ProcessCPU(socketPath: socket, redis: script?.redis)
         if !noCeilings {
             note("ceiling 1/2: no-op endpoint, GET /v1/ping")
             let ping = LoadGenerator.request(method: "GET", path: "/v1/ping", body: nil)
+            let before = cpu.sample()
             noop = load(label: "ping", plan: LoadGenerator.Plan(socketPath: socket, connections: connections, seconds: duration,
                                                                 maxRequests: nil, rate: nil, request: { _, _ in ping }))
+            noopCPU = ProcessCPU.usage(from: before, to: cpu.sample())
             note("  => \(Self.count(noop!.rate)) req/s, p99 \(Self.ms(noop!.latency, 99)) ms")
             note("ceiling 2/2: the purchase script alone, redis-benchmark EVALSHA with \(connections) clients")
             lua = try LuaCeiling(global: global, clients: connections, seconds: duration, runID: runID).measure()
@@ -135,6 +149,7 @@ struct BenchCommand: ParsableCommand {
         note("scenario \(scenario.rawValue): item \(item), stock \(saleStock)")
         let prefix = "u\(runID)"
         let fault = abandon.map { #","crash_after":"\#($0)","crash_mode":"abandon""# } ?? ""
+        let before = cpu.sample()
         let result = load(label: "buy", plan: LoadGenerator.Plan(
             socketPath: socket, connections: connections, seconds: duration, maxRequests: requests, rate: rate,
             request: { conn, seq in
@@ -142,13 +157,14 @@ struct BenchCommand: ParsableCommand {
                 let body = #"{"item":"\#(item)","user":"\#(prefix)-\#(conn)-\#(seq)","request_id":"r\#(conn)-\#(seq)"\#(fault)}"#
                 return LoadGenerator.request(method: "POST", path: "/v1/purchases", body: Array(body.utf8))
             }))
+        let scenarioCPU = ProcessCPU.usage(from: before, to: cpu.sample())
 
         note(abandon == nil ? "audit: waiting for every transaction to settle" : "audit (abandoned purchases stay pending)")
         let audit = try settledAudit(wait: abandon == nil)
         let status: API.Status? = try? global.client().call("GET", "/v1/status")
         let t = result.tally
         let secs = max(result.seconds, 0.001)
-        let report = Report(
+        var report = Report(
             scenario: scenario.rawValue, connections: connections, durationS: Self.round(result.seconds, 3), rateLimit: rate,
             requests: t.requests, success: t.success, soldout: t.soldOut, errors: t.errors + result.connectErrors,
             errorStatuses: Dictionary(uniqueKeysWithValues: t.statuses.map { (String($0.key), $0.value) }),
@@ -164,7 +180,14 @@ struct BenchCommand: ParsableCommand {
             saleStock: scenario == .sale ? saleStock : nil,
             oversold: t.success > saleStock,
             auditConsistent: audit.consistent, auditSettled: audit.settled,
-            daemonPeakRSSMiB: status?.peakRSSBytes.map { Self.round(Double($0) / 1_048_576, 1) })
+            daemonPeakRSSMiB: status?.peakRSSBytes.map { Self.round(Double($0) / 1_048_576, 1) },
+            cpuS: scenarioCPU, noopCPUS: noopCPU,
+            clientCPUUsPerRequest: Self.perRequest(scenarioCPU.client, t.requests),
+            noopClientCPUUsPerRequest: noop.flatMap { n in noopCPU.flatMap { Self.perRequest($0.client, n.tally.requests) } },
+            clientCPURatio: nil)
+        report.clientCPURatio = report.noopClientCPUUsPerRequest.flatMap { n in
+            report.clientCPUUsPerRequest.map { n > 0 ? Self.round($0 / n, 2) : 0 }
+        }
 
         if global.json {
             global.printJSON(report)
@@ -220,9 +243,18 @@ struct BenchCommand: ParsableCommand {
             lines.append("  script ceiling          skipped: \(n)")
         }
         if let s = r.saleStock { lines.append("  sold                    \(Self.pad(String(r.success)))  of stock \(s)\(r.oversold ? "  OVERSOLD" : "")") }
+        if let c = r.cpuS {
+            let who = [("flashd", c.flashd), ("redis", c.redis), ("client", c.client)].compactMap { n, v in v.map { "\(n) \(Self.fixed($0, 2))" } }
+            lines.append("  CPU seconds             \(who.joined(separator: "  "))"
+                         + (r.clientCPURatio.map { "  (client per request \(Self.fixed($0, 2)) × its per no-op)" } ?? ""))
+        }
         if let m = r.daemonPeakRSSMiB { lines.append("  flashd peak RSS         \(Self.pad(Self.format(m)))  MiB") }
         lines.append("  audit                   \(r.auditConsistent ? "consistent" : "DRIFT")\(r.auditSettled ? ", settled" : ", NOT settled")")
         print(lines.joined(separator: "\n"))
+    }
+
+    static func perRequest(_ seconds: Double, _ requests: Int) -> Double? {
+        requests > 0 ? round(seconds / Double(requests) * 1e6, 1) : nil
     }
 
     static func ms(_ h: Histogram<UInt64>, _ p: Double) -> Double {

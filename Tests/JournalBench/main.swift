@@ -10,7 +10,10 @@ import Glibc
 /// this is the ceiling SQLite and the disk put on successful purchases, and the figure that
 /// shows whether a purchase rate is bounded by the journal.
 ///
-///     flashd-journal-bench [--connections 64] [--duration 5] [--sync full|normal] [--dir DIR]
+///     flashd-journal-bench [--connections 64] [--duration 5] [--sync full|normal] [--dir DIR | --journal FILE]
+///
+/// `--journal FILE` runs on that journal and keeps it (made, or migrated, when it is opened):
+/// with `scripts/fill-journal.sh` it is the journal alone at the size a long sale leaves.
 @main
 struct JournalBench {
     static func main() async throws {
@@ -18,6 +21,7 @@ struct JournalBench {
         var seconds = 5.0
         var sync = SQLiteJournal.Durability.full
         var dir = "/tmp"
+        var keep: String?
         var args = CommandLine.arguments.dropFirst().makeIterator()
         while let a = args.next() {
             switch a {
@@ -25,14 +29,18 @@ struct JournalBench {
             case "--duration": seconds = Double(args.next() ?? "") ?? seconds
             case "--sync": sync = SQLiteJournal.Durability(rawValue: args.next() ?? "") ?? sync
             case "--dir": dir = args.next() ?? dir
+            case "--journal": keep = args.next()
             default:
-                print("usage: flashd-journal-bench [--connections N] [--duration S] [--sync full|normal] [--dir DIR]")
+                print("usage: flashd-journal-bench [--connections N] [--duration S] [--sync full|normal] [--dir DIR | --journal FILE]")
                 exit(64)
             }
         }
-        let path = "\(dir)/journal-bench-\(getpid()).db"
-        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        let path = keep ?? "\(dir)/journal-bench-\(getpid()).db"
+        defer { if keep == nil { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } } }
+        let opening = now()
         let journal = try await SQLiteJournal(path: path, durability: sync)
+        let openMs = Int((now() - opening) * 1000)
+        let (rowsBefore, _) = try await journal.totals()
         let start = now()
         let deadline = start + seconds
         let total = await withTaskGroup(of: Int.self) { group in
@@ -40,7 +48,7 @@ struct JournalBench {
                 group.addTask {
                     var n = 0
                     while now() < deadline {
-                        let gid = "jb-\(c)-\(n)"
+                        let gid = "jb-\(getpid())-\(c)-\(n)"
                         let ms = Int64(now() * 1000)
                         let digest = GlobalTransactionID(node: "jb", key: (1, 2)).digest(item: "sku", user: "u\(c)-\(n)", requestID: gid)
                         let real = GlobalTransactionID.make(node: "jb", digest: digest)
@@ -70,7 +78,7 @@ struct JournalBench {
         print("""
             {"connections":\(connections),"duration_s":\(elapsed),"sync":"\(sync.rawValue)","purchases":\(total),\
             "purchases_per_s":\(Int(rate)),"commits":\(stats.commits),"calls_per_commit":\(stats.calls / max(1, stats.commits)),\
-            "largest_batch":\(stats.largest)}
+            "largest_batch":\(stats.largest),"orders_before":\(rowsBefore),"open_ms":\(openMs)}
             """)
     }
 
