@@ -77,9 +77,11 @@ fuzz:
 	FUZZ_INPUTS=$(FUZZ_INPUTS) $(SWIFT) test --filter RouterFuzzTests
 
 ## Purchases/s, sold-out answers/s and latency against two ceilings, the journal alone, and
-## recovery after kill -9 (release build; DURATION, CONNECTIONS, STOCK, RECOVERY_TXNS).
+## recovery after kill -9 (release build; DURATION, CONNECTIONS, STOCK, RECOVERY_TXNS), on a
+## journal holding JOURNAL_ROWS past orders first (put in offline; 0 for an empty journal).
+JOURNAL_ROWS ?= 0
 bench:
-	scripts/bench.sh
+	JOURNAL_ROWS=$(JOURNAL_ROWS) scripts/bench.sh
 
 ## Boot Debian 12 under systemd-nspawn, install the .deb with apt, exercise the service (root).
 system-test:

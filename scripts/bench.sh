@@ -2,21 +2,27 @@
 # `make bench`: the release flashd against a private redis-server in a temporary directory, then
 # `flashsalectl bench` for each scenario, checkout holds off against on, the latency at half the peak rate, recovery of
 # RECOVERY_TXNS prepared transactions after kill -9, and the cost of WAIT for one replica. Prints a short table; the JSON of every run
-# stays in $OUT (default out/bench).
+# stays in $OUT (default out/bench). JOURNAL_ROWS settled orders of past sales are put into the
+# journal first, offline (scripts/fill-journal.sh), so every figure is taken on a journal the size
+# a long sale leaves; the journal alone runs on a copy of it. BIN runs other binaries (an older
+# build, for a before/after table) instead of building this tree.
 #
-#   DURATION=5 CONNECTIONS=64 STOCK=10000 RECOVERY_TXNS=10000 make bench
+#   DURATION=5 CONNECTIONS=64 STOCK=10000 RECOVERY_TXNS=10000 JOURNAL_ROWS=1000000 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-64}
 STOCK=${STOCK:-10000}
 RECOVERY_TXNS=${RECOVERY_TXNS:-10000}
+JOURNAL_ROWS=${JOURNAL_ROWS:-0}
 OUT=${OUT:-out/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-scripts/install-deps.sh >&2
-BIN=$(scripts/build-release.sh)
+if [ -z "${BIN:-}" ]; then
+  scripts/install-deps.sh >&2
+  BIN=$(scripts/build-release.sh)
+fi
 
 . scripts/sandbox.sh
 sandbox_open bench
@@ -45,6 +51,14 @@ wait_ready() {
 
 start_flashd
 wait_ready >/dev/null
+if [ "$JOURNAL_ROWS" -gt 0 ]; then
+  echo "== $JOURNAL_ROWS past orders into the journal (offline)" >&2
+  kill -TERM "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
+  scripts/fill-journal.sh "$DIR/state/flashd.db" "$JOURNAL_ROWS"
+  cp "$DIR/state/flashd.db" "$DIR/journal-alone.db"
+  start_flashd
+  wait_ready >/dev/null
+fi
 CTL="$BIN/flashsalectl"
 run() { # name, bench args...
   local name=$1; shift
@@ -80,7 +94,11 @@ wait_ready >/dev/null
 
 # The journal alone (no HTTP, no Redis): the ceiling SQLite and this disk put on purchases.
 echo "== the journal alone" >&2
-"$BIN/flashd-journal-bench" --connections "$CONNECTIONS" --duration "$DURATION" --dir "$DIR" >"$OUT/journal.json"
+if [ "$JOURNAL_ROWS" -gt 0 ]; then
+  "$BIN/flashd-journal-bench" --connections "$CONNECTIONS" --duration "$DURATION" --journal "$DIR/journal-alone.db" >"$OUT/journal.json"
+else
+  "$BIN/flashd-journal-bench" --connections "$CONNECTIONS" --duration "$DURATION" --dir "$DIR" >"$OUT/journal.json"
+fi
 
 # Recovery: RECOVERY_TXNS purchases abandoned after the stock step, kept pending by a long check
 # delay, then kill -9 and a restart that must settle them all before it answers.
@@ -132,8 +150,9 @@ for name in success success-half soldout sale wait0 wait1; do
 done
 printf '\nratios: success/no-op %s (target >= 0.5), sold-out/no-op %s (target >= 0.8)\n' \
   "$(field "$OUT/success.json" success_to_noop)" "$(field "$OUT/soldout.json" soldout_to_noop)"
-printf 'journal alone: %s purchases/s (%s calls per group commit); flashd success/journal = %s\n' \
+printf 'journal alone: %s purchases/s (%s calls per group commit, %s rows before, opened in %s ms); flashd success/journal = %s\n' \
   "$(field "$OUT/journal.json" purchases_per_s)" "$(field "$OUT/journal.json" calls_per_commit)" \
+  "$(field "$OUT/journal.json" orders_before)" "$(field "$OUT/journal.json" open_ms)" \
   "$(awk -v a="$PEAK" -v b="$(field "$OUT/journal.json" purchases_per_s)" 'BEGIN { printf "%.2f", a / b }')"
 printf 'WAIT for one replica (TCP primary + replica): %s successful/s against %s without, ratio %s; p99 %s ms against %s\n' \
   "$(field "$OUT/wait1.json" success_per_s)" "$(field "$OUT/wait0.json" success_per_s)" \
@@ -144,6 +163,16 @@ printf 'checkout holds: %s successful/s with a hold against %s without, ratio %s
 printf 'delivery to PostgreSQL: %s successful/s running against %s paused, ratio %s (target >= 0.9); lag p50 <= %s ms, p99 <= %s ms (target <= 1000)\n' \
   "$(field "$OUT/delivery.json" delivery_on_per_s)" "$(field "$OUT/delivery.json" delivery_off_per_s)" "$(field "$OUT/delivery.json" ratio)" \
   "$(field "$OUT/delivery.json" lag_p50_ms)" "$(field "$OUT/delivery.json" lag_p99_ms)"
+cpu() { # file, object, key
+  sed -n "s/.*\"$2\":{\([^}]*\)}.*/\1/p" "$1" | sed -n "s/.*\"$3\":\([0-9.]*\).*/\1/p"
+}
+printf 'CPU seconds in the success scenario: flashd %s, redis %s, client %s; client CPU per purchase %s us against %s us per no-op, ratio %s (target <= 1.5)\n' \
+  "$(cpu "$OUT/success.json" cpu_s flashd)" "$(cpu "$OUT/success.json" cpu_s redis)" "$(cpu "$OUT/success.json" cpu_s client)" \
+  "$(field "$OUT/success.json" client_cpu_us_per_request)" "$(field "$OUT/success.json" noop_client_cpu_us_per_request)" \
+  "$(field "$OUT/success.json" client_cpu_ratio)"
+printf 'sale scenario: %s successful/s, %s sold-out/s; answers/no-op (the success run'"'"'s no-op) %s (target >= 0.35)\n' \
+  "$(field "$OUT/sale.json" success_per_s)" "$(field "$OUT/sale.json" soldout_per_s)" \
+  "$(awk -v a="$(field "$OUT/sale.json" requests_per_s)" -v b="$(field "$OUT/success.json" noop_per_s)" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')"
 printf 'p99 at half the peak rate (%s/s): %s ms (target <= 5)\n' "$HALF" "$(field "$OUT/success-half.json" p99_ms)"
 printf 'recovery: %s prepared, ready in %.3f s, %s pending after (target <= 2 s); empty journal: ready in %.3f s (target <= 0.3)\n' \
   "$PENDING" "$RECOVERY_S" "$AFTER" "$EMPTY_S"

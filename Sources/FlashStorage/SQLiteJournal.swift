@@ -287,9 +287,15 @@ public final class SQLiteJournal: Journal {
         var table = GidTable(capacity: Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns")))
         var orders = 0
         var pending = 0
+        var batch: [(key: UInt64, row: Int64)] = []
+        batch.reserveCapacity(512)
         try db.query("SELECT rowid, gid, state FROM txns") { s in
             while try s.step() {
-                table.insert(s.withBytes(1) { GidTable.key($0) }, row: s.int(0))
+                batch.append((s.withBytes(1) { GidTable.key($0) }, s.int(0)))
+                if batch.count == 512 {
+                    table.insert(batch: batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
                 switch s.withBytes(2, Self.state) {
                 case .succeeded: orders += 1
                 case .prepared: pending += 1
@@ -297,6 +303,7 @@ public final class SQLiteJournal: Journal {
                 }
             }
         }
+        table.insert(batch: batch)
         index.install(table, orders: orders, pending: pending)
     }
 
