@@ -56,11 +56,21 @@ struct DaemonStartup {
             leaseToken = try nodeLeaseToken()
             stock.useLease(node: config.nodeID, token: leaseToken)
             leaseHeld = try await claimNodeLease(stock, token: leaseToken)
-            journal = try await SQLiteJournal(path: config.journalPath, durability: config.sqliteSync, vfs: try powerCutVFS())
+            // Tests hold the journal's background index load (fault injection only).
+            let indexDelayMs = config.faultInjection ? Int(ProcessInfo.processInfo.environment["FLASHD_TEST_INDEX_DELAY_MS"] ?? "") ?? 0 : 0
+            journal = try await SQLiteJournal(path: config.journalPath, durability: config.sqliteSync, vfs: try powerCutVFS(),
+                                              indexDelay: .milliseconds(indexDelayMs))
         } catch {
             await stock.shutdown()
             close(lock)
             throw error
+        }
+        let opened = ContinuousClock.now
+        Task { [logger] in
+            await journal.waitForIndex()
+            let (orders, pending) = (try? await journal.totals()) ?? (0, 0)
+            logger.info("journal index loaded", metadata: ["orders": "\(orders)", "pending": "\(pending)",
+                                                           "ms": "\((ContinuousClock.now - opened).milliseconds)"])
         }
         // From here every way out is `RunningDaemon.close`.
         // Tests of the sale's clock skew this node's clock (fault injection only): opening and

@@ -3,7 +3,8 @@ import NIOCore
 /// Bounds how long a connection may take, at the byte level, in front of the HTTP decoder:
 /// a request must arrive whole within `requestTimeout` of its first byte (a slowloris client
 /// trickling headers can't pin a connection), and an idle keep-alive connection is closed after
-/// `idleTimeout`. Any response going out ends the request's clock.
+/// `idleTimeout`. Any response going out ends the request's clock. The clock itself is the
+/// event loop's `ConnectionSweep`: a request stores a deadline and schedules nothing.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -15,11 +16,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let requestTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private var state = State.idle
-    private var timer: Scheduled<Void>?
+    private let sweep: ConnectionSweep
+    /// When the connection is closed unless a request or an answer moves it; read by `sweep`.
+    private(set) var deadline = NIODeadline.distantFuture
+    private var channel: (any Channel)?
 
-    init(requestTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(requestTimeout: TimeAmount, idleTimeout: TimeAmount, sweep: ConnectionSweep) {
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
+        self.sweep = sweep
+    }
+
+    /// The sweep found the deadline passed.
+    func expire() {
+        sweep.remove(self)
+        channel?.close(promise: nil)
+        channel = nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -32,8 +44,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        sweep.remove(self)
+        channel = nil
         context.fireChannelInactive()
     }
 
@@ -55,8 +67,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func arm(_ delay: TimeAmount, _ context: ChannelHandlerContext) {
-        timer?.cancel()
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: delay) { channel.close(promise: nil) }
+        if channel == nil {
+            channel = context.channel
+            sweep.add(self)
+        }
+        deadline = .now() + delay
     }
 }

@@ -17,6 +17,8 @@ public struct HTTPServer {
     let limits: Limits
     let requestTimeout: TimeAmount
     let idleTimeout: TimeAmount
+    /// Each event loop's clock for its connections' deadlines.
+    let sweeps: [ObjectIdentifier: ConnectionSweep]
 
     public init(group: MultiThreadedEventLoopGroup, router: Router, maxBodyBytes: Int, access: AccessPolicy?, limits: Limits,
                 requestTimeout: TimeAmount, idleTimeout: TimeAmount) {
@@ -27,6 +29,7 @@ public struct HTTPServer {
         self.limits = limits
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
+        sweeps = ConnectionSweep.perLoop(group, shortestTimeout: min(requestTimeout, idleTimeout))
     }
 
     /// Binds `path` (replacing a stale socket file left by a killed daemon) with mode 0660.
@@ -74,7 +77,7 @@ public struct HTTPServer {
         let maxBody = self.maxBodyBytes
         let access = self.access
         let limits = self.limits
-        let (requestTimeout, idleTimeout) = (self.requestTimeout, self.idleTimeout)
+        let (requestTimeout, idleTimeout, sweeps) = (self.requestTimeout, self.idleTimeout, self.sweeps)
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -87,7 +90,12 @@ public struct HTTPServer {
                 channel.closeFuture.whenComplete { _ in limits.closeConnection() }
                 return Self.peer(of: channel, access).flatMapThrowing { peer in
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ConnectionGuard(requestTimeout: requestTimeout, idleTimeout: idleTimeout))
+                    // Every loop of the group has its sweep (made in init); a loop that had none would
+                    // be a bug, caught here rather than as a connection that never times out.
+                    guard let sweep = sweeps[ObjectIdentifier(channel.eventLoop)] else {
+                        preconditionFailure("no connection sweep for event loop \(channel.eventLoop)")
+                    }
+                    try sync.addHandler(ConnectionGuard(requestTimeout: requestTimeout, idleTimeout: idleTimeout, sweep: sweep))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     try sync.addHandler(HTTPHandler(router: router, maxBodyBytes: maxBody, peer: peer, limits: limits))
                 }

@@ -98,7 +98,11 @@ struct GidTable {
         guard row >= 0, row < Int64(UInt32.max) else { return extra[fp, default: []].append(row) }
         var i = home(fp)
         while slots[i] != 0 {
-            if UInt32(truncatingIfNeeded: slots[i] >> 32) == fp { return extra[fp, default: []].append(row) }
+            if UInt32(truncatingIfNeeded: slots[i] >> 32) == fp {
+                // The same row again (primed at open, then seen by the scan): nothing to add.
+                if Int64(slots[i] & 0xffff_ffff) == row || extra[fp]?.contains(row) == true { return }
+                return extra[fp, default: []].append(row)
+            }
             i = (i + 1) & mask
         }
         slots[i] = UInt64(fp) << 32 | UInt64(row)

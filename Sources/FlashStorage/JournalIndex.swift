@@ -10,7 +10,14 @@ import Synchronization
 /// always matches the file's committed rows once the batch has ended. A reader that looks in
 /// the middle of a batch may find a row not yet committed; it reads the row by rowid in its own
 /// snapshot and finds nothing, which is what "not there yet" means anyway.
+///
+/// At open it holds only the rows recovery needs; `JournalIndexLoader` adds the rest in the
+/// background and then the totals of its snapshot, to which the changes since were added here.
+/// Until then a lookup that misses proves nothing (`NotLoaded`) and totals are not known.
 final class JournalIndex: Sendable {
+    /// A lookup missed before every row was loaded: wait for `complete()` and ask again.
+    struct NotLoaded: Error {}
+
     private enum Change {
         case added(UInt64, Int64, TxnState)
         case removed(UInt64, Int64, TxnState)
@@ -22,6 +29,10 @@ final class JournalIndex: Sendable {
         var orders = 0
         var pending = 0
         var undo: [Change] = []
+        var complete = false
+        /// False when the loader's snapshot was lost (a failed read): totals are counted instead.
+        var exactTotals = true
+        var waiters: [CheckedContinuation<Void, Never>] = []
 
         mutating func count(_ state: TxnState, _ delta: Int) {
             switch state {
@@ -55,21 +66,58 @@ final class JournalIndex: Sendable {
         state = Mutex(State(table: GidTable()))
     }
 
+    var isComplete: Bool { state.withLock { $0.complete } }
+
+    /// Returns once every row of the journal is in the table.
+    func complete() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.complete { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    /// Start-up: room for every row, and the rows recovery will look up.
+    func prime(_ rows: [(key: UInt64, row: Int64)], capacity: Int) {
+        state.withLock { s in
+            s.table = GidTable(capacity: capacity)
+            s.table.insert(batch: rows)
+        }
+    }
+
+    /// Rows of the loader's snapshot.
+    func loaded(_ rows: [(key: UInt64, row: Int64)]) {
+        state.withLock { $0.table.insert(batch: rows) }
+    }
+
+    /// The loader has seen every row: its snapshot's totals join the changes counted since.
+    func finishLoading(totals: (orders: Int, pending: Int)?) {
+        let waiters = state.withLock { s in
+            if let totals {
+                s.orders += totals.orders
+                s.pending += totals.pending
+            } else {
+                s.exactTotals = false
+            }
+            s.complete = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
     /// The rows that may be `gid`'s; the caller compares the gid of each.
     func candidates(_ gid: String) -> GidTable.Candidates {
         let key = GidTable.key(gid)
         return state.withLock { $0.table.candidates(key) }
     }
 
-    var totals: (orders: Int, pending: Int) { state.withLock { ($0.orders, $0.pending) } }
-
-    /// Start-up: the table and totals read from the file (committed: nothing to undo).
-    func install(_ table: GidTable, orders: Int, pending: Int) {
-        state.withLock { s in
-            s.table = table
-            s.orders = orders
-            s.pending = pending
-        }
+    /// nil until loaded, or for good when the loader lost its snapshot.
+    var totals: (orders: Int, pending: Int)? {
+        state.withLock { $0.complete && $0.exactTotals ? ($0.orders, $0.pending) : nil }
     }
 
     func added(_ gid: String, row: Int64, state s: TxnState) { record(.added(GidTable.key(gid), row, s)) }

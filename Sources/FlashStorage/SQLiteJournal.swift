@@ -33,7 +33,10 @@ public final class SQLiteJournal: Journal {
     /// `deadline`: how long a call may wait for the journal's thread (a hung disk) before its
     /// caller gets journal_unavailable; the call itself still completes when the disk does.
     /// `vfs`: a SQLite VFS by name (the power-cut tests' `PowerCutVFS`), nil for the default.
-    public init(path: String, durability: Durability = .full, deadline: Duration = .seconds(5), vfs: String? = nil) async throws {
+    /// `indexDelay`: the tests' hold on the background index load (`JournalIndexLoader`), so
+    /// what runs before it ends (recovery, retries, status) can be seen doing so.
+    public init(path: String, durability: Durability = .full, deadline: Duration = .seconds(5), vfs: String? = nil,
+                indexDelay: Duration = .zero) async throws {
         Self.keepFreedMemory
         self.path = path
         let watch = DeadlineWatch(limit: .milliseconds(deadline.milliseconds))
@@ -73,10 +76,11 @@ public final class SQLiteJournal: Journal {
                 guard version == JournalSchema.version else {
                     throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
                 }
-                try Self.loadIndex(db, into: index)
                 return try Self.gidKey(db)
             }
             reader = try JournalReader(path: path, vfs: vfs)
+            // Before anything is written: the loader's snapshot must come first.
+            try await JournalIndexLoader.start(path: path, vfs: vfs, index: index, delay: indexDelay)
         } catch let e as SQLiteError {
             watch.stop()
             try? await committer.exclusive { $0.close() }
@@ -108,7 +112,9 @@ public final class SQLiteJournal: Journal {
     // MARK: Journal
 
     public func prepare(_ record: TxnRecord) async throws -> (record: TxnRecord, inserted: Bool) {
-        try await call { [index] db in
+        // Whether the gid has a row is known once every row is indexed (a moment after open).
+        if !index.isComplete { await index.complete() }
+        return try await call { [index] db in
             // A retry finds its row through the index (there is no gid key in the file).
             if let existing = try self.loadTxn(db, gid: record.gid) { return (existing, false) }
             try db.statement("""
@@ -212,9 +218,20 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    /// Running totals kept by the writer (`JournalIndex`): no COUNT(*) over every row.
+    /// Running totals kept by the writer (`JournalIndex`): no COUNT(*) over every row, but
+    /// while the index is still loading.
     public func totals() async throws -> (orders: Int, pending: Int) {
-        index.totals
+        if let totals = index.totals { return totals }
+        return try await read { db in
+            let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'")
+            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
+            return (Int(orders), Int(pending))
+        }
+    }
+
+    /// Returns once every row of the journal is indexed (see `JournalIndexLoader`).
+    public func waitForIndex() async {
+        await index.complete()
     }
 
     /// One node's orders of one round (its gids start with `NODE-`): what the fence counts and
@@ -282,31 +299,6 @@ public final class SQLiteJournal: Journal {
         return key
     }
 
-    /// Every row into the index, at open: one pass over the table, the gid read in place.
-    private static func loadIndex(_ db: SQLiteDatabase, into index: JournalIndex) throws {
-        var table = GidTable(capacity: Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns")))
-        var orders = 0
-        var pending = 0
-        var batch: [(key: UInt64, row: Int64)] = []
-        batch.reserveCapacity(512)
-        try db.query("SELECT rowid, gid, state FROM txns") { s in
-            while try s.step() {
-                batch.append((s.withBytes(1) { GidTable.key($0) }, s.int(0)))
-                if batch.count == 512 {
-                    table.insert(batch: batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
-                switch s.withBytes(2, Self.state) {
-                case .succeeded: orders += 1
-                case .prepared: pending += 1
-                case .failed: break
-                }
-            }
-        }
-        table.insert(batch: batch)
-        index.install(table, orders: orders, pending: pending)
-    }
-
     /// The row of `gid` and its state, through the index; nil when the journal has none. Reads
     /// the state only: the write path needs no more, and a whole record costs a String a column.
     func locate(_ db: SQLiteDatabase, gid: String) throws -> (row: Int64, state: TxnState)? {
@@ -315,9 +307,12 @@ public final class SQLiteJournal: Journal {
                 try s.step() ? s.withBytes(0) { Self.state($0) } : nil
             }
         }
+        let complete = index.isComplete
         let c = index.candidates(gid)
         if let row = c.first, let state = try at(row) { return (row, state) }
         for row in c.more { if let state = try at(row) { return (row, state) } }
+        // Read before the lookup: a row the loader adds after it was looked for is not missed.
+        if !complete { throw JournalIndex.NotLoaded() }
         return nil
     }
 
@@ -383,6 +378,9 @@ public final class SQLiteJournal: Journal {
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
         do {
             return try await reader.read(body)
+        } catch is JournalIndex.NotLoaded {
+            await index.complete()
+            return try await read(body)
         } catch let e as SQLiteError {
             throw Self.engineError(e)
         }
@@ -392,6 +390,9 @@ public final class SQLiteJournal: Journal {
     func call<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
         do {
             return try await conn.run(deadline: deadline, body)
+        } catch is JournalIndex.NotLoaded {
+            await index.complete()
+            return try await call(body)
         } catch let e as SQLiteError {
             throw Self.engineError(e)
         }

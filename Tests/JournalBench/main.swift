@@ -40,6 +40,8 @@ struct JournalBench {
         let opening = now()
         let journal = try await SQLiteJournal(path: path, durability: sync)
         let openMs = Int((now() - opening) * 1000)
+        await journal.waitForIndex()
+        let indexMs = Int((now() - opening) * 1000)
         let (rowsBefore, _) = try await journal.totals()
         let start = now()
         let deadline = start + seconds
@@ -78,7 +80,7 @@ struct JournalBench {
         print("""
             {"connections":\(connections),"duration_s":\(elapsed),"sync":"\(sync.rawValue)","purchases":\(total),\
             "purchases_per_s":\(Int(rate)),"commits":\(stats.commits),"calls_per_commit":\(stats.calls / max(1, stats.commits)),\
-            "largest_batch":\(stats.largest),"orders_before":\(rowsBefore),"open_ms":\(openMs)}
+            "largest_batch":\(stats.largest),"orders_before":\(rowsBefore),"open_ms":\(openMs),"index_ms":\(indexMs)}
             """)
     }
 

@@ -1,0 +1,114 @@
+import FlashCore
+import NIOPosix
+import SQLiteStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads every row of the journal into its index (`JournalIndex`) in the background, on a
+/// connection and a thread of its own, so a journal of a million rows doesn't hold up READY.
+///
+/// The one read transaction pins a snapshot before the journal writes anything: every row in it
+/// goes into the table and its totals, and every write after it is a change the index records
+/// itself, so the two add up. Before `start` returns, the rows recovery and the hold intents
+/// touch (prepared rows, confirms and releases; few, along their indexes) are in the table
+/// already: recovery runs during the scan. A lookup that misses while the scan runs waits for
+/// it (`JournalIndex.NotLoaded`): a miss can't be trusted until every row has been seen.
+final class JournalIndexLoader: @unchecked Sendable {
+    // @unchecked Sendable: `db` is used only on `pool`'s one thread.
+    private let db: SQLiteDatabase
+    private let pool = NIOThreadPool(numberOfThreads: 1)
+    private let index: JournalIndex
+    /// Rows a scan hands to the index at once (`GidTable.insert(batch:)`).
+    private static let batchSize = 512
+
+    private init(db: SQLiteDatabase, index: JournalIndex) {
+        self.db = db
+        self.index = index
+        pool.start()
+    }
+
+    /// Pins the snapshot and primes the index, then scans on in the background.
+    static func start(path: String, vfs: String?, index: JournalIndex, delay: Duration = .zero) async throws {
+        let loader = JournalIndexLoader(db: try SQLiteDatabase(path: path, vfs: vfs), index: index)
+        do {
+            try await loader.pool.runIfActive { try loader.prime() }
+        } catch {
+            loader.db.close()
+            try? await loader.pool.shutdownGracefully()
+            throw error
+        }
+        loader.pool.submit { _ in
+            if delay > .zero { usleep(UInt32(delay.milliseconds * 1000)) }
+            loader.scan()
+        }
+    }
+
+    private func prime() throws {
+        try db.execute("PRAGMA query_only = 1")
+        try db.execute("BEGIN")
+        let capacity = Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns"))
+        var rows: [(key: UInt64, row: Int64)] = []
+        for sql in ["SELECT rowid, gid FROM txns WHERE state = 'prepared'",
+                    "SELECT rowid, gid FROM txns WHERE hold IN ('confirming', 'releasing')"] {
+            try db.query(sql) { s in
+                while try s.step() { rows.append((s.withBytes(1) { GidTable.key($0) }, s.int(0))) }
+            }
+        }
+        index.prime(rows, capacity: capacity)
+    }
+
+    private func scan() {
+        var orders = 0
+        var pending = 0
+        var batch: [(key: UInt64, row: Int64)] = []
+        batch.reserveCapacity(Self.batchSize)
+        do {
+            try db.query("SELECT rowid, gid, state FROM txns") { s in
+                while try s.step() {
+                    batch.append((s.withBytes(1) { GidTable.key($0) }, s.int(0)))
+                    switch s.withBytes(2, SQLiteJournal.state) {
+                    case .succeeded: orders += 1
+                    case .prepared: pending += 1
+                    case .failed: break
+                    }
+                    if batch.count == Self.batchSize {
+                        index.loaded(batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            index.loaded(batch)
+            try? db.execute("COMMIT")
+            index.finishLoading(totals: (orders, pending))
+        } catch {
+            // A read that failed (an I/O error): the rows seen so far stay; the rest are read
+            // again, and the totals, whose snapshot is gone, come from COUNT(*) from now on.
+            try? db.execute("ROLLBACK")
+            sleep(1)
+            return rescan()
+        }
+        close()
+    }
+
+    private func rescan() {
+        do {
+            try db.query("SELECT rowid, gid FROM txns") { s in
+                while try s.step() { index.loaded([(s.withBytes(1) { GidTable.key($0) }, s.int(0))]) }
+            }
+            index.finishLoading(totals: nil)
+            close()
+        } catch {
+            sleep(1)
+            rescan()
+        }
+    }
+
+    private func close() {
+        db.close()
+        // The pool can't be shut down from its own thread.
+        let pool = self.pool
+        Task.detached { try? await pool.shutdownGracefully() }
+    }
+}
