@@ -4,13 +4,35 @@
 # measured in the same run. The ratios are what compare across runs on a shared machine.
 #
 #   scripts/bench-compare.sh OLD_BIN_DIR NEW_BIN_DIR [ROUNDS]
-# Prints one line per run and the mean ratio per build.
+# Prints one line per run and the mean ratio per build. JOURNAL_ROWS=N: each run starts on a
+# copy of a journal holding N past orders (scripts/fill-journal.sh), one made per build (each
+# build's own schema), and also prints how long flashd took to answer its first status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=$1 NEW=$2 ROUNDS=${3:-2}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-64}
+JOURNAL_ROWS=${JOURNAL_ROWS:-0}
 . scripts/sandbox.sh
+# (sandbox_open owns the EXIT trap: the templates are removed at the end instead.)
+TEMPLATES=$(mktemp -d /tmp/fjt.XXXXXX)
+
+# template LABEL BIN: a journal of JOURNAL_ROWS past orders made by that build, kept for its runs.
+template() {
+  local label=$1 bin=$2 dir
+  [ -f "$TEMPLATES/$label.db" ] && return 0
+  dir=$(mktemp -d /tmp/fjm.XXXXXX)
+  redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --daemonize yes --pidfile "$dir/r.pid" >/dev/null
+  for _ in $(seq 100); do [ -S "$dir/r.sock" ] && break; sleep 0.05; done
+  "$bin/flashd" --socket "$dir/f.sock" --redis "unix:$dir/r.sock" --state-dir "$dir/state" --node-id bench --config /dev/null 2>/dev/null &
+  local pid=$!
+  for _ in $(seq 3000); do FLASHD_SOCKET="$dir/f.sock" "$bin/flashsalectl" status >/dev/null 2>&1 && break; sleep 0.005; done
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  redis-cli -s "$dir/r.sock" shutdown nosave >/dev/null 2>&1 || true
+  scripts/fill-journal.sh "$dir/state/flashd.db" "$JOURNAL_ROWS"
+  cp "$dir/state/flashd.db" "$TEMPLATES/$label.db"
+  rm -rf "$dir"
+}
 
 field() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" "$1" | tr -d '"'; }
 
@@ -19,15 +41,24 @@ one() { # label bindir scenario
   sandbox_open cmp
   sandbox_redis --appendonly yes --appendfsync everysec
   export FLASHD_SOCKET="$DIR/flashd.sock"
+  if [ "$JOURNAL_ROWS" -gt 0 ]; then
+    template "$label" "$bin"
+    mkdir -p "$DIR/state"
+    cp "$TEMPLATES/$label.db" "$DIR/state/flashd.db"
+  fi
+  local t0
+  t0=$(date +%s.%N)
   "$bin/flashd" --socket "$FLASHD_SOCKET" --redis "unix:$DIR/redis.sock" --state-dir "$DIR/state" \
     --node-id bench --config /dev/null 2>>"$DIR/flashd.log" &
   FLASHD_PID=$!
   for _ in $(seq 3000); do "$bin/flashsalectl" status >/dev/null 2>&1 && break; sleep 0.005; done
+  local ready
+  ready=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
   out="$DIR/out.json"
   "$bin/flashsalectl" --json bench --scenario "$scenario" --connections "$CONNECTIONS" --duration "$DURATION" >"$out" 2>/dev/null || true
-  printf '%-4s %-8s %s/s  no-op %s/s  lua %s/s  ratio to no-op %s  p99 %s ms\n' "$label" "$scenario" \
+  printf '%-4s %-8s %s/s  no-op %s/s  lua %s/s  ratio to no-op %s  p99 %s ms  answered after %s s\n' "$label" "$scenario" \
     "$(field "$out" "${scenario}_per_s")" "$(field "$out" noop_per_s)" "$(field "$out" lua_per_s)" \
-    "$(field "$out" "${scenario}_to_noop")" "$(field "$out" p99_ms)"
+    "$(field "$out" "${scenario}_to_noop")" "$(field "$out" p99_ms)" "$ready"
   sandbox_close
   trap - EXIT
   FLASHD_PID=
@@ -39,3 +70,4 @@ for _ in $(seq "$ROUNDS"); do
     one new "$NEW" "$scenario"
   done
 done
+rm -rf "$TEMPLATES"

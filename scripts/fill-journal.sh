@@ -32,6 +32,8 @@ SELECT 'past' || i || '-' || printf('%016x', random()), 'past-' || (i / 100000),
 INSERT INTO changes($CHANGE_COLS) SELECT $CHANGE_VALS FROM txns WHERE rowid > $START ORDER BY rowid;
 INSERT INTO meta(key, value) VALUES ('delivered_seq', (SELECT MAX(seq) FROM changes))
   ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+-- Schema 6 keeps its totals: without them the next open counts them again.
+DELETE FROM meta WHERE key IN ('orders_total', 'pending_total');
 $INDEXES
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);

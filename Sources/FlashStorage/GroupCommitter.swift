@@ -32,13 +32,17 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    /// Told after each COMMIT and each ROLLBACK of a batch, on the worker's thread, before any
-    /// of its callers is answered: what the journal keeps in memory follows the file.
+    /// Run inside each batch's transaction after its calls (a write that sums the batch up),
+    /// and told after each COMMIT and each ROLLBACK, on the worker's thread, before any of its
+    /// callers is answered: what the journal keeps in memory follows the file.
+    private let finishing: (SQLiteDatabase) throws -> Void
     private let committed: () -> Void
     private let rolledBack: () -> Void
 
-    init(_ db: SQLiteDatabase, committed: @escaping () -> Void = {}, rolledBack: @escaping () -> Void = {}) {
+    init(_ db: SQLiteDatabase, finishing: @escaping (SQLiteDatabase) throws -> Void = { _ in },
+         committed: @escaping () -> Void = {}, rolledBack: @escaping () -> Void = {}) {
         self.db = db
+        self.finishing = finishing
         self.committed = committed
         self.rolledBack = rolledBack
         worker = BatchWorker(db, process: { [unowned self] _, batch in self.commit(batch) },
@@ -125,6 +129,7 @@ final class GroupCommitter: @unchecked Sendable {
             }
         }
         do {
+            try finishing(db)
             try db.execute("COMMIT")
         } catch {
             rollback()
@@ -145,6 +150,7 @@ final class GroupCommitter: @unchecked Sendable {
             return error
         }
         do {
+            try finishing(db)
             try db.execute("COMMIT")
             committed()
             return nil

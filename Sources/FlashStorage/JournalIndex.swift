@@ -1,9 +1,12 @@
 import FlashCore
+import SQLiteStore
 import Synchronization
 
 /// What the journal keeps in memory beside its file: where each gid's row is (`GidTable`) and
 /// how many rows are orders and how many pending, so `status` (every 2 s from the health
-/// monitor) costs no COUNT(*) over a million rows.
+/// monitor) costs no COUNT(*) over a million rows. The totals are also in the file
+/// (`meta.orders_total`, `meta.pending_total`), written by each batch that changed them in its
+/// own transaction (`persist`), so an open reads them instead of counting.
 ///
 /// The writer changes it as it writes, inside the group commit's transaction, and records each
 /// change in an undo log: `committed()` forgets the log, `rolledBack()` undoes it, so the index
@@ -12,8 +15,7 @@ import Synchronization
 /// snapshot and finds nothing, which is what "not there yet" means anyway.
 ///
 /// At open it holds only the rows recovery needs; `JournalIndexLoader` adds the rest in the
-/// background and then the totals of its snapshot, to which the changes since were added here.
-/// Until then a lookup that misses proves nothing (`NotLoaded`) and totals are not known.
+/// background. Until then a lookup that misses proves nothing (`NotLoaded`).
 final class JournalIndex: Sendable {
     /// A lookup missed before every row was loaded: wait for `complete()` and ask again.
     struct NotLoaded: Error {}
@@ -30,11 +32,12 @@ final class JournalIndex: Sendable {
         var pending = 0
         var undo: [Change] = []
         var complete = false
-        /// False when the loader's snapshot was lost (a failed read): totals are counted instead.
-        var exactTotals = true
+        /// The totals changed in the batch now running: `persist` writes them.
+        var dirty = false
         var waiters: [CheckedContinuation<Void, Never>] = []
 
         mutating func count(_ state: TxnState, _ delta: Int) {
+            dirty = true
             switch state {
             case .succeeded: orders += delta
             case .prepared: pending += delta
@@ -80,6 +83,26 @@ final class JournalIndex: Sendable {
         }
     }
 
+    /// Open: the totals the file holds.
+    func setTotals(orders: Int, pending: Int) {
+        state.withLock { s in
+            s.orders = orders
+            s.pending = pending
+        }
+    }
+
+    /// Inside a batch's transaction, before its COMMIT: the totals it changed go with it.
+    func persist(_ db: SQLiteDatabase) throws {
+        guard let (orders, pending) = state.withLock({ $0.dirty ? ($0.orders, $0.pending) : nil }) else { return }
+        try Self.writeTotals(db, orders: orders, pending: pending)
+    }
+
+    static func writeTotals(_ db: SQLiteDatabase, orders: Int, pending: Int) throws {
+        try db.statement("INSERT INTO meta(key, value) VALUES ('orders_total', ?), ('pending_total', ?) "
+                         + "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .run([.text(String(orders)), .text(String(pending))])
+    }
+
     /// Start-up: room for every row, and the rows recovery will look up.
     func prime(_ rows: [(key: UInt64, row: Int64)], capacity: Int) {
         state.withLock { s in
@@ -93,15 +116,9 @@ final class JournalIndex: Sendable {
         state.withLock { $0.table.insert(batch: rows) }
     }
 
-    /// The loader has seen every row: its snapshot's totals join the changes counted since.
-    func finishLoading(totals: (orders: Int, pending: Int)?) {
+    /// The loader has seen every row.
+    func finishLoading() {
         let waiters = state.withLock { s in
-            if let totals {
-                s.orders += totals.orders
-                s.pending += totals.pending
-            } else {
-                s.exactTotals = false
-            }
             s.complete = true
             defer { s.waiters = [] }
             return s.waiters
@@ -115,20 +132,24 @@ final class JournalIndex: Sendable {
         return state.withLock { $0.table.candidates(key) }
     }
 
-    /// nil until loaded, or for good when the loader lost its snapshot.
-    var totals: (orders: Int, pending: Int)? {
-        state.withLock { $0.complete && $0.exactTotals ? ($0.orders, $0.pending) : nil }
-    }
+    var totals: (orders: Int, pending: Int) { state.withLock { ($0.orders, $0.pending) } }
 
     func added(_ gid: String, row: Int64, state s: TxnState) { record(.added(GidTable.key(gid), row, s)) }
     func removed(_ gid: String, row: Int64, state s: TxnState) { record(.removed(GidTable.key(gid), row, s)) }
     func moved(from: TxnState, to: TxnState) { record(.moved(from, to)) }
 
-    func committed() { state.withLock { $0.undo.removeAll(keepingCapacity: true) } }
+    func committed() {
+        state.withLock { s in
+            s.undo.removeAll(keepingCapacity: true)
+            s.dirty = false
+        }
+    }
 
     func rolledBack() {
         state.withLock { s in
             while let change = s.undo.popLast() { s.apply(change, undoing: true) }
+            // Back to the totals the file has.
+            s.dirty = false
         }
     }
 

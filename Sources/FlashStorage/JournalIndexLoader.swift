@@ -10,8 +10,7 @@ import Glibc
 /// connection and a thread of its own, so a journal of a million rows doesn't hold up READY.
 ///
 /// The one read transaction pins a snapshot before the journal writes anything: every row in it
-/// goes into the table and its totals, and every write after it is a change the index records
-/// itself, so the two add up. Before `start` returns, the rows recovery and the hold intents
+/// goes into the table, and every row written after it is one the index records itself. Before `start` returns, the rows recovery and the hold intents
 /// touch (prepared rows, confirms and releases; few, along their indexes) are in the table
 /// already: recovery runs during the scan. A lookup that misses while the scan runs waits for
 /// it (`JournalIndex.NotLoaded`): a miss can't be trusted until every row has been seen.
@@ -60,19 +59,12 @@ final class JournalIndexLoader: @unchecked Sendable {
     }
 
     private func scan() {
-        var orders = 0
-        var pending = 0
         var batch: [(key: UInt64, row: Int64)] = []
         batch.reserveCapacity(Self.batchSize)
         do {
-            try db.query("SELECT rowid, gid, state FROM txns") { s in
+            try db.query("SELECT rowid, gid FROM txns") { s in
                 while try s.step() {
                     batch.append((s.withBytes(1) { GidTable.key($0) }, s.int(0)))
-                    switch s.withBytes(2, SQLiteJournal.state) {
-                    case .succeeded: orders += 1
-                    case .prepared: pending += 1
-                    case .failed: break
-                    }
                     if batch.count == Self.batchSize {
                         index.loaded(batch)
                         batch.removeAll(keepingCapacity: true)
@@ -81,27 +73,16 @@ final class JournalIndexLoader: @unchecked Sendable {
             }
             index.loaded(batch)
             try? db.execute("COMMIT")
-            index.finishLoading(totals: (orders, pending))
-        } catch {
-            // A read that failed (an I/O error): the rows seen so far stay; the rest are read
-            // again, and the totals, whose snapshot is gone, come from COUNT(*) from now on.
-            try? db.execute("ROLLBACK")
-            sleep(1)
-            return rescan()
-        }
-        close()
-    }
-
-    private func rescan() {
-        do {
-            try db.query("SELECT rowid, gid FROM txns") { s in
-                while try s.step() { index.loaded([(s.withBytes(1) { GidTable.key($0) }, s.int(0))]) }
-            }
-            index.finishLoading(totals: nil)
+            index.finishLoading()
             close()
         } catch {
+            // A read that failed (an I/O error): the rows seen so far stay, and the scan runs
+            // again, in a newer snapshot: a row written since is in the index already.
+            try? db.execute("ROLLBACK")
+            batch.removeAll()
             sleep(1)
-            rescan()
+            try? db.execute("BEGIN")
+            scan()
         }
     }
 

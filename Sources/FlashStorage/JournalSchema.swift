@@ -31,7 +31,9 @@
 /// `txns_user`: a buyer's orders need a lookup by buyer, and that index stays the one random
 /// page an order dirties. The outbox names its order's row (`changes.txn`) rather than its
 /// gid. On a journal of a million rows this more than doubled the journal's own rate
-/// (BENCHMARKS.md).
+/// (BENCHMARKS.md). `meta.orders_total` and `meta.pending_total` keep the totals, written with
+/// each batch that changes them; a tool that edits rows by hand deletes them, and the next open
+/// counts again.
 enum JournalSchema {
     static let version = 6
 
@@ -141,6 +143,8 @@ enum JournalSchema {
         CREATE INDEX migrate_gid ON txns(gid);
         UPDATE changes SET txn = (SELECT rowid FROM txns WHERE txns.gid = changes.gid);
         DROP INDEX migrate_gid;
+        -- Counted again at open (a journal turned back to an older schema by hand may keep them).
+        DELETE FROM meta WHERE key IN ('orders_total', 'pending_total');
         UPDATE meta SET value = '6' WHERE key = 'schema_version';
         COMMIT;
         """

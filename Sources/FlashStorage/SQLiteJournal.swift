@@ -50,7 +50,8 @@ public final class SQLiteJournal: Journal {
         }
         let index = JournalIndex()
         self.index = index
-        let committer = GroupCommitter(db, committed: { index.committed() }, rolledBack: { index.rolledBack() })
+        let committer = GroupCommitter(db, finishing: { try index.persist($0) }, committed: { index.committed() },
+                                       rolledBack: { index.rolledBack() })
         conn = committer
         do {
             gidKey = try await committer.exclusive { db in
@@ -76,6 +77,7 @@ public final class SQLiteJournal: Journal {
                 guard version == JournalSchema.version else {
                     throw SQLiteError(code: 1, message: "journal schema version \(version) is not \(JournalSchema.version)")
                 }
+                try Self.readTotals(db, into: index)
                 return try Self.gidKey(db)
             }
             reader = try JournalReader(path: path, vfs: vfs)
@@ -218,15 +220,21 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    /// Running totals kept by the writer (`JournalIndex`): no COUNT(*) over every row, but
-    /// while the index is still loading.
+    /// Running totals kept by the writer (`JournalIndex`): no COUNT(*) over every row.
     public func totals() async throws -> (orders: Int, pending: Int) {
-        if let totals = index.totals { return totals }
-        return try await read { db in
-            let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'")
-            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'")
-            return (Int(orders), Int(pending))
+        index.totals
+    }
+
+    /// The totals the file keeps; counted once when it has none (a journal from before schema 6).
+    private static func readTotals(_ db: SQLiteDatabase, into index: JournalIndex) throws {
+        let kept = try db.query("SELECT (SELECT value FROM meta WHERE key = 'orders_total'), (SELECT value FROM meta WHERE key = 'pending_total')") { s in
+            try s.step() && !s.isNull(0) && !s.isNull(1) ? (Int(s.int(0)), Int(s.int(1))) : nil
         }
+        if let (orders, pending) = kept { return index.setTotals(orders: orders, pending: pending) }
+        let orders = Int(try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'succeeded'"))
+        let pending = Int(try db.scalarInt("SELECT COUNT(*) FROM txns WHERE state = 'prepared'"))
+        try JournalIndex.writeTotals(db, orders: orders, pending: pending)
+        index.setTotals(orders: orders, pending: pending)
     }
 
     /// Returns once every row of the journal is indexed (see `JournalIndexLoader`).

@@ -167,6 +167,14 @@ import TestSupport
         #expect(try await j.order(gid: "bad") == nil)
         #expect(try await j.totals() == (50, 0))
         await j.close()
+        // The totals the file keeps went with the commits, not with the rolled-back batch: a
+        // reopen reads them (no count) and they match the rows.
+        let again = try await SQLiteJournal(path: path)
+        #expect(try await again.totals() == (50, 0))
+        await again.close()
+        let counted = try Shell.run(try Executables.find("sqlite3"), [path, "SELECT (SELECT COUNT(*) FROM orders) || ' ' || "
+                                                                      + "(SELECT value FROM meta WHERE key = 'orders_total')"])
+        #expect(counted == "50 50\n")
     }
 
     /// A journal written by version 1 (orders in a table of their own) opens as version 2 with
