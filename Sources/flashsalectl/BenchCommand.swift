@@ -22,6 +22,8 @@ struct BenchCommand: ParsableCommand {
             in four alternating phases off-on-on-off, for the ratio of the two rates measured in one run; no \
             ceilings), delivery (the success scenario with delivery to PostgreSQL paused and running, in the same \
             four phases, with the delivery lag of the running phases; needs flashd --orders-to). Each run sells a new item, bench-SCENARIO-RUNID. \
+            The report gives the CPU seconds that flashd, its redis-server (when it runs on this host) and this client used in the \
+            no-op phase and in the scenario, and the client's CPU per request in each, so a reader sees who used the machine. \
             Exit 0 when the audit is consistent and settled and (sale) no more than --stock sold; 1 otherwise.
             """)
 

@@ -26,6 +26,18 @@ import TestSupport
         #expect((success["noop_per_s"] as? Double ?? 0) > 0, "the no-op ceiling")
         #expect((success["lua_per_s"] as? Double ?? 0) > 0, "the script ceiling (redis-benchmark): \(success["lua_note"] ?? "")")
         #expect(success["audit_consistent"] as? Bool == true)
+        // Who used the machine: flashd (found by its socket's peer credentials) and this client
+        // in both phases, and its Redis (by INFO's process_id) in the purchases; the no-op
+        // doesn't touch Redis, so there it is only reported.
+        for phase in ["cpu_s", "noop_cpu_s"] {
+            let cpu = try #require(success[phase] as? [String: Any], "\(phase) in \(success)")
+            for who in ["flashd", "client"] { #expect((cpu[who] as? Double ?? 0) > 0, "\(phase).\(who): \(cpu)") }
+            #expect(cpu["redis"] is Double, "\(phase).redis: \(cpu)")
+        }
+        #expect(((success["cpu_s"] as? [String: Any])?["redis"] as? Double ?? 0) > 0)
+        let perPurchase = try #require(success["client_cpu_us_per_request"] as? Double)
+        let perNoop = try #require(success["noop_client_cpu_us_per_request"] as? Double)
+        #expect(abs((success["client_cpu_ratio"] as? Double ?? 0) - perPurchase / perNoop) < 0.02, "\(success)")
 
         let soldout = try bench(flashd, "--scenario", "soldout", "--no-ceilings")
         #expect(soldout["success"] as? Int == 0 && (soldout["soldout"] as? Int ?? 0) > 0 && soldout["errors"] as? Int == 0)
