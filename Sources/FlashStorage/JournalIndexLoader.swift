@@ -47,7 +47,9 @@ final class JournalIndexLoader: @unchecked Sendable {
     private func prime() throws {
         try db.execute("PRAGMA query_only = 1")
         try db.execute("BEGIN")
-        let capacity = Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns"))
+        // Every row, and a quarter more for the sale to come before the table has to grow.
+        let last = Int(try db.scalarInt("SELECT COALESCE(MAX(rowid), 0) FROM txns"))
+        let capacity = last + last / 4
         var rows: [(key: UInt64, row: Int64)] = []
         for sql in ["SELECT rowid, gid FROM txns WHERE state = 'prepared'",
                     "SELECT rowid, gid FROM txns WHERE hold IN ('confirming', 'releasing')"] {

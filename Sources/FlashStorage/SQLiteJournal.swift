@@ -91,9 +91,9 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    /// Once per process: up to 16 MiB freed stays with it for the next commit instead of going
+    /// Once per process: up to 8 MiB freed stays with it for the next commit instead of going
     /// back to the kernel after each one (`SQLiteDatabase.keepFreedMemory`).
-    private static let keepFreedMemory: Void = SQLiteDatabase.keepFreedMemory(upTo: 16 << 20)
+    private static let keepFreedMemory: Void = SQLiteDatabase.keepFreedMemory(upTo: 8 << 20)
 
     public func close() async {
         deadline.stop()
@@ -130,12 +130,24 @@ public final class SQLiteJournal: Journal {
 
     public func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool) {
         try await call { [index] db in
+            // The common case is one statement: the row the index names, if it is this gid's
+            // and still prepared, becomes the order. Anything else takes the long way.
+            if let row = index.candidates(order.gid).first, try Self.makeOrder(db, order, row: row, nowMs: nowMs) {
+                index.moved(from: .prepared, to: .succeeded)
+                try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)
+                return (order, true)
+            }
             guard let (row, state) = try self.locate(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
             }
             switch state {
             case .prepared:
-                break
+                guard try Self.makeOrder(db, order, row: row, nowMs: nowMs) else {
+                    throw SQLiteError(code: 1, message: "transaction \(order.gid) stayed prepared")
+                }
+                index.moved(from: .prepared, to: .succeeded)
+                try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)
+                return (order, true)
             case .succeeded:
                 if let existing = try self.loadOrder(db, gid: order.gid) { return (existing, false) }
                 throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
@@ -145,26 +157,28 @@ public final class SQLiteJournal: Journal {
                 let reason = try self.loadTxn(db, gid: order.gid)?.reason
                 throw SQLiteError(code: 1, message: "transaction \(order.gid) already failed (\(reason?.rawValue ?? "?"))")
             }
-            // The prepared row becomes the order. A final order (no hold) leaves the hold
-            // columns alone, so SQLite has no hold index to weigh.
-            if order.hold == nil {
-                try db.statement("""
-                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
-                    WHERE rowid = ?
-                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .int(row)])
-            } else {
-                try db.statement("""
-                    UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
-                        hold = ?, expires_ms = ?, release_cause = ?
-                    WHERE rowid = ?
-                    """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), Self.optional(order.hold?.rawValue),
-                              order.expiresMs.map(SQLiteValue.int) ?? .null, Self.optional(order.releaseCause?.rawValue),
-                              .int(row)])
-            }
-            index.moved(from: .prepared, to: .succeeded)
-            try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)
-            return (order, true)
         }
+    }
+
+    /// The prepared row `row` of `order`'s gid becomes the order; false when it is not that (a
+    /// fingerprint shared with another gid, or no longer prepared). A final order (no hold)
+    /// leaves the hold columns alone, so SQLite has no hold index to weigh.
+    private static func makeOrder(_ db: SQLiteDatabase, _ order: Order, row: Int64, nowMs: Int64) throws -> Bool {
+        if order.hold == nil {
+            try db.statement("""
+                UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
+                WHERE rowid = ? AND gid = ? AND state = 'prepared'
+                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .int(row), .text(order.gid)])
+        } else {
+            try db.statement("""
+                UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
+                    hold = ?, expires_ms = ?, release_cause = ?
+                WHERE rowid = ? AND gid = ? AND state = 'prepared'
+                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), optional(order.hold?.rawValue),
+                          order.expiresMs.map(SQLiteValue.int) ?? .null, optional(order.releaseCause?.rawValue),
+                          .int(row), .text(order.gid)])
+        }
+        return db.changes == 1
     }
 
     public func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws {
