@@ -30,10 +30,10 @@
 /// led by columns whose new entries are also at an edge (item and round, state and time), but
 /// `txns_user`: a buyer's orders need a lookup by buyer, and that index stays the one random
 /// page an order dirties. The outbox names its order's row (`changes.txn`) rather than its
-/// gid. On a journal of a million rows this more than doubled the journal's own rate
-/// (BENCHMARKS.md). `meta.orders_total` and `meta.pending_total` keep the totals, written with
-/// each batch that changes them; a tool that edits rows by hand deletes them, and the next open
-/// counts again.
+/// gid. On a journal of a million rows the journal alone ran 1.3–2.2× as fast, together with
+/// glibc keeping freed memory (BENCHMARKS.md). `meta.orders_total` and `meta.pending_total`
+/// keep the totals, written with each batch that changes them; a tool that edits rows by hand
+/// deletes them, and the next open counts again.
 enum JournalSchema {
     static let version = 6
 
