@@ -177,7 +177,9 @@ public actor Coordinator {
             switch action {
             case .writeJournal:
                 do {
+                    let asked = clock.now
                     let (stored, inserted) = try await journal.prepare(record)
+                    metrics.record(.journalPrepare, since: asked, now: clock.now)
                     journalWrote()
                     guard stored.isSamePurchase(as: record) else {
                         throw EngineError(.conflict, "gid \(record.gid) belongs to another purchase", gid: record.gid)
@@ -205,8 +207,10 @@ public actor Coordinator {
                     // The round's first purchase on this node counts its orders first: a floor
                     // of 0 would let a Redis that lost them sell their units again.
                     if fence.needsCount(key) { await countOrders(key) }
+                    let asked = clock.now
                     let reply = try await stock.deduct(gid: record.gid, item: record.item, round: record.round, user: record.user,
                                                        requestID: record.requestID, floor: fence.floor(key, node: config.node))
+                    metrics.record(.stockScript, since: asked, now: clock.now)
                     markRedis(ok: true)
                     markReplicas(ok: true)
                     if case .deducted(_, let expires) = reply {
@@ -259,7 +263,9 @@ public actor Coordinator {
                         order.hold = entry.state ?? .held
                         order.expiresMs = entry.expiresMs
                     }
+                    let asked = clock.now
                     let (stored, inserted) = try await journal.commitOrder(order, nowMs: wallClockMs())
+                    if machine.mode == .purchase { metrics.record(.journalOrder, since: asked, now: clock.now) }
                     journalWrote()
                     if inserted && countable { fence.ordered(key) }
                     if let hold = stored.hold, !hold.isFinal { holdSchedule.schedule(stored.gid, at: stored.expiresMs ?? 0) }

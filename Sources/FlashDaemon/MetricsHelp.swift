@@ -6,6 +6,7 @@ enum MetricsHelp {
         "flashd_build_info": "flashd's version, as a label; always 1.",
         "flashd_purchases_total": "Purchase requests by outcome (ordered, replayed, sold_out, limit_reached, not_open, ..., error).",
         "flashd_purchase_duration_seconds": "Time from a purchase's admission to its answer.",
+        "flashd_purchase_step_seconds": "Time a purchase waited on one step (journal_prepare, stock_script, journal_order), until the engine's turn again.",
         "flashd_pending_transactions": "Prepared transactions this node has yet to settle.",
         "flashd_recovered_transactions_total": "Transactions settled by recovery and the timeout check, by outcome.",
         "flashd_backchecks_total": "Back-checks of prepared transactions in Redis, by outcome.",

@@ -24,6 +24,8 @@ struct BenchCommand: ParsableCommand {
             four phases, with the delivery lag of the running phases; needs flashd --orders-to). Each run sells a new item, bench-SCENARIO-RUNID. \
             The report gives the CPU seconds that flashd, its redis-server (when it runs on this host) and this client used in the \
             no-op phase and in the scenario, and the client's CPU per request in each, so a reader sees who used the machine. \
+            It gives the scenario's mean latency as the client saw it, in flashd (admission to answer), and in each step a \
+            purchase waits on (the prepared row's commit, the Redis script, the order's commit), from flashd's /metrics. \
             Exit 0 when the audit is consistent and settled and (sale) no more than --stock sold; 1 otherwise.
             """)
 
@@ -93,6 +95,8 @@ struct BenchCommand: ParsableCommand {
         var clientCPUUsPerRequest: Double?
         var noopClientCPUUsPerRequest: Double?
         var clientCPURatio: Double?
+        /// Mean milliseconds per purchase: as the client saw it, in flashd, and in each step.
+        var meanMs: StepTimes.Means?
 
         enum CodingKeys: String, CodingKey {
             case scenario, connections, requests, success, soldout, errors, oversold
@@ -104,7 +108,7 @@ struct BenchCommand: ParsableCommand {
             case saleStock = "sale_stock", auditConsistent = "audit_consistent", auditSettled = "audit_settled"
             case daemonPeakRSSMiB = "daemon_peak_rss_mib", cpuS = "cpu_s", noopCPUS = "noop_cpu_s"
             case clientCPUUsPerRequest = "client_cpu_us_per_request", noopClientCPUUsPerRequest = "noop_client_cpu_us_per_request"
-            case clientCPURatio = "client_cpu_ratio"
+            case clientCPURatio = "client_cpu_ratio", meanMs = "mean_ms"
         }
     }
 
@@ -152,6 +156,7 @@ struct BenchCommand: ParsableCommand {
         let prefix = "u\(runID)"
         let fault = abandon.map { #","crash_after":"\#($0)","crash_mode":"abandon""# } ?? ""
         let before = cpu.sample()
+        let stepsBefore = StepTimes.sample(global.client())
         let result = load(label: "buy", plan: LoadGenerator.Plan(
             socketPath: socket, connections: connections, seconds: duration, maxRequests: requests, rate: rate,
             request: { conn, seq in
@@ -160,6 +165,8 @@ struct BenchCommand: ParsableCommand {
                 return LoadGenerator.request(method: "POST", path: "/v1/purchases", body: Array(body.utf8))
             }))
         let scenarioCPU = ProcessCPU.usage(from: before, to: cpu.sample())
+        let clientMs = result.latency.totalCount > 0 ? Self.round(result.latency.mean / 1000, 3) : nil
+        let steps = stepsBefore.flatMap { a in StepTimes.sample(global.client()).map { StepTimes.means(from: a, to: $0, clientMs: clientMs) } }
 
         note(abandon == nil ? "audit: waiting for every transaction to settle" : "audit (abandoned purchases stay pending)")
         let audit = try settledAudit(wait: abandon == nil)
@@ -186,7 +193,7 @@ struct BenchCommand: ParsableCommand {
             cpuS: scenarioCPU, noopCPUS: noopCPU,
             clientCPUUsPerRequest: Self.perRequest(scenarioCPU.client, t.requests),
             noopClientCPUUsPerRequest: noop.flatMap { n in noopCPU.flatMap { Self.perRequest($0.client, n.tally.requests) } },
-            clientCPURatio: nil)
+            clientCPURatio: nil, meanMs: steps)
         report.clientCPURatio = report.noopClientCPUUsPerRequest.flatMap { n in
             report.clientCPUUsPerRequest.map { n > 0 ? Self.round($0 / n, 2) : 0 }
         }
@@ -249,6 +256,12 @@ struct BenchCommand: ParsableCommand {
             let who = [("flashd", c.flashd), ("redis", c.redis), ("client", c.client)].compactMap { n, v in v.map { "\(n) \(Self.fixed($0, 2))" } }
             lines.append("  CPU seconds             \(who.joined(separator: "  "))"
                          + (r.clientCPURatio.map { "  (client per request \(Self.fixed($0, 2)) × its per no-op)" } ?? ""))
+        }
+        if let m = r.meanMs {
+            let parts = [("journal prepare", m.journalPrepare), ("script", m.stockScript), ("journal order", m.journalOrder)]
+                .compactMap { n, v in v.map { "\(n) \(Self.fixed($0, 2))" } }
+            lines.append("  mean ms per request     client \(m.client.map { Self.fixed($0, 2) } ?? "-")  "
+                         + "in flashd \(m.purchase.map { Self.fixed($0, 2) } ?? "-")\(parts.isEmpty ? "" : ": ")\(parts.joined(separator: "  "))")
         }
         if let m = r.daemonPeakRSSMiB { lines.append("  flashd peak RSS         \(Self.pad(Self.format(m)))  MiB") }
         lines.append("  audit                   \(r.auditConsistent ? "consistent" : "DRIFT")\(r.auditSettled ? ", settled" : ", NOT settled")")

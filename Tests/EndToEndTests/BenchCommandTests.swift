@@ -38,6 +38,15 @@ import TestSupport
         let perPurchase = try #require(success["client_cpu_us_per_request"] as? Double)
         let perNoop = try #require(success["noop_client_cpu_us_per_request"] as? Double)
         #expect(abs((success["client_cpu_ratio"] as? Double ?? 0) - perPurchase / perNoop) < 0.02, "\(success)")
+        // Where a purchase's time went: each step waited, the steps run one after another
+        // inside flashd's time for the purchase, and that inside the client's.
+        let mean = try #require(success["mean_ms"] as? [String: Any], "mean_ms in \(success)")
+        let steps = ["journal_prepare", "stock_script", "journal_order"].map { mean[$0] as? Double ?? 0 }
+        let inFlashd = mean["purchase"] as? Double ?? 0
+        let client = mean["client"] as? Double ?? 0
+        #expect(steps.allSatisfy { $0 > 0 }, "\(mean)")
+        #expect(steps.reduce(0, +) <= inFlashd + 0.005, "\(mean)")
+        #expect(inFlashd > 0 && inFlashd <= client * 1.01 + 0.01, "\(mean)")
 
         let soldout = try bench(flashd, "--scenario", "soldout", "--no-ceilings")
         #expect(soldout["success"] as? Int == 0 && (soldout["soldout"] as? Int ?? 0) > 0 && soldout["errors"] as? Int == 0)
