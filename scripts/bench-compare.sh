@@ -45,6 +45,7 @@ one() { # label bindir scenario
     template "$label" "$bin"
     mkdir -p "$DIR/state"
     cp "$TEMPLATES/$label.db" "$DIR/state/flashd.db"
+    sync "$DIR/state/flashd.db"  # no dirty copy for flashd's first checkpoint to flush (fill-journal.sh)
   fi
   local t0
   t0=$(date +%s.%N)

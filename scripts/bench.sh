@@ -56,6 +56,7 @@ if [ "$JOURNAL_ROWS" -gt 0 ]; then
   kill -TERM "$FLASHD_PID"; wait "$FLASHD_PID" 2>/dev/null || true
   scripts/fill-journal.sh "$DIR/state/flashd.db" "$JOURNAL_ROWS"
   cp "$DIR/state/flashd.db" "$DIR/journal-alone.db"
+  sync "$DIR/journal-alone.db"  # as fill-journal.sh does: no dirty copy for a checkpoint to flush
   start_flashd
   wait_ready >/dev/null
 fi
