@@ -51,8 +51,10 @@ import TestSupport
             used.formUnion(names)
             for name in names { #expect(MetricsHelp.help[name] != nil, "\(name) in \(expr) is no metric of flashd's") }
         }
-        // The dashboard shows what the issue asks: rates, stock, latency, pending, errors, holds.
+        // The dashboard shows what the issue asks: rates, stock, latency and where it goes,
+        // pending, errors, holds.
         for name in ["flashd_purchases_total", "flashd_sale_stock_remaining", "flashd_purchase_duration_seconds",
+                     "flashd_purchase_step_seconds",
                      "flashd_pending_transactions", "flashd_journal_errors_total", "flashd_redis_behind_items", "flashd_sale_holds"] {
             #expect(used.contains(name), "nothing shows \(name)")
         }
