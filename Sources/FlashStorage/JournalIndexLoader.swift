@@ -63,28 +63,31 @@ final class JournalIndexLoader: @unchecked Sendable {
     private func scan() {
         var batch: [(key: UInt64, row: Int64)] = []
         batch.reserveCapacity(Self.batchSize)
-        do {
-            try db.query("SELECT rowid, gid FROM txns") { s in
-                while try s.step() {
-                    batch.append((s.withBytes(1) { GidTable.key($0) }, s.int(0)))
-                    if batch.count == Self.batchSize {
-                        index.loaded(batch)
-                        batch.removeAll(keepingCapacity: true)
+        while true {
+            do {
+                try db.query("SELECT rowid, gid FROM txns") { s in
+                    while try s.step() {
+                        batch.append((s.withBytes(1) { GidTable.key($0) }, s.int(0)))
+                        if batch.count == Self.batchSize {
+                            index.loaded(batch)
+                            batch.removeAll(keepingCapacity: true)
+                        }
                     }
                 }
+                index.loaded(batch)
+                try? db.execute("COMMIT")
+                index.finishLoading()
+                close()
+                return
+            } catch {
+                // A read that failed (an I/O error): the rows seen so far stay (the table
+                // ignores a row it has), and the scan runs again in a newer snapshot: a row
+                // written since is in the index already.
+                try? db.execute("ROLLBACK")
+                batch.removeAll(keepingCapacity: true)
+                sleep(1)
+                try? db.execute("BEGIN")
             }
-            index.loaded(batch)
-            try? db.execute("COMMIT")
-            index.finishLoading()
-            close()
-        } catch {
-            // A read that failed (an I/O error): the rows seen so far stay, and the scan runs
-            // again, in a newer snapshot: a row written since is in the index already.
-            try? db.execute("ROLLBACK")
-            batch.removeAll()
-            sleep(1)
-            try? db.execute("BEGIN")
-            scan()
         }
     }
 

@@ -130,12 +130,16 @@ public final class SQLiteJournal: Journal {
 
     public func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool) {
         try await call { [index] db in
-            // The common case is one statement: the row the index names, if it is this gid's
-            // and still prepared, becomes the order. Anything else takes the long way.
-            if let row = index.candidates(order.gid).first, try Self.makeOrder(db, order, row: row, nowMs: nowMs) {
+            /// The prepared row `row` became the order: the index's totals and the outbox follow.
+            func ordered(_ row: Int64) throws -> (order: Order, inserted: Bool) {
                 index.moved(from: .prepared, to: .succeeded)
                 try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)
                 return (order, true)
+            }
+            // The common case is one statement: the row the index names, if it is this gid's
+            // and still prepared, becomes the order. Anything else takes the long way.
+            if let row = index.candidates(order.gid).first, try Self.makeOrder(db, order, row: row, nowMs: nowMs) {
+                return try ordered(row)
             }
             guard let (row, state) = try self.locate(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
@@ -145,9 +149,7 @@ public final class SQLiteJournal: Journal {
                 guard try Self.makeOrder(db, order, row: row, nowMs: nowMs) else {
                     throw SQLiteError(code: 1, message: "transaction \(order.gid) stayed prepared")
                 }
-                index.moved(from: .prepared, to: .succeeded)
-                try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)
-                return (order, true)
+                return try ordered(row)
             case .succeeded:
                 if let existing = try self.loadOrder(db, gid: order.gid) { return (existing, false) }
                 throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
