@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "RedisClient", dependencies: ["CHiredis"]),
         // The power-cut VFS, for tests only (registered when fault injection asks for it).
         .target(name: "CPowerCut", dependencies: ["CSQLite"]),
+        .target(name: "CPreciseWait"),
         .target(name: "SQLiteStore", dependencies: ["CSQLite", "CPowerCut"]),
         .target(name: "Systemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
 
@@ -75,6 +76,7 @@ let package = Package(
         ]),
         .executableTarget(name: "flashsalectl", dependencies: [
             "Control",
+            "CPreciseWait",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // `bench`'s latency percentiles.
             .product(name: "Histogram", package: "hdrhistogram-swift"),
