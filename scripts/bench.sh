@@ -74,7 +74,10 @@ status=0
 run success --scenario success || status=1
 PEAK=$(field "$OUT/success.json" success_per_s)
 HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%d", p / 2 }')
-run success-half --scenario success --no-ceilings --rate "$HALF" || status=1
+# Three paced runs: one run's p99 on these shared machines moves by 2x from run to run.
+for h in success-half success-half-2 success-half-3; do
+  run "$h" --scenario success --no-ceilings --rate "$HALF" || status=1
+done
 run soldout --scenario soldout || status=1
 run sale --scenario sale --stock "$STOCK" --no-ceilings || status=1
 # What a checkout hold costs a successful purchase: off, on, on, off in one run (the ratio counts).
@@ -143,7 +146,7 @@ for w in 0 1; do
 done
 
 printf '\n%-14s %12s %12s %8s %9s %9s %11s %11s %7s\n' scenario success/s soldout/s errors p50_ms p99_ms noop/s script/s audit
-for name in success success-half soldout sale wait0 wait1; do
+for name in success success-half success-half-2 success-half-3 soldout sale wait0 wait1; do
   f="$OUT/$name.json"
   printf '%-14s %12s %12s %8s %9s %9s %11s %11s %7s\n' "$name" "$(field "$f" success_per_s)" "$(field "$f" soldout_per_s)" \
     "$(field "$f" errors)" "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(field "$f" noop_per_s)" "$(field "$f" lua_per_s)" \
@@ -180,7 +183,12 @@ printf 'a purchase, mean ms (success): client %s, in flashd %s = journal prepare
 printf 'sale scenario: %s successful/s, %s sold-out/s; answers/no-op (the success run'"'"'s no-op) %s (target >= 0.35)\n' \
   "$(field "$OUT/sale.json" success_per_s)" "$(field "$OUT/sale.json" soldout_per_s)" \
   "$(awk -v a="$(field "$OUT/sale.json" requests_per_s)" -v b="$(field "$OUT/success.json" noop_per_s)" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')"
-printf 'p99 at half the peak rate (%s/s): %s ms (target <= 5)\n' "$HALF" "$(field "$OUT/success-half.json" p99_ms)"
+halves() { # key: its value in the three paced runs, then their median
+  local v; v=$(for h in success-half success-half-2 success-half-3; do field "$OUT/$h.json" "$1"; done)
+  printf '%s (median %s)' "$(echo $v | sed 's/ / \/ /g')" "$(echo "$v" | sort -g | sed -n 2p)"
+}
+printf 'p99 at half the peak rate (%s/s), three runs: client %s ms; in flashd %s ms (target <= 5)\n' \
+  "$HALF" "$(halves p99_ms)" "$(halves flashd_p99_ms)"
 printf 'recovery: %s prepared, ready in %.3f s, %s pending after (target <= 2 s); empty journal: ready in %.3f s (target <= 0.3)\n' \
   "$PENDING" "$RECOVERY_S" "$AFTER" "$EMPTY_S"
 PEAK_RSS=$(for f in "$OUT"/success.json "$OUT"/soldout.json "$OUT"/sale.json; do field "$f" daemon_peak_rss_mib; done | sort -n | tail -1)

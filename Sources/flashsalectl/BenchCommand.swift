@@ -97,6 +97,8 @@ struct BenchCommand: ParsableCommand {
         var clientCPURatio: Double?
         /// Mean milliseconds per purchase: as the client saw it, in flashd, and in each step.
         var meanMs: StepTimes.Means?
+        /// The p99 of flashd's own time per purchase (admission to answer), from its histogram.
+        var flashdP99Ms: Double?
 
         enum CodingKeys: String, CodingKey {
             case scenario, connections, requests, success, soldout, errors, oversold
@@ -108,7 +110,7 @@ struct BenchCommand: ParsableCommand {
             case saleStock = "sale_stock", auditConsistent = "audit_consistent", auditSettled = "audit_settled"
             case daemonPeakRSSMiB = "daemon_peak_rss_mib", cpuS = "cpu_s", noopCPUS = "noop_cpu_s"
             case clientCPUUsPerRequest = "client_cpu_us_per_request", noopClientCPUUsPerRequest = "noop_client_cpu_us_per_request"
-            case clientCPURatio = "client_cpu_ratio", meanMs = "mean_ms"
+            case clientCPURatio = "client_cpu_ratio", meanMs = "mean_ms", flashdP99Ms = "flashd_p99_ms"
         }
     }
 
@@ -166,7 +168,8 @@ struct BenchCommand: ParsableCommand {
             }))
         let scenarioCPU = ProcessCPU.usage(from: before, to: cpu.sample())
         let clientMs = result.latency.totalCount > 0 ? Self.round(result.latency.mean / 1000, 3) : nil
-        let steps = stepsBefore.flatMap { a in StepTimes.sample(global.client()).map { StepTimes.means(from: a, to: $0, clientMs: clientMs) } }
+        let stepsAfter = stepsBefore == nil ? nil : StepTimes.sample(global.client())
+        let steps = stepsBefore.flatMap { a in stepsAfter.map { StepTimes.means(from: a, to: $0, clientMs: clientMs) } }
 
         note(abandon == nil ? "audit: waiting for every transaction to settle" : "audit (abandoned purchases stay pending)")
         let audit = try settledAudit(wait: abandon == nil)
@@ -193,7 +196,8 @@ struct BenchCommand: ParsableCommand {
             cpuS: scenarioCPU, noopCPUS: noopCPU,
             clientCPUUsPerRequest: Self.perRequest(scenarioCPU.client, t.requests),
             noopClientCPUUsPerRequest: noop.flatMap { n in noopCPU.flatMap { Self.perRequest($0.client, n.tally.requests) } },
-            clientCPURatio: nil, meanMs: steps)
+            clientCPURatio: nil, meanMs: steps,
+            flashdP99Ms: stepsBefore.flatMap { a in stepsAfter.flatMap { StepTimes.quantile(0.99, from: a, to: $0) } })
         report.clientCPURatio = report.noopClientCPUUsPerRequest.flatMap { n in
             report.clientCPUUsPerRequest.map { n > 0 ? Self.round($0 / n, 2) : 0 }
         }
@@ -246,7 +250,8 @@ struct BenchCommand: ParsableCommand {
         lines.append("  errors                  \(Self.pad(String(r.errors)))  \(r.errorStatuses.isEmpty ? "" : "\(r.errorStatuses)")")
         lines.append("  requests                \(Self.pad(String(r.requests)))  in \(Self.format(r.durationS)) s")
         lines.append("  latency ms              p50 \(Self.fixed(r.p50Ms, 2))  p90 \(Self.fixed(r.p90Ms, 2))  "
-                     + "p99 \(Self.fixed(r.p99Ms, 2))  p99.9 \(Self.fixed(r.p999Ms, 2))  max \(Self.fixed(r.maxMs, 2))")
+                     + "p99 \(Self.fixed(r.p99Ms, 2))  p99.9 \(Self.fixed(r.p999Ms, 2))  max \(Self.fixed(r.maxMs, 2))"
+                     + (r.flashdP99Ms.map { "  (p99 in flashd \(Self.fixed($0, 2)))" } ?? ""))
         if let n = r.noopPerS { lines.append("  no-op ceiling           \(Self.pad(Self.count(n)))  req/s (p99 \(r.noopP99Ms ?? 0) ms)") }
         if let l = r.luaPerS { lines.append("  script ceiling          \(Self.pad(Self.count(l)))  EVALSHA/s") } else if let n = r.luaNote {
             lines.append("  script ceiling          skipped: \(n)")

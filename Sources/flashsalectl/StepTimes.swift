@@ -4,11 +4,15 @@ import Control
 /// `flashd_purchase_duration_seconds` (admission to answer) and `flashd_purchase_step_seconds`
 /// (each step's wait) over the phase, from /metrics read before and after it. Next to the
 /// client's own mean latency they split a purchase into HTTP and hops, the coordinator's
-/// bookkeeping, and the three waits on I/O.
+/// bookkeeping, and the three waits on I/O. flashd's p99 from its histogram, next to the
+/// client's, tells the server's tail from the one the client and the shared machine add.
 struct StepTimes {
     /// Sum (seconds) and count of each timer: "purchase", then one per step name.
     struct Sample {
         var timers: [String: (sum: Double, count: Double)] = [:]
+        /// `flashd_purchase_duration_seconds`' buckets: upper bound (seconds) → purchases so far
+        /// at or under it.
+        var buckets: [Double: Double] = [:]
     }
 
     /// Mean milliseconds over a phase (nil: no purchase reached that step).
@@ -39,7 +43,10 @@ struct StepTimes {
             let name = series.prefix { $0 != "{" }
             let key: String
             let field: String
-            if let base = Self.base(name, "flashd_purchase_duration_seconds") {
+            if name == "flashd_purchase_duration_seconds_bucket", let le = Self.label("le", in: series) {
+                if let bound = le == "+Inf" ? Double.infinity : Double(le) { sample.buckets[bound] = value }
+                continue
+            } else if let base = Self.base(name, "flashd_purchase_duration_seconds") {
                 key = "purchase"
                 field = base
             } else if let base = Self.base(name, "flashd_purchase_step_seconds"), let step = Self.label("step", in: series) {
@@ -63,6 +70,29 @@ struct StepTimes {
         }
         return Means(client: clientMs, purchase: mean("purchase"), journalPrepare: mean("journal_prepare"),
                      stockScript: mean("stock_script"), journalOrder: mean("journal_order"))
+    }
+
+    /// The `q` quantile of flashd's purchase time over a phase, in ms, from its histogram as
+    /// Prometheus' histogram_quantile reads one: linear within the bucket the rank falls in
+    /// (a bucket's purchases taken as spread evenly over it), the largest finite bound when it
+    /// falls past every one. nil: no purchase in the phase, or no buckets.
+    static func quantile(_ q: Double, from a: Sample, to b: Sample) -> Double? {
+        let bounds = b.buckets.keys.sorted()
+        let counts = bounds.map { (b.buckets[$0] ?? 0) - (a.buckets[$0] ?? 0) }
+        guard let total = counts.last, total > 0 else { return nil }
+        let rank = q * total
+        var lower = 0.0
+        var below = 0.0
+        for (bound, count) in zip(bounds, counts) {
+            if count >= rank {
+                if bound.isInfinite { return BenchCommand.round(lower * 1000, 3) }
+                let within = count > below ? (rank - below) / (count - below) : 1
+                return BenchCommand.round((lower + (bound - lower) * within) * 1000, 3)
+            }
+            lower = bound
+            below = count
+        }
+        return nil
     }
 
     /// "_sum" or "_count" when `name` is `metric` with that suffix.
