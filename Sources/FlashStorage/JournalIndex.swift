@@ -2,8 +2,8 @@ import FlashCore
 import SQLiteStore
 import Synchronization
 
-/// What the journal keeps in memory beside its file: where each gid's row is (`GidTable`) and
-/// how many rows are orders and how many pending, so `status` (every 2 s from the health
+/// What the journal keeps in memory beside its file: where each gid's row is (`GidTable`), which
+/// rows are each buyer's orders (`BuyerTable`), and how many rows are orders and how many pending, so `status` (every 2 s from the health
 /// monitor) costs no COUNT(*) over a million rows. The totals are also in the file
 /// (`meta.orders_total`, `meta.pending_total`), written by each batch that changed them in its
 /// own transaction (`persist`), so an open reads them instead of counting.
@@ -24,10 +24,12 @@ final class JournalIndex: Sendable {
         case added(UInt64, Int64, TxnState)
         case removed(UInt64, Int64, TxnState)
         case moved(TxnState, TxnState)
+        case ordered(buyer: UInt64, Int64)
     }
 
     private struct State {
         var table: GidTable
+        var buyers = BuyerTable()
         var orders = 0
         var pending = 0
         var undo: [Change] = []
@@ -59,6 +61,10 @@ final class JournalIndex: Sendable {
             case (.moved(let from, let to), true):
                 count(to, -1)
                 count(from, 1)
+            case (.ordered(let buyer, let row), false):
+                buyers.insert(buyer, row: row)
+            case (.ordered(let buyer, let row), true):
+                buyers.remove(buyer, row: row)
             }
         }
     }
@@ -103,17 +109,22 @@ final class JournalIndex: Sendable {
             .run([.text(String(orders)), .text(String(pending))])
     }
 
-    /// Start-up: room for every row, and the rows recovery will look up.
+    /// Start-up: room for every row and every order the file holds, and the rows recovery will
+    /// look up. (The buyers' orders come with the scan: recovery reads none.)
     func prime(_ rows: [(key: UInt64, row: Int64)], capacity: Int) {
         state.withLock { s in
             s.table = GidTable(capacity: capacity)
             s.table.insert(batch: rows)
+            s.buyers = BuyerTable(capacity: s.orders)
         }
     }
 
-    /// Rows of the loader's snapshot.
-    func loaded(_ rows: [(key: UInt64, row: Int64)]) {
-        state.withLock { $0.table.insert(batch: rows) }
+    /// Rows of the loader's snapshot, and those of them that are orders, by buyer.
+    func loaded(_ rows: [(key: UInt64, row: Int64)], orders: [(buyer: UInt64, row: Int64)] = []) {
+        state.withLock { s in
+            s.table.insert(batch: rows)
+            for o in orders { s.buyers.insert(o.buyer, row: o.row) }
+        }
     }
 
     /// The loader has seen every row.
@@ -132,11 +143,23 @@ final class JournalIndex: Sendable {
         return state.withLock { $0.table.candidates(key) }
     }
 
+    /// The rows that may be `user`'s orders; the caller compares the buyer of each. Only once
+    /// every row is loaded (else `NotLoaded`): before, a buyer's older orders may be missing.
+    func buyerCandidates(_ user: String) throws -> [Int64] {
+        let key = BuyerTable.key(user)
+        return try state.withLock { s in
+            guard s.complete else { throw NotLoaded() }
+            return s.buyers.candidates(key)
+        }
+    }
+
     var totals: (orders: Int, pending: Int) { state.withLock { ($0.orders, $0.pending) } }
 
     func added(_ gid: String, row: Int64, state s: TxnState) { record(.added(GidTable.key(gid), row, s)) }
     func removed(_ gid: String, row: Int64, state s: TxnState) { record(.removed(GidTable.key(gid), row, s)) }
     func moved(from: TxnState, to: TxnState) { record(.moved(from, to)) }
+    /// The row `row` became an order of the buyer whose key is `buyer`.
+    func ordered(buyer: UInt64, row: Int64) { record(.ordered(buyer: buyer, row)) }
 
     func committed() {
         state.withLock { s in

@@ -62,19 +62,25 @@ final class JournalIndexLoader: @unchecked Sendable {
 
     private func scan() {
         var batch: [(key: UInt64, row: Int64)] = []
+        var orders: [(buyer: UInt64, row: Int64)] = []
         batch.reserveCapacity(Self.batchSize)
+        orders.reserveCapacity(Self.batchSize)
         while true {
             do {
-                try db.query("SELECT rowid, gid FROM txns") { s in
+                // The buyer of an order only: a buyer's failed attempts are never listed.
+                try db.query("SELECT rowid, gid, state = 'succeeded', user FROM txns") { s in
                     while try s.step() {
-                        batch.append((s.withBytes(1) { GidTable.key($0) }, s.int(0)))
+                        let row = s.int(0)
+                        batch.append((s.withBytes(1) { GidTable.key($0) }, row))
+                        if s.int(2) == 1 { orders.append((s.withBytes(3) { BuyerTable.key($0) }, row)) }
                         if batch.count == Self.batchSize {
-                            index.loaded(batch)
+                            index.loaded(batch, orders: orders)
                             batch.removeAll(keepingCapacity: true)
+                            orders.removeAll(keepingCapacity: true)
                         }
                     }
                 }
-                index.loaded(batch)
+                index.loaded(batch, orders: orders)
                 try? db.execute("COMMIT")
                 index.finishLoading()
                 close()
@@ -85,6 +91,7 @@ final class JournalIndexLoader: @unchecked Sendable {
                 // written since is in the index already.
                 try? db.execute("ROLLBACK")
                 batch.removeAll(keepingCapacity: true)
+                orders.removeAll(keepingCapacity: true)
                 sleep(1)
                 try? db.execute("BEGIN")
             }

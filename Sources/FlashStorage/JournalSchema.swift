@@ -34,6 +34,11 @@
 /// glibc keeping freed memory (BENCHMARKS.md). `meta.orders_total` and `meta.pending_total`
 /// keep the totals, written with each batch that changes them; a tool that edits rows by hand
 /// deletes them, and the next open counts again.
+///
+/// Since then `txns_user` is gone too: the buyer → orders map is in memory (`BuyerTable`),
+/// rebuilt by the same scan as the gid's, and `indexes` drops the index at open. The journal
+/// alone ran 1.3–1.4× as fast without it (BENCHMARKS.md). The tables are unchanged, so the
+/// version stays 6: an older flashd that opens the file makes the index again, and works.
 enum JournalSchema {
     static let version = 6
 
@@ -50,7 +55,7 @@ enum JournalSchema {
             txn INTEGER
         );
         INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '6');
-        -- Version 2 → 3 is the buyer index (in `indexes`), nothing else.
+        -- Version 2 → 3 was the buyer index, nothing else (in memory now: `BuyerTable`).
         UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';
         """
 
@@ -81,7 +86,8 @@ enum JournalSchema {
     static let indexes = """
         CREATE INDEX IF NOT EXISTS txns_item ON txns(item, round, state);
         CREATE INDEX IF NOT EXISTS txns_state ON txns(state, created_ms);
-        CREATE INDEX IF NOT EXISTS txns_user ON txns(user, created_ms) WHERE state = 'succeeded';
+        -- A buyer's orders are found through the journal's memory (`BuyerTable`).
+        DROP INDEX IF EXISTS txns_user;
         -- The confirms and releases journaled and not finished; a row is in it only while an
         -- intent is, so a purchase writes no entry.
         CREATE INDEX IF NOT EXISTS txns_hold_intent ON txns(gid) WHERE hold IN ('confirming', 'releasing');

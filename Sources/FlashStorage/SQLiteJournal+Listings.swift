@@ -1,28 +1,37 @@
 import FlashCore
 import SQLiteStore
 
-/// The journal's listings: pages of orders (all, or a buyer's along `txns_user`) and of
+/// The journal's listings: pages of orders (all, or a buyer's through `BuyerTable`) and of
 /// transactions, newest first, each continuing where the last ended (`ListCursor`).
 extension SQLiteJournal {
     public func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) async throws -> Page<Order> {
-        try await read { db in
+        try await read { [index] db in
             var filter = ""
             var params: [SQLiteValue] = []
-            // A buyer's orders come along the partial txns_user index, newest first.
             for (column, value) in [("user", query.user), ("item", query.item), ("request_id", query.requestID),
                                     ("hold", query.hold?.rawValue)] {
                 guard let value else { continue }
-                filter += " AND \(column) = ?"
+                filter += " AND t.\(column) = ?"
                 params.append(.text(value))
             }
             if let before {
-                filter += " AND (created_ms, gid) < (?, ?)"
+                filter += " AND (t.created_ms, t.gid) < (?, ?)"
                 params += [.int(before.createdMs), .text(before.gid)]
             }
-            // Newest purchases first, along the (state, created_ms) index.
+            // A buyer's orders: the rows the buyer index in memory names (the file has no index
+            // on the buyer), read by rowid; CROSS JOIN keeps SQLite from walking txns_state
+            // instead. The `user = ?` above drops the rows of other buyers among them.
+            // Otherwise: newest purchases first, along the (state, created_ms) index.
+            let rows: String
+            if let user = query.user {
+                rows = "json_each(?) AS c CROSS JOIN txns AS t ON t.rowid = c.value"
+                params.insert(.text("[" + (try index.buyerCandidates(user)).map(String.init).joined(separator: ",") + "]"), at: 0)
+            } else {
+                rows = "txns AS t"
+            }
             return try db.query("""
-                SELECT \(JournalSchema.orderColumns), created_ms FROM txns WHERE state = 'succeeded' \(filter)
-                ORDER BY created_ms DESC, gid DESC LIMIT ?
+                SELECT \(JournalSchema.orderColumnsOfT), t.created_ms FROM \(rows) WHERE t.state = 'succeeded' \(filter)
+                ORDER BY t.created_ms DESC, t.gid DESC LIMIT ?
                 """, params + [.int(Int64(limit))]) { s in
                 var rows: [Order] = []
                 var last: ListCursor?

@@ -130,26 +130,28 @@ public final class SQLiteJournal: Journal {
 
     public func commitOrder(_ order: Order, nowMs: Int64) async throws -> (order: Order, inserted: Bool) {
         try await call { [index] db in
-            /// The prepared row `row` became the order: the index's totals and the outbox follow.
-            func ordered(_ row: Int64) throws -> (order: Order, inserted: Bool) {
+            /// The prepared row `row` of `buyer` became the order: the index's totals, the
+            /// buyer's orders and the outbox follow.
+            func ordered(_ row: Int64, buyer: UInt64) throws -> (order: Order, inserted: Bool) {
                 index.moved(from: .prepared, to: .succeeded)
+                index.ordered(buyer: buyer, row: row)
                 try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)
                 return (order, true)
             }
             // The common case is one statement: the row the index names, if it is this gid's
             // and still prepared, becomes the order. Anything else takes the long way.
-            if let row = index.candidates(order.gid).first, try Self.makeOrder(db, order, row: row, nowMs: nowMs) {
-                return try ordered(row)
+            if let row = index.candidates(order.gid).first, let buyer = try Self.makeOrder(db, order, row: row, nowMs: nowMs) {
+                return try ordered(row, buyer: buyer)
             }
             guard let (row, state) = try self.locate(db, gid: order.gid) else {
                 throw SQLiteError(code: 1, message: "no journal row for \(order.gid)")
             }
             switch state {
             case .prepared:
-                guard try Self.makeOrder(db, order, row: row, nowMs: nowMs) else {
+                guard let buyer = try Self.makeOrder(db, order, row: row, nowMs: nowMs) else {
                     throw SQLiteError(code: 1, message: "transaction \(order.gid) stayed prepared")
                 }
-                return try ordered(row)
+                return try ordered(row, buyer: buyer)
             case .succeeded:
                 if let existing = try self.loadOrder(db, gid: order.gid) { return (existing, false) }
                 throw SQLiteError(code: 1, message: "transaction \(order.gid) succeeded without an order")
@@ -162,25 +164,29 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    /// The prepared row `row` of `order`'s gid becomes the order; false when it is not that (a
-    /// fingerprint shared with another gid, or no longer prepared). A final order (no hold)
-    /// leaves the hold columns alone, so SQLite has no hold index to weigh.
-    private static func makeOrder(_ db: SQLiteDatabase, _ order: Order, row: Int64, nowMs: Int64) throws -> Bool {
+    /// The prepared row `row` of `order`'s gid becomes the order; its buyer's key (of the row's
+    /// `user`, for `BuyerTable`), or nil when the row is not that (a fingerprint shared with
+    /// another gid, or no longer prepared). A final order (no hold) leaves the hold columns
+    /// alone, so SQLite has no hold index to weigh.
+    private static func makeOrder(_ db: SQLiteDatabase, _ order: Order, row: Int64, nowMs: Int64) throws -> UInt64? {
+        let sql: String
+        var params: [SQLiteValue] = [.text(order.orderID), .int(nowMs), .int(order.createdMs)]
         if order.hold == nil {
-            try db.statement("""
+            sql = """
                 UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?
-                WHERE rowid = ? AND gid = ? AND state = 'prepared'
-                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), .int(row), .text(order.gid)])
+                WHERE rowid = ? AND gid = ? AND state = 'prepared' RETURNING user
+                """
         } else {
-            try db.statement("""
+            sql = """
                 UPDATE txns SET state = 'succeeded', order_id = ?, reason = NULL, updated_ms = ?, ordered_ms = ?,
                     hold = ?, expires_ms = ?, release_cause = ?
-                WHERE rowid = ? AND gid = ? AND state = 'prepared'
-                """).run([.text(order.orderID), .int(nowMs), .int(order.createdMs), optional(order.hold?.rawValue),
-                          order.expiresMs.map(SQLiteValue.int) ?? .null, optional(order.releaseCause?.rawValue),
-                          .int(row), .text(order.gid)])
+                WHERE rowid = ? AND gid = ? AND state = 'prepared' RETURNING user
+                """
+            params += [optional(order.hold?.rawValue), order.expiresMs.map(SQLiteValue.int) ?? .null, optional(order.releaseCause?.rawValue)]
         }
-        return db.changes == 1
+        return try db.query(sql, params + [.int(row), .text(order.gid)]) { s in
+            try s.step() ? s.withBytes(0) { BuyerTable.key($0) } : nil
+        }
     }
 
     public func commitFailure(gid: String, reason: FailureReason, nowMs: Int64) async throws {
