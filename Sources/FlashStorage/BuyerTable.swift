@@ -25,6 +25,8 @@ struct BuyerTable {
     /// Slots taken in each table, tombstones included (they still lengthen probes).
     private var used: [Int] = []
     private var extra: [Int64] = []
+    /// Where `insertNew(batch:)`'s early loads go, so they are not dropped as unused.
+    private var sink: UInt32 = 0
     private(set) var count = 0
 
     /// Room for `capacity` rows before a second table is needed.
@@ -58,16 +60,31 @@ struct BuyerTable {
         return rows + extra
     }
 
+    /// The loader's first scan (`insert(_:row:new:)` with `new`), many rows at once: the slots
+    /// they will probe are loaded first, together, so their cache misses overlap (as
+    /// `GidTable.insert(batch:)` does).
+    mutating func insertNew(batch: [(buyer: UInt64, row: Int64)]) {
+        let t = tables.count - 1
+        var touched: UInt32 = 0
+        tables[t].withUnsafeBufferPointer { slots in
+            for e in batch { touched &+= slots[home(e.buyer, t)] }
+        }
+        sink &+= touched
+        for e in batch { insert(e.buyer, row: e.row, new: true) }
+    }
+
     /// Adds `row` under `key`; a row it has already (seen by the loader and by the writer) is
-    /// not added twice.
-    mutating func insert(_ key: UInt64, row: Int64) {
+    /// not added twice. `new`: the caller knows the row isn't in the table (the loader's first
+    /// scan: the writer adds only rows that became orders after its snapshot), so no probe
+    /// run is searched for it first.
+    mutating func insert(_ key: UInt64, row: Int64, new: Bool = false) {
         guard row > 0, row < Int64(Self.removed) else {
             if !extra.contains(row) { extra.append(row) }
             return
         }
         let slot = UInt32(row)
         let print = Self.print(key)
-        for t in tables.indices {
+        for t in tables.indices where !new {
             var i = home(key, t)
             while tables[t][i] != Self.empty {
                 if tables[t][i] == slot && prints[t][i] == print { return }

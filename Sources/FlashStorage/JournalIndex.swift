@@ -119,11 +119,16 @@ final class JournalIndex: Sendable {
         }
     }
 
-    /// Rows of the loader's snapshot, and those of them that are orders, by buyer.
-    func loaded(_ rows: [(key: UInt64, row: Int64)], orders: [(buyer: UInt64, row: Int64)] = []) {
+    /// Rows of the loader's snapshot, and those of them that are orders, by buyer. `firstScan`:
+    /// none of these orders is in the buyer table yet (see `BuyerTable.insert`).
+    func loaded(_ rows: [(key: UInt64, row: Int64)], orders: [(buyer: UInt64, row: Int64)] = [], firstScan: Bool = false) {
         state.withLock { s in
             s.table.insert(batch: rows)
-            for o in orders { s.buyers.insert(o.buyer, row: o.row) }
+            if firstScan {
+                s.buyers.insertNew(batch: orders)
+            } else {
+                for o in orders { s.buyers.insert(o.buyer, row: o.row) }
+            }
         }
     }
 

@@ -65,6 +65,7 @@ final class JournalIndexLoader: @unchecked Sendable {
         var orders: [(buyer: UInt64, row: Int64)] = []
         batch.reserveCapacity(Self.batchSize)
         orders.reserveCapacity(Self.batchSize)
+        var firstScan = true
         while true {
             do {
                 // The buyer of an order only: a buyer's failed attempts are never listed.
@@ -74,13 +75,13 @@ final class JournalIndexLoader: @unchecked Sendable {
                         batch.append((s.withBytes(1) { GidTable.key($0) }, row))
                         if s.int(2) == 1 { orders.append((s.withBytes(3) { BuyerTable.key($0) }, row)) }
                         if batch.count == Self.batchSize {
-                            index.loaded(batch, orders: orders)
+                            index.loaded(batch, orders: orders, firstScan: firstScan)
                             batch.removeAll(keepingCapacity: true)
                             orders.removeAll(keepingCapacity: true)
                         }
                     }
                 }
-                index.loaded(batch, orders: orders)
+                index.loaded(batch, orders: orders, firstScan: firstScan)
                 try? db.execute("COMMIT")
                 index.finishLoading()
                 close()
@@ -92,6 +93,7 @@ final class JournalIndexLoader: @unchecked Sendable {
                 try? db.execute("ROLLBACK")
                 batch.removeAll(keepingCapacity: true)
                 orders.removeAll(keepingCapacity: true)
+                firstScan = false
                 sleep(1)
                 try? db.execute("BEGIN")
             }
