@@ -11,9 +11,10 @@
 /// the rows of its probe run with those 8 bits, the buyer's and about one in 256 of the others,
 /// and the journal's query keeps those whose `user` is the buyer. So a million orders cost
 /// 6.4 MiB. Open addressing with linear probing, each table at most 3/4 full; with no key in a
-/// slot a table can't be rehashed, so when the last table is full
-/// another one comes, half the size of all before it, and a lookup probes each (a few, since
-/// the journal sizes the first for every order it holds at open). Removal (a batch rolled back)
+/// slot a table can't be rehashed, so when the last table is full another one comes, an eighth
+/// of the size of all before it (no copy, so no peak of two tables' memory, and little room
+/// unused), and a lookup probes each: the first holds every order the journal had at open,
+/// and a sale of as many orders again adds six more. Removal (a batch rolled back)
 /// leaves a tombstone. A row past 2^32 - 2 goes to `extra`, a candidate for every buyer.
 struct BuyerTable {
     private static let empty: UInt32 = 0
@@ -93,7 +94,7 @@ struct BuyerTable {
         }
         var t = tables.count - 1
         if used[t] + 1 > tables[t].count * 3 / 4 {
-            addTable(rows: max(768, count / 2))
+            addTable(rows: max(768, count / 8))
             t += 1
         }
         var i = home(key, t)

@@ -18,6 +18,10 @@ final class JournalReader: @unchecked Sendable {
             try db.execute("PRAGMA busy_timeout = 2000")
             // A reader never writes: a bug that tried would fail here, not corrupt anything.
             try db.execute("PRAGMA query_only = 1")
+            // Its reads are lookups by row and pages of listings, and a history scanned once at
+            // start (`history(after:limit:)`): 512 KiB of cache, not SQLite's 2 MiB, keeps the
+            // pages they share; the kernel's page cache has the rest (peak memory, BENCHMARKS.md).
+            try db.execute("PRAGMA cache_size = -512")
         } catch {
             db.close()
             throw error
