@@ -54,7 +54,7 @@ import TestSupport
         let rows = buyers.reduce(0) { $0 + table.candidates($1).count }
         #expect(table.count == 100_000)
         // Every buyer's own rows (100,000 in all), and of other buyers' about 1 in 256 of the
-        // ~40 slots a lookup walks over the five tables here: 0.17 a lookup, where without
+        // ~45 slots a lookup walks over the six tables here: 0.17 a lookup, where without
         // the 8 bits it read 20 (and 40 with this many tables).
         let strangers = Double(rows - 100_000) / Double(buyers.count)
         #expect(strangers >= 0 && strangers < 0.3, "\(rows) rows read for \(buyers.count) buyers")
