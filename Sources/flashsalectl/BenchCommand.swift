@@ -25,7 +25,9 @@ struct BenchCommand: ParsableCommand {
             The report gives the CPU seconds that flashd, its redis-server (when it runs on this host) and this client used in the \
             no-op phase and in the scenario, and the client's CPU per request in each, so a reader sees who used the machine. \
             It gives the scenario's mean latency as the client saw it, in flashd (admission to answer), and in each step a \
-            purchase waits on (the prepared row's commit, the Redis script, the order's commit), from flashd's /metrics. \
+            purchase waits on (the prepared row's commit, the Redis script, the order's commit), from flashd's /metrics, \
+            and flashd's own p99 from its histogram beside the client's. With --rate, each request's latency counts from \
+            when it was due. \
             Exit 0 when the audit is consistent and settled and (sale) no more than --stock sold; 1 otherwise.
             """)
 
