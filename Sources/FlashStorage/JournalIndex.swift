@@ -3,10 +3,11 @@ import SQLiteStore
 import Synchronization
 
 /// What the journal keeps in memory beside its file: where each gid's row is (`GidTable`), which
-/// rows are each buyer's orders (`BuyerTable`), and how many rows are orders and how many pending, so `status` (every 2 s from the health
-/// monitor) costs no COUNT(*) over a million rows. The totals are also in the file
-/// (`meta.orders_total`, `meta.pending_total`), written by each batch that changed them in its
-/// own transaction (`persist`), so an open reads them instead of counting.
+/// rows are each buyer's orders (`BuyerTable`), and how many rows are orders and how many
+/// pending, so `status` (every 2 s from the health monitor) costs no COUNT(*) over a million
+/// rows. The totals are also in the file (`meta.orders_total`, `meta.pending_total`), written by
+/// each batch that changed them in its own transaction (`persist`), so an open reads them
+/// instead of counting.
 ///
 /// The writer changes it as it writes, inside the group commit's transaction, and records each
 /// change in an undo log: `committed()` forgets the log, `rolledBack()` undoes it, so the index

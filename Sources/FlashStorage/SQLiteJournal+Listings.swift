@@ -22,15 +22,15 @@ extension SQLiteJournal {
             // on the buyer), read by rowid; CROSS JOIN keeps SQLite from walking txns_state
             // instead. The `user = ?` above drops the rows of other buyers among them.
             // Otherwise: newest purchases first, along the (state, created_ms) index.
-            let rows: String
+            let source: String
             if let user = query.user {
-                rows = "json_each(?) AS c CROSS JOIN txns AS t ON t.rowid = c.value"
+                source = "json_each(?) AS c CROSS JOIN txns AS t ON t.rowid = c.value"
                 params.insert(.text("[" + (try index.buyerCandidates(user)).map(String.init).joined(separator: ",") + "]"), at: 0)
             } else {
-                rows = "txns AS t"
+                source = "txns AS t"
             }
             return try db.query("""
-                SELECT \(JournalSchema.orderColumnsOfT), t.created_ms FROM \(rows) WHERE t.state = 'succeeded' \(filter)
+                SELECT \(JournalSchema.orderColumnsOfT), t.created_ms FROM \(source) WHERE t.state = 'succeeded' \(filter)
                 ORDER BY t.created_ms DESC, t.gid DESC LIMIT ?
                 """, params + [.int(Int64(limit))]) { s in
                 var rows: [Order] = []
