@@ -3,8 +3,8 @@
 ///
 /// The file had one (`txns_user`), and it was the costliest of the journal's indexes: every
 /// order added an entry at the buyer's place in it, a page no other purchase of the batch
-/// shared, written to the WAL and checkpointed again. Without it the journal alone ran 1.3–1.4×
-/// as fast on a million rows, and flashd's p99 at half its peak fell by about a fifth
+/// shared, written to the WAL and checkpointed again. Without it the journal alone ran 1.1–1.3×
+/// as fast on a million rows, and flashd's own p99 paced at 5,000/s fell by a fifth to a third
 /// (BENCHMARKS.md).
 ///
 /// A slot keeps the row (4 bytes) and 8 bits of the buyer's key, not the buyer: a lookup gives

@@ -37,7 +37,7 @@
 ///
 /// Since then `txns_user` is gone too: the buyer → orders map is in memory (`BuyerTable`),
 /// rebuilt by the same scan as the gid's, and `indexes` drops the index at open. The journal
-/// alone ran 1.3–1.4× as fast without it (BENCHMARKS.md). The tables are unchanged, so the
+/// alone ran 1.1–1.3× as fast without it (BENCHMARKS.md). The tables are unchanged, so the
 /// version stays 6: an older flashd that opens the file makes the index again, and works.
 enum JournalSchema {
     static let version = 6
