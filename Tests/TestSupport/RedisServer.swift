@@ -71,11 +71,17 @@ public final class RedisServer: @unchecked Sendable {
         try Wait.until(timeout: timeout, "\(n) replica(s) acknowledging writes") { try self.acknowledged(by: n) }
     }
 
-    /// One probe: a write, then WAIT on the same connection; true when `n` replicas have it
-    /// within a second. "master_link_status:up" on the replica, or "state=online" here, come
-    /// earlier: after a diskless sync the command stream to a replica starts only at its first
-    /// REPLCONF ACK, up to a second later, and a WAIT sent before then times out. A server that
-    /// is a replica itself answers WAIT with an error: false.
+    /// Two probes, each a write then WAIT on the same connection; true when `n` replicas have
+    /// both within a second each. "master_link_status:up" on the replica, or "state=online"
+    /// here, come earlier: after a diskless sync the command stream to a replica starts only
+    /// at a REPLCONF ACK the primary takes once it has seen the transfer end, up to a second
+    /// later, and a WAIT sent before then times out. One probe is not enough: a sync that
+    /// starts while its WAIT waits carries the write in the RDB, and the replica's first ACK
+    /// (sent as it finishes loading, before the primary has seen the transfer end) covers it
+    /// with no stream running yet. That happened in one run in ten of the Sentinel failover
+    /// test: steady by this probe, then 0 replicas for the store's next WAIT of 500 ms. The
+    /// second write comes after that RDB, so only the stream can carry it. A server that is a
+    /// replica itself answers WAIT with an error: false.
     public func acknowledged(by n: Int) throws -> Bool {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Executables.find("redis-cli"))
@@ -86,11 +92,13 @@ public final class RedisServer: @unchecked Sendable {
         p.standardOutput = output
         p.standardError = FileHandle.nullDevice
         try p.run()
-        input.fileHandleForWriting.write(Data("SET test:replication-probe 1\nWAIT \(n) 1000\n".utf8))
+        input.fileHandleForWriting.write(Data("SET test:replication-probe 1\nWAIT \(n) 1000\nSET test:replication-probe 2\nWAIT \(n) 1000\n".utf8))
         try input.fileHandleForWriting.close()
         let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        return (out.split(whereSeparator: \.isNewline).last.flatMap { Int($0) } ?? 0) >= n
+        // The replies: OK, the first WAIT's count, OK, the second's.
+        let replies = out.split(whereSeparator: \.isNewline)
+        return replies.count == 4 && [replies[1], replies[3]].allSatisfy { (Int($0) ?? 0) >= n }
     }
 
     public func ping() -> Bool {
