@@ -4,30 +4,21 @@ import TestSupport
 
 /// A buyer's orders are listed from `BuyerTable` alone (the file has no index on the buyer),
 /// so a row it loses is an order `GET /v1/orders?user=` never shows: checked against a
-/// dictionary through a second and third table, rows added twice (the loader and the writer
+/// dictionary through the tables added as it grows, rows added twice (the loader and the writer
 /// both see a row), removals (a batch rolled back), many orders of one buyer, and rows past
 /// 2^32. A lookup may also give rows of other buyers; the journal's query drops them.
 @Suite struct BuyerTableTests {
     @Test func matchesADictionaryThroughGrowthAndRemovals() {
         var table = BuyerTable(capacity: 1000)
-        var model: [UInt64: Set<Int64>] = [:]
-        var rng = SplitMix64(seed: 11)
-        var live: [(UInt64, Int64)] = []
-        for step in 1...60_000 {
-            // One buyer in ten of a few heavy ones, so long runs of one key happen.
-            let key = step % 10 == 0 ? rng.next() % 8 : rng.next()
-            if live.count > 10, rng.next() % 5 == 0 {
-                let (k, r) = live.remove(at: Int(rng.next() % UInt64(live.count)))
-                table.remove(k, row: r)
-                model[k]?.remove(r)
-            } else {
-                let row = rng.next() % 500 == 0 ? Int64(UInt32.max) + Int64(step) : Int64(step)
-                table.insert(key, row: row)
-                if rng.next() % 7 == 0 { table.insert(key, row: row) }  // seen twice: kept once
-                model[key, default: []].insert(row)
-                live.append((key, row))
-            }
-        }
+        let churn = TableChurn(steps: 1...60_000, seed: 11, removeOneIn: 5, hugeOneIn: 500,
+                               // One buyer in ten of a few heavy ones, so long runs of one key happen.
+                               key: { step, rng in step % 10 == 0 ? rng.next() % 8 : rng.next() },
+                               insert: { key, row, rng in
+                                   table.insert(key, row: row)
+                                   if rng.next() % 7 == 0 { table.insert(key, row: row) }  // seen twice: kept once
+                               },
+                               remove: { table.remove($0, row: $1) })
+        let (model, live) = (churn.model, churn.live)
         #expect(table.count == live.count - live.filter { $0.1 >= Int64(UInt32.max) }.count)
         let liveRows = Set(live.map(\.1))
         for (key, rows) in model {
