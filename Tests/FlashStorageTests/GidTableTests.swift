@@ -3,7 +3,8 @@ import Testing
 
 /// The journal finds every row by its gid through `GidTable` alone (schema 6 has no gid key),
 /// so a row the table loses is a purchase whose retry buys again: checked against a dictionary
-/// through growth, removals (backward shifts), keys shared by two gids, and rows past 2^32.
+/// through growth (more tables, never a copy), removals (backward shifts), keys shared by two
+/// gids, and rows past 2^32.
 /// A lookup may also offer a row of another key (the table keeps 32 bits of each); the
 /// journal reads the row's gid before it trusts it.
 @Suite struct GidTableTests {
@@ -28,6 +29,24 @@ import Testing
         }
         #expect(strangers < model.count / 1000, "\(strangers) candidates of other keys")
         #expect(table.candidates(0xdead_beef_0000_0001).first == nil)
+        // The run grew the table past its first: rows in every table were found above.
+        #expect(table.tableCount >= 3, "\(table.tableCount) tables")
+    }
+
+    /// The loader's batches land in a table that has grown, and may repeat rows the writer added.
+    @Test func batchesAfterGrowthFindEveryRowOnce() {
+        var table = GidTable(capacity: 1000)
+        for row in 1...3000 { table.insert(UInt64(row) &* 0x9E37_79B9_7F4A_7C15, row: Int64(row)) }
+        #expect(table.tableCount == 2)
+        // Rows 2001...3000 again (seen by the writer, then by the scan), and 3001...40000 new.
+        let batch = (2001...40_000).map { (key: UInt64($0) &* 0x9E37_79B9_7F4A_7C15, row: Int64($0)) }
+        table.insert(batch: batch)
+        #expect(table.count == 40_000)
+        #expect(table.tableCount == 3)
+        for row in 1...40_000 {
+            let c = table.candidates(UInt64(row) &* 0x9E37_79B9_7F4A_7C15)
+            #expect(c.first == Int64(row) && c.more.isEmpty, "row \(row)")
+        }
     }
 
     @Test func aGidsKeyIsItsDigestOrAHashOfItsText() {
