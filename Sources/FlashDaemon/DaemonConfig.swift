@@ -15,7 +15,9 @@ public struct DaemonConfig: Sendable, Equatable {
     /// ("": none, unless systemd passes the `redis-password` credential).
     public var redisUser = ""
     public var redisPasswordFile = ""
-    public var redisConnections = 2
+    /// One: a journal batch's scripts then go out in one write and come back in one (Redis
+    /// answers a whole read at once), and one thread fewer wakes per batch (BENCHMARKS.md).
+    public var redisConnections = 1
     /// WAIT after each purchase script: replicas that must have the write (0 = don't wait).
     public var redisWaitReplicas = 0
     /// ...and how long to wait for them, below the 1 s Redis command timeout.
