@@ -17,8 +17,8 @@
 /// `BuyerTable` grows). The table once grew by copying itself into one half as big again: on a
 /// million rows that held the writer for 19 ms inside the index's lock, every purchase in
 /// flight waiting, and the two tables side by side cost 27 MiB at that moment. Now a lookup
-/// probes each table, newest first (where a retry's recent row is): about five after a sale
-/// doubles the journal, and at the next start the file's rows fill one table again.
+/// probes each table, newest first (where a retry's recent row is): four once a sale doubles
+/// a million-row journal, and at the next start the file's rows fill one table again.
 struct GidTable {
     /// One open-addressing table. A slot: the key's 32-bit fingerprint (never 0) above the row;
     /// 0 is an empty slot. A fingerprint is in one slot of one table at most.
