@@ -16,7 +16,7 @@
 /// When the last table is full another one comes, for a quarter as many rows as all hold (as
 /// `BuyerTable` grows). The table once grew by copying itself into one half as big again: on a
 /// million rows that held the writer for 19 ms inside the index's lock, every purchase in
-/// flight waiting, and the two tables side by side cost 27 MiB at that moment. Now a lookup
+/// flight waiting, and the two tables side by side cost 32 MiB at that moment. Now a lookup
 /// probes each table, newest first (where a retry's recent row is): four once a sale doubles
 /// a million-row journal, and at the next start the file's rows fill one table again.
 struct GidTable {
