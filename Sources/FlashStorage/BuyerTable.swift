@@ -133,11 +133,7 @@ struct BuyerTable {
 
     private static func print(_ key: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: key) }
 
-    private func home(_ key: UInt64, _ t: Int) -> Int {
-        // As `GidTable`: Fibonacci hashing, then the high half of the product with the size.
-        let mixed = key &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: mixed.multipliedFullWidth(by: UInt64(tables[t].count)).high)
-    }
+    private func home(_ key: UInt64, _ t: Int) -> Int { GidTable.slot(hashing: key, size: tables[t].count) }
 
     private func next(_ i: Int, _ t: Int) -> Int { i + 1 == tables[t].count ? 0 : i + 1 }
 }

@@ -73,12 +73,7 @@ struct GidTable {
 
         private func next(_ i: Int) -> Int { i + 1 == slots.count ? 0 : i + 1 }
 
-        private func home(_ fp: UInt32) -> Int {
-            // Fibonacci hashing spreads the fingerprint over 64 bits; the high half of its
-            // product with the table's size maps that onto 0..<size without a division.
-            let mixed = UInt64(fp) &* 0x9E37_79B9_7F4A_7C15
-            return Int(truncatingIfNeeded: mixed.multipliedFullWidth(by: UInt64(slots.count)).high)
-        }
+        private func home(_ fp: UInt32) -> Int { GidTable.slot(hashing: UInt64(fp), size: slots.count) }
 
         /// Backward-shift deletion: no tombstones, so lookups never slow down after removals.
         private mutating func delete(at slot: Int) {
@@ -206,6 +201,14 @@ struct GidTable {
             if removed { count -= 1 }
             return
         }
+    }
+
+    /// Where `x` starts its probe in a table of `size` slots (`BuyerTable` too): Fibonacci
+    /// hashing spreads it over 64 bits, and the high half of its product with the size maps that
+    /// onto 0..<size without a division.
+    static func slot(hashing x: UInt64, size: Int) -> Int {
+        let mixed = x &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed.multipliedFullWidth(by: UInt64(size)).high)
     }
 
     /// 32 bits of the key: two keys may share one (about a hundred pairs in a million rows);
