@@ -167,13 +167,24 @@ printf 'checkout holds: %s successful/s with a hold against %s without, ratio %s
 printf 'delivery to PostgreSQL: %s successful/s running against %s paused, ratio %s (target >= 0.9); lag p50 <= %s ms, p99 <= %s ms (target <= 1000)\n' \
   "$(field "$OUT/delivery.json" delivery_on_per_s)" "$(field "$OUT/delivery.json" delivery_off_per_s)" "$(field "$OUT/delivery.json" ratio)" \
   "$(field "$OUT/delivery.json" lag_p50_ms)" "$(field "$OUT/delivery.json" lag_p99_ms)"
-cpu() { # file, object, key
-  sed -n "s/.*\"$2\":{\([^}]*\)}.*/\1/p" "$1" | sed -n "s/.*\"$3\":\([0-9.]*\).*/\1/p"
+cpu() { # file, object, key: a value in one of the report's objects, or in its flashd_threads
+  python3 -c 'import json, sys
+o = json.load(open(sys.argv[1])).get(sys.argv[2]) or {}
+print(o.get(sys.argv[3], (o.get("flashd_threads") or {}).get(sys.argv[3], "")))' "$1" "$2" "$3"
 }
 printf 'CPU seconds in the success scenario: flashd %s, redis %s, client %s; client CPU per purchase %s us against %s us per no-op, ratio %s (target <= 1.5)\n' \
   "$(cpu "$OUT/success.json" cpu_s flashd)" "$(cpu "$OUT/success.json" cpu_s redis)" "$(cpu "$OUT/success.json" cpu_s client)" \
   "$(field "$OUT/success.json" client_cpu_us_per_request)" "$(field "$OUT/success.json" noop_client_cpu_us_per_request)" \
   "$(field "$OUT/success.json" client_cpu_ratio)"
+# Where the machine's CPU went per purchase, and the success/no-op ratio that CPU cost alone
+# explains: when it is near the measured ratio, only a cheaper purchase raises it.
+printf 'CPU us per purchase (success): flashd %s (event loops %s, engine %s, journal %s, redis I/O %s) + redis %s + client %s = %s, %s cores busy; per no-op %s; success/no-op the CPU allows %s\n' \
+  "$(cpu "$OUT/success.json" cpu_us_per_request flashd)" "$(cpu "$OUT/success.json" cpu_us_per_request event_loops)" \
+  "$(cpu "$OUT/success.json" cpu_us_per_request engine)" "$(cpu "$OUT/success.json" cpu_us_per_request journal)" \
+  "$(cpu "$OUT/success.json" cpu_us_per_request redis_io)" "$(cpu "$OUT/success.json" cpu_us_per_request redis)" \
+  "$(cpu "$OUT/success.json" cpu_us_per_request client)" "$(cpu "$OUT/success.json" cpu_us_per_request all)" \
+  "$(cpu "$OUT/success.json" cpu_us_per_request cores_busy)" "$(cpu "$OUT/success.json" noop_cpu_us_per_request all)" \
+  "$(field "$OUT/success.json" cpu_bound_to_noop)"
 # Where a successful purchase's time went, on average: the client's latency, flashd's time from
 # admission to answer, and in that the three steps it waits on (flashd_purchase_step_seconds).
 printf 'a purchase, mean ms (success): client %s, in flashd %s = journal prepare %s + script %s + journal order %s + the rest\n' \

@@ -17,14 +17,13 @@ final class BatchWorker<Handle, Job: Sendable>: @unchecked Sendable {
     private let reject: (Job) -> Void
     private let queue = Mutex<(jobs: [Job], draining: Bool)>(([], false))
 
-    /// `process` runs on the worker's thread and must answer every job it is given; `reject`
-    /// answers a job that arrives after shutdown.
-    init(_ handle: Handle, process: @escaping (Handle, [Job]) -> Void, reject: @escaping (Job) -> Void) {
+    /// `process` runs on the worker's thread (named `name`) and must answer every job it is
+    /// given; `reject` answers a job that arrives after shutdown.
+    init(_ handle: Handle, name: String, process: @escaping (Handle, [Job]) -> Void, reject: @escaping (Job) -> Void) {
         self.handle = handle
         self.process = process
         self.reject = reject
-        self.pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
+        self.pool = NamedThread.pool(name)
     }
 
     func submit(_ job: Job) {

@@ -45,7 +45,7 @@ final class GroupCommitter: @unchecked Sendable {
         self.finishing = finishing
         self.committed = committed
         self.rolledBack = rolledBack
-        worker = BatchWorker(db, process: { [unowned self] _, batch in self.commit(batch) },
+        worker = BatchWorker(db, name: "flashd-journal", process: { [unowned self] _, batch in self.commit(batch) },
                              reject: { $0.finish(SQLiteError(code: 14, message: "journal is closed (flashd is stopping)")) })
     }
 

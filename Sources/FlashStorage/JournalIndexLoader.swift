@@ -17,7 +17,7 @@ import Glibc
 final class JournalIndexLoader: @unchecked Sendable {
     // @unchecked Sendable: `db` is used only on `pool`'s one thread.
     private let db: SQLiteDatabase
-    private let pool = NIOThreadPool(numberOfThreads: 1)
+    private let pool = NamedThread.pool("flashd-index")
     private let index: JournalIndex
     /// Rows a scan hands to the index at once (`GidTable.insert(batch:)`).
     private static let batchSize = 512
@@ -25,7 +25,6 @@ final class JournalIndexLoader: @unchecked Sendable {
     private init(db: SQLiteDatabase, index: JournalIndex) {
         self.db = db
         self.index = index
-        pool.start()
     }
 
     /// Pins the snapshot and primes the index, then scans on in the background.

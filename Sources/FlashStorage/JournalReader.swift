@@ -26,8 +26,7 @@ final class JournalReader: @unchecked Sendable {
             db.close()
             throw error
         }
-        pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
+        pool = NamedThread.pool("flashd-reader")
     }
 
     /// Runs `body` in one read transaction: its statements see one snapshot.

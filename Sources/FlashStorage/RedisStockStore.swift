@@ -47,8 +47,9 @@ public final class RedisStockStore: StockStore {
         let lastServer = LastServer()
         self.lastServer = lastServer
         let wait = replicaWait.flatMap { $0.replicas > 0 ? $0 : nil }
-        self.connections = (0..<max(1, count)).map { _ in
+        self.connections = (0..<max(1, count)).map { i in
             BatchWorker(RedisConnection(target: target, commandTimeoutMs: commandTimeoutMs, credentials: credentials),
+                        name: "flashd-redis-\(i + 1)",
                         process: { conn, batch in Self.send(conn, batch, wait: wait, lastServer: lastServer) },
                         reject: { $0.continuation.resume(throwing: RedisError.connection("flashd is shutting down")) })
         }

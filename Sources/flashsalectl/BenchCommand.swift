@@ -97,6 +97,11 @@ struct BenchCommand: ParsableCommand {
         var clientCPUUsPerRequest: Double?
         var noopClientCPUUsPerRequest: Double?
         var clientCPURatio: Double?
+        /// CPU µs per request by process (and flashd's by kind of thread), in both phases, and
+        /// the success/no-op ratio that CPU cost alone explains (`ProcessCPU.PerRequest`).
+        var cpuPerRequest: ProcessCPU.PerRequest?
+        var noopCPUPerRequest: ProcessCPU.PerRequest?
+        var cpuBoundToNoop: Double?
         /// Mean milliseconds per purchase: as the client saw it, in flashd, and in each step.
         var meanMs: StepTimes.Means?
         /// The p99 of flashd's own time per purchase (admission to answer), from its histogram.
@@ -113,6 +118,7 @@ struct BenchCommand: ParsableCommand {
             case daemonPeakRSSMiB = "daemon_peak_rss_mib", cpuS = "cpu_s", noopCPUS = "noop_cpu_s"
             case clientCPUUsPerRequest = "client_cpu_us_per_request", noopClientCPUUsPerRequest = "noop_client_cpu_us_per_request"
             case clientCPURatio = "client_cpu_ratio", meanMs = "mean_ms", flashdP99Ms = "flashd_p99_ms"
+            case cpuPerRequest = "cpu_us_per_request", noopCPUPerRequest = "noop_cpu_us_per_request", cpuBoundToNoop = "cpu_bound_to_noop"
         }
     }
 
@@ -198,10 +204,18 @@ struct BenchCommand: ParsableCommand {
             cpuS: scenarioCPU, noopCPUS: noopCPU,
             clientCPUUsPerRequest: Self.perRequest(scenarioCPU.client, t.requests),
             noopClientCPUUsPerRequest: noop.flatMap { n in noopCPU.flatMap { Self.perRequest($0.client, n.tally.requests) } },
-            clientCPURatio: nil, meanMs: steps,
+            clientCPURatio: nil,
+            cpuPerRequest: ProcessCPU.PerRequest(scenarioCPU, requests: t.requests, seconds: result.seconds),
+            noopCPUPerRequest: noop.flatMap { n in ProcessCPU.PerRequest(noopCPU, requests: n.tally.requests, seconds: n.seconds) },
+            cpuBoundToNoop: nil, meanMs: steps,
             flashdP99Ms: stepsBefore.flatMap { a in stepsAfter.flatMap { StepTimes.quantile(0.99, from: a, to: $0) } })
         report.clientCPURatio = report.noopClientCPUUsPerRequest.flatMap { n in
             report.clientCPUUsPerRequest.map { n > 0 ? Self.round($0 / n, 2) : 0 }
+        }
+        // Only with every process of the scenario measured: without Redis' share (a remote
+        // Redis) a purchase would look cheaper than it is.
+        if let c = report.cpuPerRequest, c.flashd != nil, c.redis != nil, c.all > 0, let n = report.noopCPUPerRequest, n.flashd != nil {
+            report.cpuBoundToNoop = Self.round(n.all / c.all, 3)
         }
 
         if global.json {
@@ -263,6 +277,14 @@ struct BenchCommand: ParsableCommand {
             let who = [("flashd", c.flashd), ("redis", c.redis), ("client", c.client)].compactMap { n, v in v.map { "\(n) \(Self.fixed($0, 2))" } }
             lines.append("  CPU seconds             \(who.joined(separator: "  "))"
                          + (r.clientCPURatio.map { "  (client per request \(Self.fixed($0, 2)) × its per no-op)" } ?? ""))
+        }
+        if let c = r.cpuPerRequest {
+            lines.append("  CPU µs per request      \(c.text), \(Self.fixed(c.coresBusy, 2)) cores busy"
+                         + (r.noopCPUPerRequest.map { "; no-op \(Self.fixed($0.all, 0)), \(Self.fixed($0.coresBusy, 2)) cores busy" } ?? ""))
+        }
+        if let b = r.cpuBoundToNoop {
+            lines.append("  CPU-bound ratio         \(Self.fixed(b, 3)) × no-op: what the CPU per request alone allows"
+                         + (r.noopPerS.map { " (measured: requests \(Self.fixed(r.requestsPerS / max($0, 1), 3)) × no-op)" } ?? ""))
         }
         if let m = r.meanMs {
             let parts = [("journal prepare", m.journalPrepare), ("script", m.stockScript), ("journal order", m.journalOrder)]

@@ -35,6 +35,26 @@ import TestSupport
             #expect(cpu["redis"] is Double, "\(phase).redis: \(cpu)")
         }
         #expect(((success["cpu_s"] as? [String: Any])?["redis"] as? Double ?? 0) > 0)
+        // The same per request, with flashd's by kind of thread: the threads are named
+        // (`NamedThread`), so the journal's writer and the Redis connection each show their
+        // own share of a purchase, and a ping reaches neither. The groups are flashd's threads,
+        // so they add up to flashd's figure, within the clock ticks /proc counts in: each
+        // thread's count and the process's are rounded apart (up to a tick each, and flashd
+        // runs fewer than 16 threads).
+        let perRequest = try #require(success["cpu_us_per_request"] as? [String: Any], "\(success)")
+        let threads = try #require(perRequest["flashd_threads"] as? [String: Double], "\(perRequest)")
+        for kind in ["event_loops", "engine", "journal", "redis_io"] { #expect((threads[kind] ?? 0) > 0, "\(kind): \(threads)") }
+        let flashdPer = try #require(perRequest["flashd"] as? Double)
+        let ticks = 16 * 0.01 / Double(max(1, success["requests"] as? Int ?? 1)) * 1e6
+        #expect(abs(threads.values.reduce(0, +) - flashdPer) <= ticks + 0.5, "\(threads) against \(flashdPer)")
+        let parts = ["flashd", "redis", "client"].map { perRequest[$0] as? Double ?? 0 }
+        #expect(abs(parts.reduce(0, +) - (perRequest["all"] as? Double ?? 0)) <= 0.2, "\(perRequest)")
+        let noopPer = try #require(success["noop_cpu_us_per_request"] as? [String: Any], "\(success)")
+        let noopThreads = noopPer["flashd_threads"] as? [String: Double] ?? [:]
+        // Only the daemon's own timers use them then (the lease, the sold-out gate's refresh).
+        #expect((noopThreads["journal"] ?? 0) + (noopThreads["redis_io"] ?? 0) < (threads["journal"] ?? 0) / 4, "\(noopThreads)")
+        let bound = try #require(success["cpu_bound_to_noop"] as? Double, "\(success)")
+        #expect(abs(bound - (noopPer["all"] as? Double ?? 0) / (perRequest["all"] as? Double ?? 1)) < 0.01, "\(success)")
         let perPurchase = try #require(success["client_cpu_us_per_request"] as? Double)
         let perNoop = try #require(success["noop_client_cpu_us_per_request"] as? Double)
         #expect(abs((success["client_cpu_ratio"] as? Double ?? 0) - perPurchase / perNoop) < 0.02, "\(success)")
