@@ -49,7 +49,9 @@ struct ProcessCPU {
         // A thread that ended between the samples takes its seconds with it: a group is what
         // its live threads used, so the groups may add up to a little less than flashd.
         let threads = a.flashdThreads.flatMap { a in
-            b.flashdThreads.map { b in b.reduce(into: [String: Double]()) { $0[$1.key] = max(0, BenchCommand.round($1.value - (a[$1.key] ?? 0), 3)) } }
+            b.flashdThreads.map { b in
+                b.reduce(into: [String: Double]()) { $0[$1.key] = max(0, BenchCommand.round($1.value - (a[$1.key] ?? 0), 3)) }
+            }
         }
         return Usage(flashd: d(a.flashd, b.flashd), redis: d(a.redis, b.redis), client: BenchCommand.round(b.client - a.client, 3),
                      flashdThreads: threads)
