@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
             four phases, with the delivery lag of the running phases; needs flashd --orders-to). Each run sells a new item, bench-SCENARIO-RUNID. \
             The report gives the CPU seconds that flashd, its redis-server (when it runs on this host) and this client used in the \
             no-op phase and in the scenario, and the client's CPU per request in each, so a reader sees who used the machine; \
-            then each one's CPU µs per request in both phases, flashd's by kind of thread (event loops, engine, journal, \
+            then each one's CPU microseconds per request in both phases, flashd's by kind of thread (event loops, engine, journal, \
             Redis I/O), and the success/no-op ratio that this CPU cost alone allows (cpu_bound_to_noop). \
             It gives the scenario's mean latency as the client saw it, in flashd (admission to answer), and in each step a \
             purchase waits on (the prepared row's commit, the Redis script, the order's commit), from flashd's /metrics, \
