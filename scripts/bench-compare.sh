@@ -4,9 +4,11 @@
 # measured in the same run. The ratios are what compare across runs on a shared machine.
 #
 #   scripts/bench-compare.sh OLD_BIN_DIR NEW_BIN_DIR [ROUNDS]
-# Prints one line per run and the mean ratio per build. JOURNAL_ROWS=N: each run starts on a
-# copy of a journal holding N past orders (scripts/fill-journal.sh), one made per build (each
-# build's own schema), and also prints how long flashd took to answer its first status.
+# Prints one line per run: each build's rates, its ratio to its own no-op, and (from a build whose
+# bench reports it) the CPU µs per request of flashd, Redis and the client together and the ratio
+# that CPU cost allows. JOURNAL_ROWS=N: each run starts on a copy of a journal holding N past
+# orders (scripts/fill-journal.sh), one made per build (each build's own schema), and also prints
+# how long flashd took to answer its first status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=$1 NEW=$2 ROUNDS=${3:-2}
@@ -35,6 +37,10 @@ template() {
 }
 
 field() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" "$1" | tr -d '"'; }
+# CPU µs per request of all three processes (flashsalectl bench's cpu_us_per_request.all; empty
+# from a build whose bench doesn't report it). It moves less from run to run than a rate.
+cpu_all() { python3 -c 'import json, sys
+print((json.load(open(sys.argv[1])).get("cpu_us_per_request") or {}).get("all", ""))' "$1" 2>/dev/null || true; }
 
 one() { # label bindir scenario
   local label=$1 bin=$2 scenario=$3 out
@@ -57,9 +63,9 @@ one() { # label bindir scenario
   ready=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
   out="$DIR/out.json"
   "$bin/flashsalectl" --json bench --scenario "$scenario" --connections "$CONNECTIONS" --duration "$DURATION" >"$out" 2>/dev/null || true
-  printf '%-4s %-8s %s/s  no-op %s/s  lua %s/s  ratio to no-op %s  p99 %s ms  answered after %s s\n' "$label" "$scenario" \
-    "$(field "$out" "${scenario}_per_s")" "$(field "$out" noop_per_s)" "$(field "$out" lua_per_s)" \
-    "$(field "$out" "${scenario}_to_noop")" "$(field "$out" p99_ms)" "$ready"
+  printf '%-4s %-8s %s/s  no-op %s/s  lua %s/s  ratio to no-op %s  p99 %s ms  answered after %s s  CPU %s us/request, allows %s\n' \
+    "$label" "$scenario" "$(field "$out" "${scenario}_per_s")" "$(field "$out" noop_per_s)" "$(field "$out" lua_per_s)" \
+    "$(field "$out" "${scenario}_to_noop")" "$(field "$out" p99_ms)" "$ready" "$(cpu_all "$out")" "$(field "$out" cpu_bound_to_noop)"
   sandbox_close
   trap - EXIT
   FLASHD_PID=
