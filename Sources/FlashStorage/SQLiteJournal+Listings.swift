@@ -3,25 +3,33 @@ import SQLiteStore
 
 /// The journal's listings: pages of orders (all, or a buyer's through `BuyerTable`) and of
 /// transactions, newest first, each continuing where the last ended (`ListCursor`).
+///
+/// Newest first is rowid order, the order the journal wrote its rows in: no index on time has
+/// to follow every purchase. A cursor keeps its public form (the last row's time and gid), and
+/// its gid names the row through the index in memory.
 extension SQLiteJournal {
     public func orders(_ query: OrderQuery, limit: Int, before: ListCursor?) async throws -> Page<Order> {
         try await read { [index] db in
             var filter = ""
             var params: [SQLiteValue] = []
+            // `+`: no index for these. An item's orders are in `txns_orders`, but read through
+            // it they would all be sorted for one page; walking back from the newest row finds
+            // a live sale's at once.
             for (column, value) in [("user", query.user), ("item", query.item), ("request_id", query.requestID),
                                     ("hold", query.hold?.rawValue)] {
                 guard let value else { continue }
-                filter += " AND t.\(column) = ?"
+                filter += " AND +t.\(column) = ?"
                 params.append(.text(value))
             }
             if let before {
-                filter += " AND (t.created_ms, t.gid) < (?, ?)"
-                params += [.int(before.createdMs), .text(before.gid)]
+                let (condition, values) = try Self.before(db, before, index: index, table: "t.")
+                filter += " AND " + condition
+                params += values
             }
             // A buyer's orders: the rows the buyer index in memory names (the file has no index
-            // on the buyer), read by rowid; CROSS JOIN keeps SQLite from walking txns_state
+            // on the buyer), read by rowid; CROSS JOIN keeps SQLite from walking every row
             // instead. The `user = ?` above drops the rows of other buyers among them.
-            // Otherwise: newest purchases first, along the (state, created_ms) index.
+            // Otherwise: newest purchases first, back from the last row.
             let source: String
             if let user = query.user {
                 source = "json_each(?) AS c CROSS JOIN txns AS t ON t.rowid = c.value"
@@ -31,7 +39,7 @@ extension SQLiteJournal {
             }
             return try db.query("""
                 SELECT \(JournalSchema.orderColumnsOfT), t.created_ms FROM \(source) WHERE t.state = 'succeeded' \(filter)
-                ORDER BY t.created_ms DESC, t.gid DESC LIMIT ?
+                ORDER BY t.rowid DESC LIMIT ?
                 """, params + [.int(Int64(limit))]) { s in
                 var rows: [Order] = []
                 var last: ListCursor?
@@ -46,19 +54,21 @@ extension SQLiteJournal {
     }
 
     public func transactions(state: TxnState?, limit: Int, before: ListCursor?) async throws -> Page<TxnRecord> {
-        try await read { db in
+        try await read { [index] db in
             var conditions: [String] = []
             var params: [SQLiteValue] = []
             if let state {
-                conditions.append("state = ?")
-                params.append(.text(state.rawValue))
+                // Written out, not bound: SQLite uses a partial index (`txns_pending`,
+                // `txns_failed`) only for a state it can see when it plans the query.
+                conditions.append("state = '\(state.rawValue)'")
             }
             if let before {
-                conditions.append("(created_ms, gid) < (?, ?)")
-                params += [.int(before.createdMs), .text(before.gid)]
+                let (condition, values) = try Self.before(db, before, index: index, table: "")
+                conditions.append(condition)
+                params += values
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns \(filter) ORDER BY created_ms DESC, gid DESC LIMIT ?",
+            return try db.query("SELECT \(JournalSchema.txnColumns) FROM txns \(filter) ORDER BY rowid DESC LIMIT ?",
                                 params + [.int(Int64(limit))]) { s in
                 var rows: [TxnRecord] = []
                 while try s.step() { rows.append(try Self.txn(s)) }
@@ -66,5 +76,18 @@ extension SQLiteJournal {
                 return Page(rows: rows, next: next)
             }
         }
+    }
+
+    /// The condition for the rows older than `cursor`'s: those written before its row, found
+    /// through its gid. A cursor whose gid the journal has no row for (made by hand, or by
+    /// another node) still pages: by its time and gid, which costs a walk past the newer rows.
+    private static func before(_ db: SQLiteDatabase, _ cursor: ListCursor, index: JournalIndex,
+                               table t: String) throws -> (String, [SQLiteValue]) {
+        let c = index.candidates(cursor.gid)
+        for row in (c.first.map { [$0] } ?? []) + c.more {
+            let found = try db.query("SELECT 1 FROM txns WHERE rowid = ? AND gid = ?", [.int(row), .text(cursor.gid)]) { try $0.step() }
+            if found { return ("\(t)rowid < ?", [.int(row)]) }
+        }
+        return ("(\(t)created_ms, \(t)gid) < (?, ?)", [.int(cursor.createdMs), .text(cursor.gid)])
     }
 }
