@@ -8,8 +8,9 @@ extension SQLiteJournal {
     public func setHold(gid: String, to state: HoldState, cause: ReleaseCause?, nowMs: Int64) async throws -> Order? {
         try await call { db in
             // Back to held only from a release intent (an expiry Redis said was early); every
-            // other move starts from an undecided hold.
-            let from = state == .held ? "hold = 'releasing'" : "hold IN ('held', 'confirming', 'releasing')"
+            // other move starts from an undecided hold. ORs, not an IN list of three: SQLite
+            // would build a table of the list for each run (`JournalSchema.listChecks`).
+            let from = state == .held ? "hold = 'releasing'" : "(hold = 'held' OR hold = 'confirming' OR hold = 'releasing')"
             guard let row = try self.orderRow(db, gid: gid) else { return nil }
             try db.statement("UPDATE txns SET hold = ?, release_cause = ?, updated_ms = ? WHERE rowid = ? AND \(from)")
                 .run([.text(state.rawValue), Self.optional(cause?.rawValue), .int(nowMs), .int(row)])
