@@ -22,7 +22,7 @@ extension SQLiteJournal {
                 params.append(.text(value))
             }
             if let before {
-                let (condition, values) = try Self.before(db, before, index: index, table: "t.")
+                let (condition, values) = try self.before(db, before, table: "t.")
                 filter += " AND " + condition
                 params += values
             }
@@ -54,7 +54,7 @@ extension SQLiteJournal {
     }
 
     public func transactions(state: TxnState?, limit: Int, before: ListCursor?) async throws -> Page<TxnRecord> {
-        try await read { [index] db in
+        try await read { db in
             var conditions: [String] = []
             var params: [SQLiteValue] = []
             if let state {
@@ -63,7 +63,7 @@ extension SQLiteJournal {
                 conditions.append("state = '\(state.rawValue)'")
             }
             if let before {
-                let (condition, values) = try Self.before(db, before, index: index, table: "")
+                let (condition, values) = try self.before(db, before, table: "")
                 conditions.append(condition)
                 params += values
             }
@@ -79,15 +79,13 @@ extension SQLiteJournal {
     }
 
     /// The condition for the rows older than `cursor`'s: those written before its row, found
-    /// through its gid. A cursor whose gid the journal has no row for (made by hand, or by
-    /// another node) still pages: by its time and gid, which costs a walk past the newer rows.
-    private static func before(_ db: SQLiteDatabase, _ cursor: ListCursor, index: JournalIndex,
-                               table t: String) throws -> (String, [SQLiteValue]) {
-        let c = index.candidates(cursor.gid)
-        for row in (c.first.map { [$0] } ?? []) + c.more {
-            let found = try db.query("SELECT 1 FROM txns WHERE rowid = ? AND gid = ?", [.int(row), .text(cursor.gid)]) { try $0.step() }
-            if found { return ("\(t)rowid < ?", [.int(row)]) }
-        }
+    /// through its gid (`locate`). A cursor whose gid the journal has no row for (made by hand,
+    /// or by another node), or not yet while the index loads, still pages: by its time and gid,
+    /// which costs a walk past the newer rows.
+    private func before(_ db: SQLiteDatabase, _ cursor: ListCursor, table t: String) throws -> (String, [SQLiteValue]) {
+        do {
+            if let (row, _) = try locate(db, gid: cursor.gid) { return ("\(t)rowid < ?", [.int(row)]) }
+        } catch is JournalIndex.NotLoaded {}
         return ("(\(t)created_ms, \(t)gid) < (?, ?)", [.int(cursor.createdMs), .text(cursor.gid)])
     }
 }
