@@ -15,7 +15,7 @@ import Synchronization
 public final class RedisStockStore: StockStore {
     public let target: RedisTarget
     let keys: RedisKeys
-    private let connections: [BatchWorker<RedisConnection, Job>]
+    private let connections: [BatchWorker<RedisConnection, RedisPipeline.Job>]
     private let next = Atomic<Int>(0)
     private let shas = Mutex<[String: String]>([:])
     private let lastServer: LastServer
@@ -50,7 +50,7 @@ public final class RedisStockStore: StockStore {
         self.connections = (0..<max(1, count)).map { i in
             BatchWorker(RedisConnection(target: target, commandTimeoutMs: commandTimeoutMs, credentials: credentials),
                         name: "flashd-redis-\(i + 1)",
-                        process: { conn, batch in Self.send(conn, batch, wait: wait, lastServer: lastServer) },
+                        process: { conn, batch in RedisPipeline.send(conn, batch, wait: wait, lastServer: lastServer) },
                         reject: { $0.continuation.resume(throwing: RedisError.connection("flashd is shutting down")) })
         }
     }
@@ -145,10 +145,12 @@ public final class RedisStockStore: StockStore {
 
     public func deduct(gid: String, item: String, round: Int, user: String, requestID: String, floor: FenceFloor) async throws -> StockReply {
         let lease = leaseArgs
-        let r = try await eval(LuaScripts.buy, keys: roundKeys(item, round) + [lease.key, keys.holds, keys.requests(item)],
-                               args: [gid, user, String(round), floor.node, String(floor.orders), String(floor.seen), lease.token,
-                                      requestID],
-                               confirm: true)
+        let keys = roundKeys(item, round) + [lease.key, keys.holds, keys.requests(item)]
+        let shared = [String(round), floor.node, lease.token]
+        let entry = [gid, user, String(floor.orders), String(floor.seen), requestID]
+        let r = try await run(LuaScripts.buy, confirm: true) { sha in
+            .purchase(call: ["EVALSHA", sha, String(keys.count)] + keys + shared, entry: entry)
+        }
         if let first = try Self.orderElsewhere(r, script: "buy") { return .orderedElsewhere(first) }
         guard let pair = r.array, pair.count >= 2, let code = pair[0].int, let value = pair[1].int else {
             throw badReply("buy", r)
@@ -223,53 +225,15 @@ public final class RedisStockStore: StockStore {
 
     // MARK: plumbing
 
-    /// One command waiting for its batch. `confirm`: its reply counts only once `WAIT` says
-    /// enough replicas have it.
-    struct Job: Sendable {
-        let args: [String]
-        let confirm: Bool
-        let continuation: CheckedContinuation<RedisValue, any Error>
-    }
-
-    /// On a connection's thread: one batch, one round trip, every job answered.
-    private static func send(_ conn: RedisConnection, _ batch: [Job], wait: ReplicaWait?, lastServer: LastServer) {
-        var commands = batch.map(\.args)
-        let confirming = wait != nil && batch.contains(where: \.confirm)
-        if confirming, let wait { commands.append(["WAIT", String(wait.replicas), String(wait.timeoutMs)]) }
-        do {
-            let results = try conn.pipeline(commands)
-            // Before any reply goes out: whoever got one may ask where it came from.
-            if let server = conn.connectedTo { lastServer.set(server) }
-            var unconfirmed: EngineError?
-            if confirming, let wait {
-                // An error reply to WAIT (say, sent to a server that turned replica) confirms nothing.
-                let acked = (try? results[batch.count].get())?.int ?? 0
-                if acked < wait.replicas {
-                    unconfirmed = EngineError(.replicasBehind, "only \(acked) of \(wait.replicas) replica(s) confirmed the write "
-                                              + "within \(wait.timeoutMs) ms (WAIT): a failover now could lose it, so it does not count yet")
-                }
-            }
-            for (job, result) in zip(batch, results) {
-                if job.confirm, let unconfirmed, case .success = result {
-                    job.continuation.resume(throwing: unconfirmed)
-                } else {
-                    job.continuation.resume(with: result.mapError { $0 as any Error })
-                }
-            }
-        } catch {
-            for job in batch { job.continuation.resume(throwing: error) }
-        }
-    }
-
-    private func raw(_ args: [String], confirm: Bool = false) async throws -> RedisValue {
+    private func raw(_ call: RedisPipeline.Call, confirm: Bool = false) async throws -> RedisValue {
         let i = next.add(1, ordering: .relaxed).newValue
         let conn = connections[i % connections.count]
-        return try await withCheckedThrowingContinuation { conn.submit(Job(args: args, confirm: confirm, continuation: $0)) }
+        return try await withCheckedThrowingContinuation { conn.submit(RedisPipeline.Job(call: call, confirm: confirm, continuation: $0)) }
     }
 
     func command(_ args: [String]) async throws -> RedisValue {
         do {
-            return try await raw(args)
+            return try await raw(.command(args))
         } catch let e as RedisError {
             throw Self.engineError(e)
         }
@@ -284,6 +248,11 @@ public final class RedisStockStore: StockStore {
     /// confirms the change too. Only a change followed by no confirmed purchase before a
     /// failover can be lost, whole, as if it had not been made.
     func eval(_ script: LuaScript, keys: [String], args: [String], confirm: Bool) async throws -> RedisValue {
+        try await run(script, confirm: confirm) { sha in .command(["EVALSHA", sha, String(keys.count)] + keys + args) }
+    }
+
+    /// Runs `script` as the job `call` makes of its SHA.
+    private func run(_ script: LuaScript, confirm: Bool, _ call: (String) -> RedisPipeline.Call) async throws -> RedisValue {
         do {
             let sha: String
             if let known = shas.withLock({ $0[script.name] }) {
@@ -292,11 +261,10 @@ public final class RedisStockStore: StockStore {
                 sha = try await load(script)
             }
             do {
-                return try await raw(["EVALSHA", sha, String(keys.count)] + keys + args, confirm: confirm)
+                return try await raw(call(sha), confirm: confirm)
             } catch let e as RedisError where e.isNoScript {
                 // Redis lost its script cache (restart, SCRIPT FLUSH): load again and retry once.
-                let fresh = try await load(script)
-                return try await raw(["EVALSHA", fresh, String(keys.count)] + keys + args, confirm: confirm)
+                return try await raw(call(try await load(script)), confirm: confirm)
             }
         } catch let e as RedisError {
             throw Self.engineError(e)
@@ -304,7 +272,7 @@ public final class RedisStockStore: StockStore {
     }
 
     private func load(_ script: LuaScript) async throws -> String {
-        guard let sha = try await raw(["SCRIPT", "LOAD", script.source]).string else {
+        guard let sha = try await raw(.command(["SCRIPT", "LOAD", script.source])).string else {
             throw RedisError.protocolViolation("SCRIPT LOAD gave no sha")
         }
         shas.withLock { $0[script.name] = sha }

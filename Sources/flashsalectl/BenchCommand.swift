@@ -159,9 +159,9 @@ struct BenchCommand: ParsableCommand {
                                                                 maxRequests: nil, rate: nil, request: { _, _ in ping }))
             noopCPU = ProcessCPU.usage(from: before, to: cpu.sample())
             note("  => \(Self.count(noop!.rate)) req/s, p99 \(Self.ms(noop!.latency, 99)) ms")
-            note("ceiling 2/2: the purchase script alone, redis-benchmark EVALSHA with \(connections) clients")
+            note("ceiling 2/2: the purchase script alone, redis-benchmark EVALSHA, \(connections) purchases in flight, \(LuaCeiling.perCall) a call")
             lua = try LuaCeiling(global: global, clients: connections, seconds: duration, runID: runID).measure()
-            note("  => " + (lua.rate.map { "\(Self.count($0)) scripts/s" } ?? "skipped: \(lua.note ?? "")"))
+            note("  => " + (lua.rate.map { "\(Self.count($0)) purchases/s" } ?? "skipped: \(lua.note ?? "")"))
         }
 
         note("scenario \(scenario.rawValue): item \(item), stock \(saleStock)")
@@ -271,7 +271,7 @@ struct BenchCommand: ParsableCommand {
                      + "p99 \(Self.fixed(r.p99Ms, 2))  p99.9 \(Self.fixed(r.p999Ms, 2))  max \(Self.fixed(r.maxMs, 2))"
                      + (r.flashdP99Ms.map { "  (p99 in flashd \(Self.fixed($0, 2)))" } ?? ""))
         if let n = r.noopPerS { lines.append("  no-op ceiling           \(Self.pad(Self.count(n)))  req/s (p99 \(r.noopP99Ms ?? 0) ms)") }
-        if let l = r.luaPerS { lines.append("  script ceiling          \(Self.pad(Self.count(l)))  EVALSHA/s") } else if let n = r.luaNote {
+        if let l = r.luaPerS { lines.append("  script ceiling          \(Self.pad(Self.count(l)))  purchases/s, \(LuaCeiling.perCall) a call") } else if let n = r.luaNote {
             lines.append("  script ceiling          skipped: \(n)")
         }
         if let s = r.saleStock { lines.append("  sold                    \(Self.pad(String(r.success)))  of stock \(s)\(r.oversold ? "  OVERSOLD" : "")") }

@@ -6,7 +6,11 @@ import Glibc
 #endif
 
 /// The second ceiling of `bench`: flashd's purchase script alone, run by redis-benchmark
-/// (EVALSHA) against the daemon's own Redis at the same concurrency.
+/// (EVALSHA) against the daemon's own Redis with as many purchases in flight.
+///
+/// flashd sends the purchases that queue on a Redis connection as one script call, so the
+/// ceiling does too: `perCall` purchases a call, from `clients / perCall` connections. Its
+/// figure is purchases per second.
 ///
 /// The script runs on keys of its own (`flashd-bench:RUNID:*`, outside flashd's prefix), with a
 /// random gid, user and request id per call, so every call does what a successful purchase
@@ -19,7 +23,10 @@ struct LuaCeiling {
     let seconds: Double
     let runID: String
 
-    /// Scripts per second, or nil and the reason it was skipped.
+    /// Purchases in one script call.
+    static let perCall = 8
+
+    /// Purchases per second, or nil and the reason it was skipped.
     func measure() throws -> (rate: Double?, note: String?) {
         guard let bench = Self.which("redis-benchmark"), let cli = Self.which("redis-cli") else {
             return (nil, "redis-benchmark/redis-cli not on PATH (Debian: redis-tools)")
@@ -39,19 +46,23 @@ struct LuaCeiling {
         }
         // UNLINK: the barrier hash may hold millions of fields; freeing it must not block Redis.
         defer { _ = Self.run([cli] + target + ["UNLINK"] + keys) }
-        // gid, user, round, node, its orders, deductions seen, lease token, request id.
-        let command = ["EVALSHA", script.sha, String(keys.count)] + keys
-            + ["__rand_int__", "__rand_int__", "1", "bench", "0", "0", "bench", "__rand_int__"]
+        // Round, node, lease token; then per purchase gid, user, the node's orders, deductions
+        // seen, request id (redis-benchmark draws each __rand_int__ on its own).
+        let command = ["EVALSHA", script.sha, String(keys.count)] + keys + ["1", "bench", "bench"]
+            + Array(repeating: ["__rand_int__", "__rand_int__", "0", "0", "__rand_int__"], count: Self.perCall).flatMap { $0 }
         // redis-benchmark takes a request count, not a duration: calibrate on a short run first.
-        guard let probe = rate(bench, target, command, requests: max(10_000, clients * 100)) else {
+        let connections = max(1, clients / Self.perCall)
+        guard let probe = rate(bench, target, command, connections: connections, requests: max(2_000, connections * 100)) else {
             return (nil, "redis-benchmark gave no figure")
         }
-        let requests = min(20_000_000, max(20_000, Int(probe * seconds)))
-        return (rate(bench, target, command, requests: requests) ?? probe, nil)
+        let requests = min(5_000_000, max(5_000, Int(probe * seconds)))
+        let calls = rate(bench, target, command, connections: connections, requests: requests) ?? probe
+        return (calls * Double(Self.perCall), nil)
     }
 
-    private func rate(_ bench: String, _ target: [String], _ command: [String], requests: Int) -> Double? {
-        let r = Self.run([bench] + target + ["-c", String(clients), "-n", String(requests), "-r", "1000000000", "--csv"] + command)
+    /// Script calls per second.
+    private func rate(_ bench: String, _ target: [String], _ command: [String], connections: Int, requests: Int) -> Double? {
+        let r = Self.run([bench] + target + ["-c", String(connections), "-n", String(requests), "-r", "1000000000", "--csv"] + command)
         // "test","rps",... then "EVALSHA ...","158730.16",...
         guard r.status == 0, let last = r.output.split(separator: "\n").last(where: { $0.hasPrefix("\"EVALSHA") }) else { return nil }
         let fields = last.split(separator: ",").map { String($0.filter { $0 != "\"" }) }
