@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
             Three phases against the same daemon, each with --connections keep-alive connections for \
             --duration seconds: (1) the no-op endpoint GET /v1/ping, the cost of the socket and HTTP \
             alone; (2) the purchase Lua script alone, by redis-benchmark EVALSHA against flashd's Redis \
-            at the same concurrency (skipped with a note when redis-benchmark is missing); (3) the \
+            with as many purchases in flight, 8 to a call as flashd merges them, in purchases/s \
+            (skipped with a note when redis-benchmark is missing); (3) the \
             scenario. Then it waits for every transaction to settle and runs the audit. \
             Scenarios: success (stock larger than the run: every purchase succeeds), soldout (stock 0: \
             every answer is sold_out), sale (stock --stock, every request a new user: the stock sells \
