@@ -22,6 +22,8 @@ public final class SQLiteJournal: Journal {
     private let reader: JournalReader
     /// Where each gid's row is, and the running totals (`JournalIndex`).
     let index: JournalIndex
+    /// Each sale round's orders counted so far (`SaleOrderCounts`).
+    private let saleCounts = SaleOrderCounts()
     /// How long a caller waits for the group-commit thread before it gets journal_unavailable.
     private let deadline: DeadlineWatch
     /// The key of the gids' keyed hash (`GlobalTransactionID`): 128 random bits made when the
@@ -238,13 +240,7 @@ public final class SQLiteJournal: Journal {
     }
 
     public func counts(item: String, round: Int) async throws -> (orders: Int, pending: Int) {
-        try await read { db in
-            let orders = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded'",
-                                          [.text(item), .int(Int64(round))])
-            let pending = try db.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'prepared'",
-                                           [.text(item), .int(Int64(round))])
-            return (Int(orders), Int(pending))
-        }
+        try await read { [saleCounts] db in try saleCounts.count(db, item: item, round: round) }
     }
 
     /// Running totals kept by the writer (`JournalIndex`): no COUNT(*) over every row.

@@ -1,0 +1,90 @@
+import FlashCore
+import FlashStorage
+import Foundation
+import SQLiteStore
+import Testing
+import TestSupport
+
+/// A sale round's orders and pending purchases as `counts` gives them (`SaleOrderCounts`,
+/// which reuses what it counted before), against COUNT(*) over the same file on a connection
+/// of its own, after every step of random purchases on two items and two rounds: orders,
+/// failures, discards, and purchases left prepared across many counts.
+@Suite struct SaleOrderCountsTests {
+    let dir: String
+    var path: String { dir + "/j.db" }
+
+    init() throws { dir = try TempDir.make(prefix: "sc") }
+
+    @Test func countsMatchACountOfEveryRowAfterEachStep() async throws {
+        let j = try await SQLiteJournal(path: path)
+        let check = try SQLiteDatabase(path: path)
+        defer { check.close() }
+        var rng = SystemRandomNumberGenerator()
+        let sales = [("a", 1), ("a", 2), ("b", 1)]
+        var pending: [(gid: String, item: String, round: Int)] = []
+        var settled = 0
+        for step in 0..<1200 {
+            let roll = Int.random(in: 0..<10, using: &rng)
+            if roll < 5 || pending.isEmpty {
+                let (item, round) = sales.randomElement(using: &rng)!
+                let gid = "g\(step)"
+                _ = try await j.prepare(TxnRecord(gid: gid, item: item, round: round, user: "u\(step)", requestID: "r\(step)",
+                                                  createdMs: Int64(step), updatedMs: Int64(step), nextCheckMs: Int64(step)))
+                pending.append((gid, item, round))
+            } else {
+                // Mostly the newest (a purchase in flight), sometimes the oldest (one left
+                // prepared for long, holding the count's starting point back), then any.
+                let i = roll == 9 ? 0 : (roll == 8 ? Int.random(in: 0..<pending.count, using: &rng) : pending.count - 1)
+                let p = pending.remove(at: i)
+                switch Int.random(in: 0..<6, using: &rng) {
+                case 0: try await j.commitFailure(gid: p.gid, reason: .soldOut, nowMs: Int64(step))
+                case 1: try await j.discard(gid: p.gid)
+                default:
+                    _ = try await j.commitOrder(Order(orderID: "o-\(p.gid)", gid: p.gid, item: p.item, round: p.round,
+                                                      user: "u", requestID: "r", createdMs: Int64(step)), nowMs: Int64(step))
+                    settled += 1
+                }
+            }
+            for (item, round) in sales where step % 3 == 0 || item == "a" {
+                let got = try await j.counts(item: item, round: round)
+                let orders = try check.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded'",
+                                                 [.text(item), .int(Int64(round))])
+                let waiting = try check.scalarInt("SELECT COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'prepared'",
+                                                  [.text(item), .int(Int64(round))])
+                guard got == (Int(orders), Int(waiting)) else {
+                    Issue.record("step \(step), \(item) round \(round): counts gave \(got), the rows hold (\(orders), \(waiting))")
+                    await j.close()
+                    return
+                }
+            }
+        }
+        #expect(settled > 300, "the sequence made orders")
+        await j.close()
+    }
+
+    /// With nothing pending the whole file is final; a count after that reads only the rows
+    /// added since, and still finds an order made from a row that was prepared all along.
+    @Test func aRowPreparedAllAlongIsCountedWhenItBecomesAnOrder() async throws {
+        let j = try await SQLiteJournal(path: path)
+        func prepare(_ gid: String) async throws {
+            _ = try await j.prepare(TxnRecord(gid: gid, item: "sku", round: 1, user: gid, requestID: gid, createdMs: 1,
+                                              updatedMs: 1, nextCheckMs: 1))
+        }
+        func order(_ gid: String) async throws {
+            _ = try await j.commitOrder(Order(orderID: "o-\(gid)", gid: gid, item: "sku", round: 1, user: gid, requestID: gid,
+                                              createdMs: 2), nowMs: 2)
+        }
+        try await prepare("old")
+        for i in 0..<50 { try await prepare("g\(i)"); try await order("g\(i)") }
+        #expect(try await j.counts(item: "sku", round: 1) == (50, 1))
+        for i in 50..<80 { try await prepare("g\(i)"); try await order("g\(i)") }
+        #expect(try await j.counts(item: "sku", round: 1) == (80, 1))
+        try await order("old")
+        #expect(try await j.counts(item: "sku", round: 1) == (81, 0))
+        try await prepare("new")
+        #expect(try await j.counts(item: "sku", round: 1) == (81, 1))
+        try await order("new")
+        #expect(try await j.counts(item: "sku", round: 1) == (82, 0))
+        await j.close()
+    }
+}
