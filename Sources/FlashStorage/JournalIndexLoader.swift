@@ -54,8 +54,7 @@ final class JournalIndexLoader: @unchecked Sendable {
         let capacity = last + last / 4
         var rows: [(key: UInt64, row: Int64)] = []
         for sql in ["SELECT rowid, gid FROM txns WHERE state = 'prepared'",
-                    // INDEXED BY: see `SQLiteJournal.orders(_:where:_:)`.
-                    "SELECT rowid, gid FROM txns INDEXED BY txns_hold_intent WHERE hold IN ('confirming', 'releasing')"] {
+                    "SELECT rowid, gid FROM txns WHERE hold IN ('confirming', 'releasing')"] {
             try db.query(sql) { s in
                 while try s.step() { rows.append((s.withBytes(1) { GidTable.key($0) }, s.int(0))) }
             }

@@ -50,12 +50,6 @@ import SQLiteStore
 /// purchase that fails. Listings walk the rows newest first by rowid, which is the order the
 /// journal wrote them (a cursor's gid names its row through the index in memory), so no index
 /// on time is needed. The journal's writer spent 17% less CPU per purchase (BENCHMARKS.md).
-///
-/// `txns_holds` (item, round, hold), partial on `hold IS NOT NULL`, counts a sale's holds by
-/// state for its gauges every 2 s without reading a row; before, that count read every order
-/// of the sale, held or not. A sale without holds writes no entry; a held order writes one and
-/// moves it at each step of its hold. The two queries on intents name `txns_hold_intent`
-/// (INDEXED BY): without statistics the planner would take the bigger `txns_holds` for them.
 enum JournalSchema {
     static let version = 6
 
@@ -114,10 +108,6 @@ enum JournalSchema {
         -- The confirms and releases journaled and not finished; a row is in it only while an
         -- intent is, so a purchase writes no entry.
         CREATE INDEX IF NOT EXISTS txns_hold_intent ON txns(gid) WHERE hold IN ('confirming', 'releasing');
-        -- A sale's holds by state, for its gauges every 2 s: only an order with a hold has an
-        -- entry, so a sale without holds writes none, and counting its holds reads nothing
-        -- where it read every order of the sale.
-        CREATE INDEX IF NOT EXISTS txns_holds ON txns(item, round, hold) WHERE hold IS NOT NULL;
         CREATE VIEW IF NOT EXISTS orders AS
             SELECT order_id, gid, item, round, user, request_id, ordered_ms AS created_ms FROM txns WHERE state = 'succeeded';
         """

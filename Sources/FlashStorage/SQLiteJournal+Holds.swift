@@ -30,35 +30,32 @@ extension SQLiteJournal {
     }
 
     public func holdCounts(item: String, round: Int) async throws -> HoldCounts {
-        try await read { db in
-            // Along txns_holds, without reading a row. No `state = 'succeeded'`: only orders
-            // have a hold, and that term would lead the planner to txns_orders, every order.
-            try db.query("""
-                SELECT hold, COUNT(*) FROM txns WHERE item = ? AND round = ? AND hold IS NOT NULL GROUP BY hold
-                """, [.text(item), .int(Int64(round))]) { s in
-                var counts = HoldCounts()
-                while try s.step() {
-                    let n = Int(s.int(1))
-                    switch HoldState(rawValue: s.text(0) ?? "") {
-                    case .held: counts.held += n
-                    case .confirmed: counts.confirmed += n
-                    case .released: counts.released += n
-                    case .confirming, .releasing: counts.deciding += n
-                    case nil: break
+        try await read { [saleCounts] db in
+            try saleCounts.holds(item: item, round: round) {
+                try db.query("""
+                    SELECT hold, COUNT(*) FROM txns WHERE item = ? AND round = ? AND state = 'succeeded' AND hold IS NOT NULL GROUP BY hold
+                    """, [.text(item), .int(Int64(round))]) { s in
+                    var counts = HoldCounts()
+                    while try s.step() {
+                        let n = Int(s.int(1))
+                        switch HoldState(rawValue: s.text(0) ?? "") {
+                        case .held: counts.held += n
+                        case .confirmed: counts.confirmed += n
+                        case .released: counts.released += n
+                        case .confirming, .releasing: counts.deciding += n
+                        case nil: break
+                        }
                     }
+                    return counts
                 }
-                return counts
             }
         }
     }
 
     private static func orders(_ db: SQLiteDatabase, where condition: String, _ params: [SQLiteValue]) throws -> [Order] {
         // No `state = 'succeeded'`: only orders have a hold, and that term would lead the
-        // planner to the orders' index. INDEXED BY: without statistics the planner takes
-        // txns_holds, which both partial indexes' conditions allow and which has an entry for
-        // every order with a hold, where txns_hold_intent has one per intent.
-        try db.query("SELECT \(JournalSchema.orderColumns) FROM txns INDEXED BY txns_hold_intent WHERE \(condition) LIMIT ?",
-                     params) { s in
+        // planner to the state index instead of txns_hold_intent.
+        try db.query("SELECT \(JournalSchema.orderColumns) FROM txns WHERE \(condition) LIMIT ?", params) { s in
             var rows: [Order] = []
             while try s.step() { rows.append(order(s)) }
             return rows

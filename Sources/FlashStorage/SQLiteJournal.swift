@@ -22,8 +22,8 @@ public final class SQLiteJournal: Journal {
     private let reader: JournalReader
     /// Where each gid's row is, and the running totals (`JournalIndex`).
     let index: JournalIndex
-    /// Each sale round's orders counted so far (`SaleOrderCounts`).
-    private let saleCounts = SaleOrderCounts()
+    /// Each sale round's orders counted so far, and the rounds without holds (`SaleOrderCounts`).
+    let saleCounts = SaleOrderCounts()
     /// How long a caller waits for the group-commit thread before it gets journal_unavailable.
     private let deadline: DeadlineWatch
     /// The key of the gids' keyed hash (`GlobalTransactionID`): 128 random bits made when the
@@ -136,6 +136,7 @@ public final class SQLiteJournal: Journal {
             /// The prepared row `row` of `buyer` became the order: the index's totals, the
             /// buyer's orders and the outbox follow.
             func ordered(_ row: Int64, buyer: UInt64) throws -> (order: Order, inserted: Bool) {
+                if order.hold != nil { self.saleCounts.heldOrderWritten(item: order.item, round: order.round) }
                 index.moved(from: .prepared, to: .succeeded)
                 index.ordered(buyer: buyer, row: row)
                 try Self.appendChange(db, gid: order.gid, row: row, state: DeliveredState(hold: order.hold), atMs: nowMs)

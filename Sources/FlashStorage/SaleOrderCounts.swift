@@ -2,7 +2,7 @@ import FlashCore
 import SQLiteStore
 import Synchronization
 
-/// A sale round's orders and pending purchases, counted without reading every order each time.
+/// A sale round's orders, pending purchases and holds, counted without reading every order each time.
 /// The per-sale gauges ask every 2 s and `status` on each call; a COUNT(*) over a round of a
 /// million orders takes about 0.12 s of the reader's CPU (BENCHMARKS.md).
 ///
@@ -17,6 +17,12 @@ import Synchronization
 /// is: the counts stay right and cost what they cost before.
 ///
 /// Everything is read in one read transaction, the reader's snapshot (`JournalReader.read`).
+///
+/// A round's holds by state are counted by reading its orders' rows, held or not: the journal
+/// has no index on the hold, which would cost every held order a B-tree entry and a move at
+/// each step (6–10% of the journal alone in a held sale, BENCHMARKS.md). Most sales have no
+/// hold, so a round whose count found none is remembered, and not read again until the writer
+/// makes an order with a hold in it (`heldOrderWritten`, before its batch commits).
 final class SaleOrderCounts: Sendable {
     private struct Frozen {
         var orders: Int
@@ -24,6 +30,33 @@ final class SaleOrderCounts: Sendable {
     }
 
     private let known = Mutex<[SaleRound: Frozen]>([:])
+    /// Rounds an order with a hold was made in since the journal opened, and rounds whose
+    /// orders were all counted without a hold (and none made since).
+    private let holdRounds = Mutex<(made: Set<SaleRound>, none: Set<SaleRound>)>(([], []))
+
+    /// On the writer's thread, inside the batch, before its commit: a reader whose snapshot
+    /// misses this order finds `made` set once its count is done, and remembers nothing.
+    func heldOrderWritten(item: String, round: Int) {
+        let key = SaleRound(item: item, round: round)
+        holdRounds.withLock { r in
+            r.made.insert(key)
+            r.none.remove(key)
+        }
+    }
+
+    /// On the reader's connection: `count` (which reads the round's orders), unless a count
+    /// found no hold in the round and no held order has been made in it since.
+    func holds(item: String, round: Int, _ count: () throws -> HoldCounts) throws -> HoldCounts {
+        let key = SaleRound(item: item, round: round)
+        if holdRounds.withLock({ $0.none.contains(key) }) { return HoldCounts() }
+        let counts = try count()
+        if counts == HoldCounts() {
+            holdRounds.withLock { r in
+                if !r.made.contains(key) { r.none.insert(key) }
+            }
+        }
+        return counts
+    }
 
     /// On the reader's connection, inside its read transaction.
     func count(_ db: SQLiteDatabase, item: String, round: Int) throws -> (orders: Int, pending: Int) {

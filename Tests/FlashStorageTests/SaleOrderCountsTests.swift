@@ -5,10 +5,11 @@ import SQLiteStore
 import Testing
 import TestSupport
 
-/// A sale round's orders and pending purchases as `counts` gives them (`SaleOrderCounts`,
-/// which reuses what it counted before), against COUNT(*) over the same file on a connection
-/// of its own, after every step of random purchases on two items and two rounds: orders,
-/// failures, discards, and purchases left prepared across many counts.
+/// A sale round's orders, pending purchases and holds as `counts` and `holdCounts` give them
+/// (`SaleOrderCounts`, which reuses what it counted before), against COUNT(*) over the same
+/// file on a connection of its own, after every step of random purchases on two items and two
+/// rounds: orders, failures, discards, purchases left prepared across many counts, and a
+/// round whose orders start holding halfway, confirmed and released at random.
 @Suite struct SaleOrderCountsTests {
     let dir: String
     var path: String { dir + "/j.db" }
@@ -22,6 +23,7 @@ import TestSupport
         var rng = SystemRandomNumberGenerator()
         let sales = [("a", 1), ("a", 2), ("b", 1)]
         var pending: [(gid: String, item: String, round: Int)] = []
+        var holding: [String] = []
         var settled = 0
         for step in 0..<1200 {
             let roll = Int.random(in: 0..<10, using: &rng)
@@ -40,10 +42,19 @@ import TestSupport
                 case 0: try await j.commitFailure(gid: p.gid, reason: .soldOut, nowMs: Int64(step))
                 case 1: try await j.discard(gid: p.gid)
                 default:
+                    // Round 1 of b holds its orders from the middle of the run on: its holds
+                    // are counted as none until then, and must show from its first.
+                    let held = p.item == "b" && step >= 600
                     _ = try await j.commitOrder(Order(orderID: "o-\(p.gid)", gid: p.gid, item: p.item, round: p.round,
-                                                      user: "u", requestID: "r", createdMs: Int64(step)), nowMs: Int64(step))
+                                                      user: "u", requestID: "r", createdMs: Int64(step),
+                                                      hold: held ? .held : nil, expiresMs: held ? 10_000 : nil), nowMs: Int64(step))
+                    if held { holding.append(p.gid) }
                     settled += 1
                 }
+            }
+            if !holding.isEmpty && Int.random(in: 0..<4, using: &rng) == 0 {
+                let gid = holding.remove(at: Int.random(in: 0..<holding.count, using: &rng))
+                _ = try await j.setHold(gid: gid, to: Bool.random(using: &rng) ? .confirmed : .released, cause: nil, nowMs: Int64(step))
             }
             for (item, round) in sales where step % 3 == 0 || item == "a" {
                 let got = try await j.counts(item: item, round: round)
@@ -56,9 +67,28 @@ import TestSupport
                     await j.close()
                     return
                 }
+                var holds = HoldCounts()
+                try check.query("SELECT hold, COUNT(*) FROM txns WHERE item = ? AND round = ? AND hold IS NOT NULL GROUP BY hold",
+                                [.text(item), .int(Int64(round))]) { s in
+                    while try s.step() {
+                        switch s.text(0) {
+                        case "held": holds.held = Int(s.int(1))
+                        case "confirmed": holds.confirmed = Int(s.int(1))
+                        case "released": holds.released = Int(s.int(1))
+                        default: holds.deciding += Int(s.int(1))
+                        }
+                    }
+                }
+                let gotHolds = try await j.holdCounts(item: item, round: round)
+                guard gotHolds == holds else {
+                    Issue.record("step \(step), \(item) round \(round): holdCounts gave \(gotHolds), the rows hold \(holds)")
+                    await j.close()
+                    return
+                }
             }
         }
         #expect(settled > 300, "the sequence made orders")
+        #expect(try await j.holdCounts(item: "b", round: 1) != HoldCounts(), "b's holds were counted")
         await j.close()
     }
 

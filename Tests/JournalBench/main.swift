@@ -10,7 +10,10 @@ import Glibc
 /// this is the ceiling SQLite and the disk put on successful purchases, and the figure that
 /// shows whether a purchase rate is bounded by the journal.
 ///
-///     flashd-journal-bench [--connections 64] [--duration 5] [--sync full|normal] [--dir DIR | --journal FILE]
+///     flashd-journal-bench [--connections 64] [--duration 5] [--sync full|normal] [--hold] [--dir DIR | --journal FILE]
+///
+/// `--hold`: every order is made held, as in a sale with a checkout hold (`txns_holds` gets
+/// its entry), then confirmed, as a payment system would.
 ///
 /// `--journal FILE` runs on that journal and keeps it (made, or migrated, when it is opened):
 /// with `scripts/fill-journal.sh` it is the journal alone at the size a long sale leaves.
@@ -22,6 +25,7 @@ struct JournalBench {
         var sync = SQLiteJournal.Durability.full
         var dir = "/tmp"
         var keep: String?
+        var hold = false
         var args = CommandLine.arguments.dropFirst().makeIterator()
         while let a = args.next() {
             switch a {
@@ -30,11 +34,13 @@ struct JournalBench {
             case "--sync": sync = SQLiteJournal.Durability(rawValue: args.next() ?? "") ?? sync
             case "--dir": dir = args.next() ?? dir
             case "--journal": keep = args.next()
+            case "--hold": hold = true
             default:
-                print("usage: flashd-journal-bench [--connections N] [--duration S] [--sync full|normal] [--dir DIR | --journal FILE]")
+                print("usage: flashd-journal-bench [--connections N] [--duration S] [--sync full|normal] [--hold] [--dir DIR | --journal FILE]")
                 exit(64)
             }
         }
+        let held = hold
         let path = keep ?? "\(dir)/journal-bench-\(getpid()).db"
         defer { if keep == nil { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } } }
         let opening = now()
@@ -59,7 +65,10 @@ struct JournalBench {
                         do {
                             _ = try await journal.prepare(record)
                             _ = try await journal.commitOrder(Order(orderID: "ord-\(real)", gid: real, item: "sku", round: 1,
-                                                                    user: record.user, requestID: gid, createdMs: ms), nowMs: ms)
+                                                                    user: record.user, requestID: gid, createdMs: ms,
+                                                                    hold: held ? .held : nil, expiresMs: held ? ms + 600_000 : nil),
+                                                              nowMs: ms)
+                            if held { _ = try await journal.setHold(gid: real, to: .confirmed, cause: nil, nowMs: ms) }
                         } catch {
                             print("journal error: \(error)")
                             return n
