@@ -51,8 +51,9 @@ enum LuaScripts {
     /// One call settles any number of purchases of one sale round, in ARGV's order, each
     /// exactly as if it had been a call of its own: every one sees what those before it wrote
     /// (stock, the user's count, a request's record, a fence). flashd sends the purchases that
-    /// reach one Redis connection together as one call (`RedisStockStore`), which costs Redis
-    /// half the CPU of a call each: the lease, the sale, the fence and the clock are read once.
+    /// reach one Redis connection together as one call (`RedisPipeline`), which costs Redis
+    /// about a third less CPU than a call each: the lease, the sale, the fence and the clock
+    /// are read once.
     ///
     /// Reply: an array with one reply per purchase, in order:
     ///   {0, remaining, expires}  deducted now, barrier written, counted; with a hold on the
@@ -90,11 +91,12 @@ enum LuaScripts {
     /// repairs it. A round without `*` was made before counting began: nothing to compare
     /// until a deduction writes it.
     ///
-    /// Order of writes. A purchase's stock decrement goes before its barrier, as it always
-    /// did: a call that fails half-way (a key of the wrong type) must leave a unit lost, never
-    /// a barrier `d` without its unit taken. The counts are written once, at the end; a call
-    /// that stops before them leaves them short, which fences (the safe side), never
-    /// oversells.
+    /// Order of writes: each purchase's, in the order a call of its own made them (stock,
+    /// the user's count, the barrier, the counts, the request's record, the hold). A call that
+    /// fails half-way (a key of the wrong type) leaves the purchases before it whole, and the
+    /// failing one as a call of its own would: a unit lost, never a barrier `d` without its
+    /// unit taken, and never a barrier uncounted, which would fence the item for good (a
+    /// repair counts only the barriers it puts back).
     ///
     /// A call whose answers would write nothing writes something that changes nothing at its
     /// end (HDEL of a field no fence has): on a server that is a read-only replica now, a
@@ -162,6 +164,8 @@ enum LuaScripts {
           redis.call('HINCRBY', KEYS[1], 'stock', -1)
           redis.call('HINCRBY', KEYS[3], user, 1)
           redis.call('HSET', KEYS[2], gid, 'd')
+          redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+          redis.call('HINCRBY', KEYS[4], '*', 1)
           left = left - 1
           sold = sold + 1
           counted = true
@@ -179,12 +183,7 @@ enum LuaScripts {
         for i = 4, #ARGV, 5 do
           replies[#replies + 1] = one(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
         end
-        if sold > 0 then
-          redis.call('HINCRBY', KEYS[4], ARGV[2], sold)
-          redis.call('HINCRBY', KEYS[4], '*', sold)
-        elseif probe then
-          redis.call('HDEL', KEYS[5], '')
-        end
+        if sold == 0 and probe then redis.call('HDEL', KEYS[5], '') end
         return replies
         """)
 

@@ -5,9 +5,10 @@ import RedisClient
 /// the last batch was out goes to Redis in one write and one round trip, and the purchases in
 /// it that share a sale round go as one call of the purchase script.
 ///
-/// A script call costs Redis the same whether it settles one purchase or many, and so does
-/// reading the lease, the sale, the fence and the clock: merged, a purchase costs Redis about
-/// half the CPU (BENCHMARKS.md, "One script call for a batch's purchases").
+/// A script call's own setup costs Redis the same whether it settles one purchase or many, and
+/// so does reading the lease, the sale, the fence and the clock: merged, eight to a call, a
+/// purchase costs Redis about a third less CPU (BENCHMARKS.md, "One script call for a batch's
+/// purchases").
 enum RedisPipeline {
     /// One command waiting for its batch. `confirm`: its reply counts only once `WAIT` says
     /// enough replicas have it.

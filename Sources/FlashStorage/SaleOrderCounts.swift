@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// What makes a count reusable: only a prepared row ever changes its state or goes away
 /// (`SQLiteJournal`: the order, the failure, the discard), and a new row takes a rowid above
-/// every row there is. So every row below the oldest prepared row (of any sale) is final, and
-/// so is the number of a round's orders among them. Each count remembers that number and where
+/// every row still there, so above every final row. So every row below both the oldest
+/// prepared row (of any sale) and the newest final row is final, no row will ever be made
+/// there, and the number of a round's orders among them is final too. Each count remembers that number and where
 /// it stopped (`below`); the next one reads only the index entries from there (`txns_orders`
 /// is on (item, round), and the rowid follows in each entry, so the range is a seek). In a sale
 /// the oldest prepared row is a purchase in flight, so that is the last few seconds' orders.
@@ -61,10 +62,15 @@ final class SaleOrderCounts: Sendable {
     /// On the reader's connection, inside its read transaction.
     func count(_ db: SQLiteDatabase, item: String, round: Int) throws -> (orders: Int, pending: Int) {
         let key = SaleRound(item: item, round: round)
-        // Through txns_pending, whose entries are in rowid order: its first entry. With nothing
-        // pending, every row is final: the next rowid to be made.
+        // The oldest prepared row, through txns_pending (its entries are in rowid order), and
+        // no higher than just above the newest final row, walking back from the table's end
+        // past the purchases in flight. The second bound is there because SQLite gives a new
+        // row the highest rowid *still there* plus one: once the prepared rows at the top are
+        // discarded, their rowids are handed out again, but never one at or below a final
+        // row, and final rows are never deleted.
         let oldest = try db.scalarInt("""
-            SELECT COALESCE((SELECT MIN(rowid) FROM txns WHERE state = 'prepared'), (SELECT COALESCE(MAX(rowid), 0) + 1 FROM txns))
+            SELECT MIN(COALESCE((SELECT MIN(rowid) FROM txns WHERE state = 'prepared'), 9223372036854775807),
+                       COALESCE((SELECT rowid FROM txns WHERE +state <> 'prepared' ORDER BY rowid DESC LIMIT 1), 0) + 1)
             """)
         // A count made at a later snapshot than this one (never on the one reader thread, but
         // cheap to rule out) would have its `below` above ours: start from nothing then.

@@ -85,6 +85,51 @@ import TestSupport
         #expect(try conn.command(["HEXISTS", "m:fence", "n1"]) == .integer(1), "g9's floor of 6 orders fenced the item")
     }
 
+    /// `sequence` as one call and as a call per purchase, each on a sale of its own that
+    /// `prepare` sets up the same way: the answers (Redis' clock taken out), and the keys left.
+    func bothWays(_ sequence: [Entry], _ prepare: ([String]) throws -> Void) throws -> [RedisValue] {
+        let sha = try #require(conn.command(["SCRIPT", "LOAD", LuaScripts.buy.source]).string)
+        let id = UUID().uuidString.prefix(8)
+        let merged = try sale("m\(id):")
+        let single = try sale("s\(id):")
+        try prepare(merged)
+        try prepare(single)
+        let together = try call(sha, merged, sequence)
+        let apart = try sequence.flatMap { try call(sha, single, [$0]) }
+        #expect(together.map { Self.clockless("\($0)") } == apart.map { Self.clockless("\($0)") })
+        #expect(try state(merged) == state(single))
+        return together
+    }
+
+    /// The sale's clock and a round without counts, both ways: a retried gid still finds its
+    /// deduction when the sale is paused, not open yet or closed; a round made before counting
+    /// began compares no floor until its first deduction here, and then fences on the next.
+    @Test func theClockAndARoundWithoutCountsAnswerAsCallsOfTheirOwn() throws {
+        let codes = { (replies: [RedisValue]) in replies.map { $0.array?.first?.int ?? -1 } }
+        let retried: Entry = ["done", "zoe", "0", "0", ""]
+        let paused = try bothWays([retried, ["p1", "u1", "0", "0", ""]]) { keys in
+            _ = try conn.command(["HSET", keys[0], "paused", "1"])
+            _ = try conn.command(["HSET", keys[1], "done", "d"])
+        }
+        #expect(codes(paused) == [1, 11])
+        let notOpen = try bothWays([retried, ["o1", "u1", "0", "0", ""]]) { keys in
+            _ = try conn.command(["HSET", keys[0], "opens", "99999999999999"])
+            _ = try conn.command(["HSET", keys[1], "done", "d"])
+        }
+        #expect(codes(notOpen) == [1, 9] && notOpen[1].array?[1] == .integer(99_999_999_999_999))
+        let closed = try bothWays([retried, ["c1", "u1", "0", "0", ""]]) { keys in
+            _ = try conn.command(["HSET", keys[0], "closes", "1"])
+            _ = try conn.command(["HSET", keys[1], "done", "d"])
+        }
+        #expect(codes(closed) == [1, 10])
+        let uncounted = try bothWays([["x1", "u1", "3", "9", ""], ["x2", "u2", "5", "0", ""], ["x3", "u3", "0", "0", ""]]) { keys in
+            _ = try conn.command(["DEL", keys[3]])
+            _ = try conn.command(["HDEL", keys[0], "hold"])
+        }
+        #expect(codes(uncounted) == [0, 7, 7])
+        #expect(uncounted[0] == .array([.integer(0), .integer(4), .integer(0)]), "no hold: expires 0")
+    }
+
     /// A call whose purchases are all refused writes nothing but the probe; one after the
     /// fence answers fenced for each, and a call on a stale round answers that for each.
     @Test func refusalsForACallAreAnsweredPerPurchase() throws {

@@ -117,4 +117,30 @@ import TestSupport
         #expect(try await j.counts(item: "sku", round: 1) == (82, 0))
         await j.close()
     }
+
+    /// SQLite gives a new row the highest rowid still there plus one: rows discarded at the
+    /// top give their rowids back, below where a count would otherwise have called every row
+    /// final. The count must still find the order made on a reused rowid.
+    @Test func anOrderOnARowidGivenBackIsCounted() async throws {
+        let j = try await SQLiteJournal(path: path)
+        func prepare(_ gid: String) async throws {
+            _ = try await j.prepare(TxnRecord(gid: gid, item: "sku", round: 1, user: gid, requestID: gid, createdMs: 1,
+                                              updatedMs: 1, nextCheckMs: 1))
+        }
+        func order(_ gid: String) async throws {
+            _ = try await j.commitOrder(Order(orderID: "o-\(gid)", gid: gid, item: "sku", round: 1, user: gid, requestID: gid,
+                                              createdMs: 2), nowMs: 2)
+        }
+        try await prepare("a")
+        try await order("a")
+        try await prepare("b")
+        try await prepare("c")
+        try await j.discard(gid: "b")
+        #expect(try await j.counts(item: "sku", round: 1) == (1, 1))
+        try await j.discard(gid: "c")
+        try await prepare("d")
+        try await order("d")
+        #expect(try await j.counts(item: "sku", round: 1) == (2, 0))
+        await j.close()
+    }
 }
