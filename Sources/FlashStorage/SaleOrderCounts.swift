@@ -2,20 +2,20 @@ import FlashCore
 import SQLiteStore
 import Synchronization
 
-/// A sale round's orders, pending purchases and holds, counted without reading every order each time.
-/// The per-sale gauges ask every 2 s and `status` on each call; a COUNT(*) over a round of a
-/// million orders takes about 0.12 s of the reader's CPU (BENCHMARKS.md).
+/// A sale round's orders, pending purchases and holds, counted without reading every order
+/// each time. The per-sale gauges ask every 2 s and `status` on each call; a COUNT(*) over a
+/// round of a million orders takes about 0.12 s of the reader's CPU (BENCHMARKS.md).
 ///
 /// What makes a count reusable: only a prepared row ever changes its state or goes away
 /// (`SQLiteJournal`: the order, the failure, the discard), and a new row takes a rowid above
 /// every row still there, so above every final row. So every row below both the oldest
-/// prepared row (of any sale) and the newest final row is final, no row will ever be made
-/// there, and the number of a round's orders among them is final too. Each count remembers that number and where
-/// it stopped (`below`); the next one reads only the index entries from there (`txns_orders`
-/// is on (item, round), and the rowid follows in each entry, so the range is a seek). In a sale
-/// the oldest prepared row is a purchase in flight, so that is the last few seconds' orders.
-/// A purchase left prepared for long (Redis down, a back-check waiting) holds `below` where it
-/// is: the counts stay right and cost what they cost before.
+/// prepared row (of any sale) and the row after the newest final one is final, no row will
+/// ever be made there, and the number of a round's orders among them is final too. Each count
+/// remembers that number and where it stopped (`below`); the next one reads only the index
+/// entries from there (`txns_orders` is on (item, round), and the rowid follows in each
+/// entry, so the range is a seek). In a sale that point is a purchase in flight, so that is
+/// the last few seconds' orders. A purchase left prepared for long (Redis down, a back-check
+/// waiting) holds `below` where it is: the counts stay right and cost what they cost before.
 ///
 /// Everything is read in one read transaction, the reader's snapshot (`JournalReader.read`).
 ///
