@@ -16,6 +16,18 @@ import TestSupport
 
     init() throws { dir = try TempDir.make(prefix: "sc") }
 
+    /// A purchase of `sku` round 1 journaled as prepared, its gid its buyer and request id.
+    func prepare(_ j: SQLiteJournal, _ gid: String) async throws {
+        _ = try await j.prepare(TxnRecord(gid: gid, item: "sku", round: 1, user: gid, requestID: gid, createdMs: 1,
+                                          updatedMs: 1, nextCheckMs: 1))
+    }
+
+    /// That purchase's order.
+    func order(_ j: SQLiteJournal, _ gid: String) async throws {
+        _ = try await j.commitOrder(Order(orderID: "o-\(gid)", gid: gid, item: "sku", round: 1, user: gid, requestID: gid,
+                                          createdMs: 2), nowMs: 2)
+    }
+
     @Test func countsMatchACountOfEveryRowAfterEachStep() async throws {
         let j = try await SQLiteJournal(path: path)
         let check = try SQLiteDatabase(path: path)
@@ -96,24 +108,16 @@ import TestSupport
     /// added since, and still finds an order made from a row that was prepared all along.
     @Test func aRowPreparedAllAlongIsCountedWhenItBecomesAnOrder() async throws {
         let j = try await SQLiteJournal(path: path)
-        func prepare(_ gid: String) async throws {
-            _ = try await j.prepare(TxnRecord(gid: gid, item: "sku", round: 1, user: gid, requestID: gid, createdMs: 1,
-                                              updatedMs: 1, nextCheckMs: 1))
-        }
-        func order(_ gid: String) async throws {
-            _ = try await j.commitOrder(Order(orderID: "o-\(gid)", gid: gid, item: "sku", round: 1, user: gid, requestID: gid,
-                                              createdMs: 2), nowMs: 2)
-        }
-        try await prepare("old")
-        for i in 0..<50 { try await prepare("g\(i)"); try await order("g\(i)") }
+        try await prepare(j, "old")
+        for i in 0..<50 { try await prepare(j, "g\(i)"); try await order(j, "g\(i)") }
         #expect(try await j.counts(item: "sku", round: 1) == (50, 1))
-        for i in 50..<80 { try await prepare("g\(i)"); try await order("g\(i)") }
+        for i in 50..<80 { try await prepare(j, "g\(i)"); try await order(j, "g\(i)") }
         #expect(try await j.counts(item: "sku", round: 1) == (80, 1))
-        try await order("old")
+        try await order(j, "old")
         #expect(try await j.counts(item: "sku", round: 1) == (81, 0))
-        try await prepare("new")
+        try await prepare(j, "new")
         #expect(try await j.counts(item: "sku", round: 1) == (81, 1))
-        try await order("new")
+        try await order(j, "new")
         #expect(try await j.counts(item: "sku", round: 1) == (82, 0))
         await j.close()
     }
@@ -123,23 +127,15 @@ import TestSupport
     /// final. The count must still find the order made on a reused rowid.
     @Test func anOrderOnARowidGivenBackIsCounted() async throws {
         let j = try await SQLiteJournal(path: path)
-        func prepare(_ gid: String) async throws {
-            _ = try await j.prepare(TxnRecord(gid: gid, item: "sku", round: 1, user: gid, requestID: gid, createdMs: 1,
-                                              updatedMs: 1, nextCheckMs: 1))
-        }
-        func order(_ gid: String) async throws {
-            _ = try await j.commitOrder(Order(orderID: "o-\(gid)", gid: gid, item: "sku", round: 1, user: gid, requestID: gid,
-                                              createdMs: 2), nowMs: 2)
-        }
-        try await prepare("a")
-        try await order("a")
-        try await prepare("b")
-        try await prepare("c")
+        try await prepare(j, "a")
+        try await order(j, "a")
+        try await prepare(j, "b")
+        try await prepare(j, "c")
         try await j.discard(gid: "b")
         #expect(try await j.counts(item: "sku", round: 1) == (1, 1))
         try await j.discard(gid: "c")
-        try await prepare("d")
-        try await order("d")
+        try await prepare(j, "d")
+        try await order(j, "d")
         #expect(try await j.counts(item: "sku", round: 1) == (2, 0))
         await j.close()
     }
