@@ -13,7 +13,7 @@ import Glibc
 /// figure is purchases per second.
 ///
 /// The script runs on keys of its own (`flashd-bench:RUNID:*`, outside flashd's prefix), with a
-/// random gid, user and request id per call, so every call does what a successful purchase
+/// random gid, user and request id per purchase, so every purchase does what a successful one
 /// does in Redis: barrier check, the request's record checked, limit check, stock check,
 /// decrement, barrier write, the record written. Those keys are deleted
 /// afterwards; flashd's sales and its audit never see them.
