@@ -10,10 +10,11 @@ import Glibc
 ///
 /// Each of `connections` keep-alive connections has one request outstanding at a time: it sends
 /// the next as soon as the answer arrives (or, with a rate, when its slot comes). The
-/// connections are shared among two poll threads, not one thread each: on a 2-core machine the
-/// client competes with flashd and Redis for the same cores, and 64 blocking threads would spend
-/// more of them switching than sending. Requests are pre-built bytes; answers are parsed only
-/// for their status line, Content-Length and, for a 409, whether the body says `sold_out`.
+/// connections are shared among two threads, each waiting on its own epoll set, not one thread
+/// each: on a 2-core machine the client competes with flashd and Redis for the same cores, and
+/// 64 blocking threads would spend more of them switching than sending. Requests are pre-built
+/// bytes; answers are parsed only for their status line, Content-Length and, for a 409, whether
+/// the body says `sold_out`.
 final class LoadGenerator: Sendable {
     struct Plan: Sendable {
         var socketPath: String
@@ -120,9 +121,15 @@ final class LoadGenerator: Sendable {
         }
         defer { for c in conns where c.fd >= 0 { Glibc.close(c.fd) } }
 
-        // poll(2), not epoll: Glibc's module map has no sys/epoll.h, and with 32 connections a
-        // thread the linear scan costs nothing next to the syscalls.
-        var fds = [pollfd](repeating: pollfd(), count: conns.count)
+        // One epoll set per thread, each connection tagged with its place in `conns`.
+        let waiter = flashd_wait_create()
+        defer { if waiter >= 0 { Glibc.close(waiter) } }
+        for (i, c) in conns.enumerated() where waiter < 0 || flashd_wait_add(waiter, c.fd, Int32(i)) != 0 {
+            tally.errors += 1
+            Glibc.close(c.fd)
+            c.fd = -1
+        }
+        var ready = [Int32](repeating: 0, count: 64)
         var buffer = [UInt8](repeating: 0, count: 65536)
         var lastProgress = start
         var sinceProgress = Tally()
@@ -161,8 +168,8 @@ final class LoadGenerator: Sendable {
             if !anyBusy && conns.allSatisfy({ $0.fd < 0 }) { break }
             // Wake for the next paced send, the progress line, or the deadline.
             var wait = min(deadline - now, 0.25)
-            if interval != nil, let due = conns.filter({ !$0.busy && $0.fd >= 0 }).map(\.dueAt).min() {
-                wait = min(wait, due - now)
+            if interval != nil {
+                for c in conns where !c.busy && c.fd >= 0 { wait = min(wait, c.dueAt - now) }
             }
             if anyBusy && now >= deadline {
                 // Answers still owed after the deadline get `drainSeconds`; then they are errors.
@@ -176,15 +183,16 @@ final class LoadGenerator: Sendable {
                 }
                 wait = min(1, deadline + Self.drainSeconds - now)
             }
-            for (i, c) in conns.enumerated() { fds[i] = pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0) }
-            // To the microsecond: poll's whole milliseconds sent each paced request up to 1 ms
+            // To the nanosecond: poll's whole milliseconds sent each paced request up to 1 ms
             // late, and that lateness counted as the server's latency.
-            let n = fds.withUnsafeMutableBufferPointer {
-                flashd_poll_ns($0.baseAddress, UInt($0.count), Int64(max(0, wait * 1e9).rounded(.up)))
+            let n = ready.withUnsafeMutableBufferPointer {
+                flashd_wait_ns(waiter, $0.baseAddress, Int32($0.count), Int64(max(0, wait * 1e9).rounded(.up)))
             }
             now = monotonicSeconds()
             if n > 0 {
-                for (i, c) in conns.enumerated() where c.fd >= 0 && fds[i].revents != 0 {
+                for tag in ready[0..<Int(n)] {
+                    let c = conns[Int(tag)]
+                    guard c.fd >= 0 else { continue }
                     let got = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
                     if got <= 0 {
                         if got < 0 && (errno == EINTR || errno == EAGAIN) { continue }
