@@ -18,6 +18,9 @@ public final class RedisStockStore: StockStore {
     private let connections: [BatchWorker<RedisConnection, RedisPipeline.Job>]
     private let next = Atomic<Int>(0)
     private let shas = Mutex<[String: String]>([:])
+    /// The SCRIPT LOAD under way for a script, by its name. A merged call that gets NOSCRIPT
+    /// gives it to each of its purchases (up to 64): they all wait for one load.
+    private let loading = Mutex<[String: Task<String, any Error>]>([:])
     private let lastServer: LastServer
     /// The node id's lease as this process holds it (key, token), checked by the scripts that
     /// settle purchases; nil until the daemon sets it (store tests run without one).
@@ -272,11 +275,21 @@ public final class RedisStockStore: StockStore {
     }
 
     private func load(_ script: LuaScript) async throws -> String {
-        guard let sha = try await raw(.command(["SCRIPT", "LOAD", script.source])).string else {
-            throw RedisError.protocolViolation("SCRIPT LOAD gave no sha")
+        let task = loading.withLock { running in
+            if let load = running[script.name] { return load }
+            let load = Task {
+                guard let sha = try await self.raw(.command(["SCRIPT", "LOAD", script.source])).string else {
+                    throw RedisError.protocolViolation("SCRIPT LOAD gave no sha")
+                }
+                self.shas.withLock { $0[script.name] = sha }
+                return sha
+            }
+            running[script.name] = load
+            return load
         }
-        shas.withLock { $0[script.name] = sha }
-        return sha
+        // Whoever waits for it first clears it: a NOSCRIPT after this load ends loads again.
+        defer { loading.withLock { if $0[script.name] == task { $0[script.name] = nil } } }
+        return try await task.value
     }
 
     func badReply(_ what: String, _ r: RedisValue) -> EngineError {

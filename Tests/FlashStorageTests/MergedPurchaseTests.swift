@@ -173,6 +173,33 @@ import TestSupport
         #expect(calls >= 1 && calls <= 4, "40 purchases in \(calls) script calls")
     }
 
+    /// Redis lost its script cache (a restart, SCRIPT FLUSH) while purchases gathered for one
+    /// call: the call's NOSCRIPT reaches each of them, and they load the script once between them.
+    @Test func aCallThatFindsNoScriptLoadsItOnce() async throws {
+        let store = RedisStockStore(endpoint: .unix(path: redis.socketPath), prefix: "q:", connections: 1)
+        _ = try await store.createSale(item: "sku", stock: 30, limitPerUser: 1)
+        let floor = FenceFloor(node: "n1", orders: 0, seen: 0)
+        _ = try await store.deduct(gid: "warm", item: "sku", round: 1, user: "warm", requestID: "", floor: floor)
+        _ = try conn.command(["SCRIPT", "FLUSH"])
+        _ = try conn.command(["CONFIG", "RESETSTAT"])
+        _ = try conn.command(["CLIENT", "PAUSE", "300", "ALL"])
+        let replies = try await withThrowingTaskGroup(of: StockReply.self) { group in
+            for i in 0..<40 {
+                group.addTask { try await store.deduct(gid: "g\(i)", item: "sku", round: 1, user: "u\(i)", requestID: "", floor: floor) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        await store.shutdown()
+        let remaining = replies.compactMap { r -> Int? in if case .deducted(let left, _) = r { left } else { nil } }
+        #expect(remaining.sorted() == Array(0..<29))
+        #expect(replies.filter { $0 == .soldOut }.count == 11)
+        let stats = try #require(conn.command(["INFO", "commandstats"]).string)
+        let loads = stats.firstMatch(of: /cmdstat_script\|load:calls=(\d+)/).flatMap { Int($0.1) } ?? 0
+        let failed = stats.firstMatch(of: /cmdstat_evalsha:calls=\d+,[^\r]*failed_calls=(\d+)/).flatMap { Int($0.1) } ?? 0
+        #expect(failed >= 1, "a call found no script: \(stats)")
+        #expect(loads == 1, "\(loads) SCRIPT LOADs for \(failed) calls that found no script")
+    }
+
     @Test func aBatchMergesPurchasesByRoundAndKeepsOtherCommands() {
         let a = ["EVALSHA", "sha", "1", "sale:a", "1"]
         let b = ["EVALSHA", "sha", "1", "sale:b", "1"]
