@@ -18,9 +18,10 @@ public final class RedisStockStore: StockStore {
     private let connections: [BatchWorker<RedisConnection, RedisPipeline.Job>]
     private let next = Atomic<Int>(0)
     private let shas = Mutex<[String: String]>([:])
-    /// The SCRIPT LOAD under way for a script, by its name. A merged call that gets NOSCRIPT
-    /// gives it to each of its purchases (up to 64): they all wait for one load.
-    private let loading = Mutex<[String: Task<String, any Error>]>([:])
+    /// By script name: how many SCRIPT LOADs have started, and the latest (running, or done
+    /// with its SHA). A merged call that gets NOSCRIPT gives it to each of its purchases (up to
+    /// 64): they all wait for one load (`load(_:after:)`).
+    private let loads = Mutex<[String: (started: Int, latest: Task<String, any Error>?)]>([:])
     private let lastServer: LastServer
     /// The node id's lease as this process holds it (key, token), checked by the scripts that
     /// settle purchases; nil until the daemon sets it (store tests run without one).
@@ -261,22 +262,29 @@ public final class RedisStockStore: StockStore {
             if let known = shas.withLock({ $0[script.name] }) {
                 sha = known
             } else {
-                sha = try await load(script)
+                sha = try await load(script, after: 0)
             }
+            // Noted before the call goes out: only a load started after it can follow a
+            // NOSCRIPT it gets.
+            let seen = loads.withLock { $0[script.name]?.started ?? 0 }
             do {
                 return try await raw(call(sha), confirm: confirm)
             } catch let e as RedisError where e.isNoScript {
                 // Redis lost its script cache (restart, SCRIPT FLUSH): load again and retry once.
-                return try await raw(call(try await load(script)), confirm: confirm)
+                return try await raw(call(try await load(script, after: seen)), confirm: confirm)
             }
         } catch let e as RedisError {
             throw Self.engineError(e)
         }
     }
 
-    private func load(_ script: LuaScript) async throws -> String {
-        let task = loading.withLock { running in
-            if let load = running[script.name] { return load }
+    /// The script's SHA from a SCRIPT LOAD that started after the first `seen` loads of it:
+    /// the latest, running or done, if it did; else a new one. A load that fails is not joined
+    /// again: the next caller starts another.
+    private func load(_ script: LuaScript, after seen: Int) async throws -> String {
+        let task = loads.withLock { all in
+            let entry = all[script.name] ?? (0, nil)
+            if entry.started > seen, let latest = entry.latest { return latest }
             let load = Task {
                 guard let sha = try await self.raw(.command(["SCRIPT", "LOAD", script.source])).string else {
                     throw RedisError.protocolViolation("SCRIPT LOAD gave no sha")
@@ -284,12 +292,15 @@ public final class RedisStockStore: StockStore {
                 self.shas.withLock { $0[script.name] = sha }
                 return sha
             }
-            running[script.name] = load
+            all[script.name] = (entry.started + 1, load)
             return load
         }
-        // Whoever waits for it first clears it: a NOSCRIPT after this load ends loads again.
-        defer { loading.withLock { if $0[script.name] == task { $0[script.name] = nil } } }
-        return try await task.value
+        do {
+            return try await task.value
+        } catch {
+            loads.withLock { if $0[script.name]?.latest == task { $0[script.name]?.latest = nil } }
+            throw error
+        }
     }
 
     func badReply(_ what: String, _ r: RedisValue) -> EngineError {

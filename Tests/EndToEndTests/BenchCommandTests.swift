@@ -86,16 +86,18 @@ import TestSupport
         #expect(try flashd.settled())
     }
 
-    /// Paced: every due request is sent, none early and none skipped, so the count is the rate
-    /// times the duration (the client's epoll wait wakes for each send, to the nanosecond).
+    /// Paced: the client wakes for each due send instead of sending as answers come, so the
+    /// count is about the rate times the duration, far below what 8 connections do unpaced.
+    /// The bounds leave room for a stalled machine near the deadline (a send due after it is
+    /// not made) and for the wait for the last answers.
     @Test func aPacedRunSendsAtTheRate() throws {
         let redis = try RedisServer()
         let flashd = try FlashdProcess(redis: redis)
         let r = try bench(flashd, "--scenario", "success", "--no-ceilings", "--rate", "400", "--duration", "2")
         let requests = try #require(r["requests"] as? Int, "\(r)")
-        #expect((720...808).contains(requests), "400/s for 2 s over 8 connections: \(r)")
+        #expect((600...808).contains(requests), "400/s for 2 s over 8 connections: \(r)")
         #expect(r["errors"] as? Int == 0 && r["success"] as? Int == requests, "\(r)")
-        #expect(abs((r["success_per_s"] as? Double ?? 0) - 400) < 40, "\(r)")
+        #expect(abs((r["success_per_s"] as? Double ?? 0) - 400) < 100, "\(r)")
         #expect(r["audit_consistent"] as? Bool == true)
     }
 

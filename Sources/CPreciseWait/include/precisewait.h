@@ -18,7 +18,11 @@ int flashd_wait_add(int epfd, int fd, int tag);
 
 /* Waits until a watched socket is readable or `timeout_ns` has passed (negative: no limit), and
  * writes the tags of up to `max` readable ones to `tags`. Their number, 0 on timeout, or -1
- * with errno set. */
+ * with errno set. Where epoll_pwait2 is missing (a kernel before 5.11) or refused (a seccomp
+ * filter that predates it), every wait from then on is to the millisecond (epoll_wait). */
 int flashd_wait_ns(int epfd, int *tags, int max, long long timeout_ns);
+
+/* 1 once waits have fallen back to whole milliseconds, else 0. */
+int flashd_wait_coarse(void);
 
 #endif
