@@ -12,8 +12,8 @@ import Glibc
 ///
 ///     flashd-journal-bench [--connections 64] [--duration 5] [--sync full|normal] [--hold] [--dir DIR | --journal FILE]
 ///
-/// `--hold`: every order is made held, as in a sale with a checkout hold (`txns_holds` gets
-/// its entry), then confirmed, as a payment system would.
+/// `--hold`: every order is made held, as in a sale with a checkout hold, then confirmed, as a
+/// payment system would (each step a write of the order's row).
 ///
 /// `--journal FILE` runs on that journal and keeps it (made, or migrated, when it is opened):
 /// with `scripts/fill-journal.sh` it is the journal alone at the size a long sale leaves.
